@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import sys
 
-import click
+import typer
 
 from cyclip_bench.cli.app import app
 from cyclip_bench.errors import UserError
+
+try:  # typer >= 0.20 vendors click; older typer uses the click package
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import UsageError
 
 # Importing the command modules registers their commands on `app`.
 from cyclip_bench.cli import data as _data  # noqa: E402,F401  isort: skip
@@ -31,16 +36,18 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
-    except click.exceptions.UsageError as err:
+    except UsageError as err:
         if debug:
             raise
-        where = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
-        print(f"error: {err.format_message()}{where}", file=sys.stderr)
+        message = err.format_message()
+        if message:  # empty for "no arguments: help shown"
+            where = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
+            print(f"error: {message}{where}", file=sys.stderr)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
-    except click.exceptions.Exit as err:
+    except typer.Exit as err:
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
