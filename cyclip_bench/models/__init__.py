@@ -1,0 +1,233 @@
+"""Models through open_clip: tiny CPU presets, creation, preprocessing, tokenizers and checkpoint files.
+
+Presets are open_clip model-config JSON files in ``presets/``; they are registered with open_clip
+in-process, so every open_clip API (``create_model``, ``get_tokenizer``) also knows them by name.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+from torchvision import transforms
+
+from cyclip_bench.errors import UserError
+from cyclip_bench.fileio import atomic_open
+from cyclip_bench.registry import Registry, did_you_mean
+
+PRESET_DIR = Path(__file__).parent / "presets"
+DEFAULT_MODEL = "tiny"
+CHECKPOINT_FORMAT = "cyclip-bench"
+CHECKPOINT_FORMAT_VERSION = 1
+
+PRESETS: Registry[Path] = Registry("model preset")
+for _json in sorted(PRESET_DIR.glob("*.json")):
+    PRESETS.add(_json.stem, _json)
+# open_clip keeps a process-wide config table; adding our folder makes the presets ordinary open_clip names.
+open_clip.add_model_config(PRESET_DIR)
+
+_INTERPOLATIONS = {
+    "bicubic": transforms.InterpolationMode.BICUBIC,
+    "bilinear": transforms.InterpolationMode.BILINEAR,
+    "nearest": transforms.InterpolationMode.NEAREST,
+}
+
+
+@dataclass
+class ModelInfo:
+    """What travels with a model: its name, its open_clip config and its image preprocessing."""
+
+    name: str
+    config: dict
+    preprocess: dict = field(default_factory=dict)
+
+    @property
+    def context_length(self) -> int:
+        return int(self.config.get("text_cfg", {}).get("context_length", 77))
+
+    @property
+    def image_size(self) -> int:
+        return int(self.preprocess["image_size"])
+
+
+def model_names() -> list[str]:
+    """Every name `create_model` accepts: our presets and open_clip's built-in architectures."""
+    return sorted(set(PRESETS.names()) | set(open_clip.list_models()))
+
+
+def check_model_name(name: str) -> None:
+    """UserError with did-you-mean when ``name`` is neither a preset nor an open_clip architecture."""
+    if name in PRESETS or name in open_clip.list_models():
+        return
+    known = model_names()
+    presets = ", ".join(PRESETS.names())
+    raise UserError(
+        f"unknown model {name!r}.{did_you_mean(name, known)} "
+        f"Presets: {presets}; or any open_clip model (open_clip.list_models())"
+    )
+
+
+def _vision_image_size(config: dict) -> int:
+    size = config["vision_cfg"].get("image_size", 224)
+    return int(size[0] if isinstance(size, (list, tuple)) else size)
+
+
+def check_image_size(name: str, config: dict, image_size: int) -> None:
+    """A ViT needs an image size that its patch size divides; anything must be positive."""
+    patch = config["vision_cfg"].get("patch_size")
+    if image_size < 1 or (patch and image_size % int(patch)):
+        raise UserError(
+            f"--image-size {image_size} cannot be used with model {name!r}: "
+            f"it must be a positive multiple of the patch size {patch}"
+        )
+
+
+def _preprocess_from(model: torch.nn.Module, config: dict) -> dict:
+    cfg = getattr(model.visual, "preprocess_cfg", None) or {}
+    return {
+        "image_size": _vision_image_size(config),
+        "mean": [float(x) for x in cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)],
+        "std": [float(x) for x in cfg.get("std", open_clip.OPENAI_DATASET_STD)],
+        "interpolation": cfg.get("interpolation", "bicubic"),
+        "resize_mode": cfg.get("resize_mode", "shortest"),
+    }
+
+
+def create_model(
+    name: str,
+    pretrained: str | None = None,
+    device: str | torch.device = "cpu",
+    image_size: int | None = None,
+) -> tuple[torch.nn.Module, ModelInfo]:
+    """Build a preset or any open_clip architecture (random init unless ``pretrained`` is a tag or a file)."""
+    check_model_name(name)
+    config = copy.deepcopy(open_clip.get_model_config(name))
+    if image_size is not None:
+        check_image_size(name, config, image_size)
+        config["vision_cfg"]["image_size"] = image_size
+    try:
+        # open_clip warns "initialized randomly" on every random init; for a trainer that is the normal case.
+        logging.disable(logging.WARNING if pretrained is None else logging.NOTSET)
+        model = open_clip.create_model(
+            name, pretrained=pretrained, device=device, force_image_size=image_size, pretrained_text=False
+        )
+    except RuntimeError as err:
+        # open_clip raises RuntimeError for an unknown tag, a missing file or a failed download.
+        if pretrained:
+            raise UserError(f"--pretrained {pretrained!r} for model {name!r}: {err}") from err
+        raise
+    finally:
+        logging.disable(logging.NOTSET)
+    return model, ModelInfo(name=name, config=config, preprocess=_preprocess_from(model, config))
+
+
+def create_model_from_config(
+    name: str, config: dict, preprocess: dict | None = None, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, ModelInfo]:
+    """Build an architecture from a stored open_clip config (e.g. a checkpoint's), with random weights."""
+    config = copy.deepcopy(config)
+    text_cfg = config.get("text_cfg", {})
+    custom = bool(config.pop("custom_text", False)) or "hf_model_name" in text_cfg
+    model_class = open_clip.CustomTextCLIP if custom else open_clip.CLIP
+    if custom:
+        config["custom_text"] = True  # kept in the returned info so a round trip rebuilds the same class
+    build_cfg = {k: v for k, v in config.items() if k != "custom_text"}
+    model = model_class(**build_cfg).to(device)
+    info = ModelInfo(name=name, config=config, preprocess=preprocess or _preprocess_from(model, config))
+    return model, info
+
+
+def build_transform(preprocess: dict, train: bool = False) -> Callable:
+    """PIL image → normalised tensor: resize the shortest side (bicubic), centre crop, normalise.
+
+    ``train`` gives the same transform: the generated world's captions name positions and sizes, which random
+    crops would falsify, and the paper trains with the evaluation transform too.
+    """
+    size = int(preprocess["image_size"])
+    interpolation = _INTERPOLATIONS[preprocess.get("interpolation", "bicubic")]
+    return transforms.Compose(
+        [
+            transforms.Resize(size, interpolation=interpolation),
+            transforms.CenterCrop(size),
+            transforms.Lambda(_to_rgb),
+            transforms.ToTensor(),
+            transforms.Normalize(preprocess["mean"], preprocess["std"]),
+        ]
+    )
+
+
+def _to_rgb(image: Any) -> Any:
+    return image.convert("RGB") if getattr(image, "mode", "RGB") != "RGB" else image
+
+
+def get_tokenizer(name_or_info: str | ModelInfo) -> Callable[[list[str]], torch.Tensor]:
+    """open_clip's tokenizer at the model's context length (truncation keeps the end-of-text token)."""
+    if isinstance(name_or_info, ModelInfo):
+        name, context = name_or_info.name, name_or_info.context_length
+        known = name in open_clip.list_models()
+    else:
+        check_model_name(name_or_info)
+        name, context, known = name_or_info, None, True
+    if known:
+        return open_clip.get_tokenizer(name, context_length=context)
+    return open_clip.tokenizer.SimpleTokenizer(context_length=context)
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict) -> None:
+    """Write a checkpoint atomically (temp file + rename): a crash never leaves a truncated file."""
+    with atomic_open(path, "wb") as handle:
+        torch.save(payload, handle)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Load with ``weights_only=True`` (a checkpoint can never run code); UserError when it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # unpickling errors come in many types; all mean "not a usable checkpoint"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"cannot load checkpoint {str(path)!r}: {first}") from err
+    if not isinstance(payload, dict):
+        raise UserError(f"checkpoint {str(path)!r} is not a dict (found {type(payload).__name__})")
+    return payload
+
+
+def model_from_checkpoint(
+    payload: dict, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, ModelInfo]:
+    """Rebuild the model of one of this project's checkpoints and load its weights strictly."""
+    if payload.get("format") != CHECKPOINT_FORMAT:
+        raise UserError(f"not a {CHECKPOINT_FORMAT} checkpoint (format={payload.get('format')!r})")
+    model, info = create_model_from_config(
+        payload["model_name"], payload["model_config"], payload.get("preprocess"), device
+    )
+    model.load_state_dict(payload["state_dict"], strict=True)
+    return model, info
+
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_FORMAT_VERSION",
+    "DEFAULT_MODEL",
+    "PRESETS",
+    "ModelInfo",
+    "build_transform",
+    "check_image_size",
+    "check_model_name",
+    "create_model",
+    "create_model_from_config",
+    "get_tokenizer",
+    "load_checkpoint",
+    "model_from_checkpoint",
+    "model_names",
+    "save_checkpoint",
+]
