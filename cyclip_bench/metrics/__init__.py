@@ -1,0 +1,41 @@
+"""Metric math: pure functions on tensors (no I/O, no models). Each is tested against a naive reference."""
+
+from cyclip_bench.metrics.classification import (
+    class_embeddings,
+    coarse_correct,
+    fine_correct,
+    mean_per_class_recall,
+    topk_correct,
+)
+from cyclip_bench.metrics.consistency import (
+    alignment,
+    cone,
+    consistency_at_k,
+    crossmodal_gap,
+    inmodal_gap,
+    knn_majority_labels,
+    modality_gap,
+    uniformity,
+)
+from cyclip_bench.metrics.retrieval import image_to_text_hits, text_to_image_hits
+from cyclip_bench.metrics.robustness import effective_robustness, fit_logit_line
+
+__all__ = [
+    "alignment",
+    "class_embeddings",
+    "coarse_correct",
+    "cone",
+    "consistency_at_k",
+    "crossmodal_gap",
+    "effective_robustness",
+    "fine_correct",
+    "fit_logit_line",
+    "image_to_text_hits",
+    "inmodal_gap",
+    "knn_majority_labels",
+    "mean_per_class_recall",
+    "modality_gap",
+    "text_to_image_hits",
+    "topk_correct",
+    "uniformity",
+]
