@@ -6,8 +6,8 @@ Notation: I, T are N×d L2-normalised image/text embeddings of the *global* batc
 - crossmodal L_C = (1/N) Σ_jk (⟨I_j,T_k⟩ − ⟨I_k,T_j⟩)²
 - loss = contrastive + λ_in·L_I + λ_cross·L_C
 
-The paper's 1/N normalisation grows linearly with N (a sum of N² terms over N); ``normalization="pair"`` divides by
-N² instead (a per-pair mean, independent of the batch size), for comparing runs across batch sizes.
+The paper's 1/N normalisation grows linearly with N (a sum of N² terms over N); ``normalization="pair"``
+divides by N² instead (a per-pair mean, independent of the batch size), for comparing runs across batch sizes.
 
 Every term is a sum over rows j, so a rank holding rows [o, o+n) computes its n×N blocks against the gathered
 batch (memory O(n·N)); the global loss is the sum of the ranks' partial sums.
@@ -44,7 +44,7 @@ def _partial_terms(
         + F.cross_entropy(logit_scale * text_image, labels, reduction="sum")
     )
     cyclic_norm = total if normalization == "paper" else total * total
-    # A term with λ = 0 is still reported, but computing it without autograd keeps CLIP's step as cheap as CLIP's.
+    # A term with λ = 0 is still reported; computing it without autograd keeps a CLIP step as cheap as CLIP.
     with torch.set_grad_enabled(torch.is_grad_enabled() and cyclic_grad[0]):
         inmodal = ((image @ all_image.T) - (text @ all_text.T)).square().sum() / cyclic_norm
     with torch.set_grad_enabled(torch.is_grad_enabled() and cyclic_grad[1]):
@@ -76,7 +76,7 @@ def cyclip_loss(
     lambda_crossmodal: float = 0.0,
     normalization: str = "paper",
 ) -> dict[str, torch.Tensor]:
-    """The CyCLIP objective on one batch in one process (λ = 0: CLIP). Returns loss and its parts (L_I, L_C before λ)."""
+    """CyCLIP on one batch in one process (λ = 0: CLIP); returns the loss and its parts (L_I, L_C pre-λ)."""
     _check(normalization, lambda_inmodal, lambda_crossmodal)
     image, text = image_features.float(), text_features.float()
     scale = torch.as_tensor(logit_scale, dtype=torch.float32, device=image.device)
@@ -96,9 +96,10 @@ def distributed_cyclip_loss(
 ) -> dict[str, torch.Tensor]:
     """The global-batch objective when each rank holds n rows (equal n on every rank).
 
-    Features are gathered *with* gradient; each rank computes its n×N blocks. Every returned value equals the
-    global-batch loss on every rank, and its gradient is world_size × the gradient of this rank's partial sum, so
-    that after DDP averages the parameter gradients over ranks they equal the gradient of the global loss.
+    Features are gathered *with* gradient; each rank computes its n×N blocks. Every returned value equals
+    the global-batch loss on every rank, and its gradient is world_size × the gradient of this rank's partial
+    sum, so that after DDP averages the parameter gradients over ranks they equal the gradient of the global
+    loss.
     Falls back to `cyclip_loss` when torch.distributed is not initialised or has one rank.
     """
     rank, world = world_info()
@@ -122,7 +123,7 @@ def distributed_cyclip_loss(
     )
     partial = _combine(parts, lambda_inmodal, lambda_crossmodal)
     totals = all_reduce_sum(torch.stack([partial[k].detach() for k in LOSS_KEYS]))
-    # value = the global sum; gradient = world × local partial (DDP's average then yields the global gradient).
+    # value = the global sum; gradient = world × local partial (DDP's average gives the global gradient).
     return {
         k: world * partial[k] + (totals[i] - world * partial[k]).detach() for i, k in enumerate(LOSS_KEYS)
     }

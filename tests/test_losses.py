@@ -96,7 +96,7 @@ def test_rejects_negative_lambda():
         cyclip_loss(image, text, 1.0, -0.1, 0.0)
 
 
-# --- distributed: 2 gloo ranks holding n rows each == 1 process on the 2n rows --------------------------------
+# --- distributed: 2 gloo ranks holding n rows each == 1 process on the 2n rows ---
 
 
 class _Towers(torch.nn.Module):
