@@ -1,0 +1,63 @@
+"""The Markdown report. Every string from results goes through `escape`, since Markdown renderers pass raw HTML
+through: '<script>' in a class name must stay text here too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_MD_SPECIAL = str.maketrans({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "*": "\\*", "_": "\\_", "`": "\\`", "[": "\\[", "]": "\\]",
+    "\n": " ", "\r": " ",
+})
+
+
+def escape(text: object) -> str:
+    return str(text).translate(_MD_SPECIAL)
+
+
+def table(tbl, index_name: str = "") -> str:
+    header = [escape(index_name or tbl.index_name)] + [escape(c) for c in tbl.columns]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in tbl.rows():
+        cells = [escape(row["label"])]
+        for cell in row["cells"]:
+            text = escape(cell["text"]) if cell["text"] else " "
+            cells.append(f"**{text}**" if cell["best"] else text)
+        lines.append("| " + " | ".join(cells) + " |")
+    out = "\n".join(lines) + "\n"
+    for note in tbl.notes:
+        out += f"\n_{escape(note)}_\n"
+    return out
+
+
+def _plot(plot) -> str:
+    # Paths are our own slugs (plots/<slug>.png), safe to put in a link.
+    return (f"![{escape(plot.title)}]({plot.png})\n\n*{escape(plot.caption)}* ([SVG]({plot.svg}))\n")
+
+
+def _section(section, level: int) -> list[str]:
+    parts = [f"{'#' * level} {escape(section.title)}\n"]
+    if section.meta:
+        parts.append("; ".join(f"{escape(k)}: {escape(v)}" for k, v in section.meta) + "\n")
+    for note in section.notes:
+        parts.append(f"> {escape(note)}\n")
+    for caption, tbl in section.tables:
+        parts.append(f"**{escape(caption)}**\n\n" + table(tbl))
+    for plot in section.plots:
+        parts.append(_plot(plot))
+    for summary, text in section.details:
+        fence = "~~~~"
+        parts.append(f"<details><summary>{escape(summary)}</summary>\n\n{fence}json\n"
+                     f"{text.replace(fence, '~ ~ ~ ~')}\n{fence}\n\n</details>\n")
+    for child in section.children:
+        parts.extend(_section(child, level + 1))
+    return parts
+
+
+def render_markdown(context: dict[str, Any]) -> str:
+    parts = [f"# {escape(context['title'])}\n"]
+    checkpoints = ", ".join(escape(c["label"]) for c in context["checkpoints"])
+    parts.append(f"Checkpoints: {checkpoints}. Paired tests compare against **{escape(context['baseline'])}**.\n")
+    for section in context["sections"]:
+        parts.extend(_section(section, 2))
+    return "\n".join(parts)

@@ -1,0 +1,242 @@
+"""Plots of the report (matplotlib, object API on the Agg canvas: no pyplot state, no display needed).
+
+Every function takes the data and a {checkpoint label: colour} mapping, so a checkpoint has the same colour in
+every figure, and returns a Figure (or None when there is nothing to draw). Text that comes from results files goes
+through `_text`, which escapes '$' so a class name can never be parsed as mathtext.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from cyclip_bench.fileio import atomic_open  # noqa: E402
+
+matplotlib.rcParams["svg.hashsalt"] = "cyclip-bench"  # deterministic SVG ids: same results → same files
+
+PAPER_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
+MAX_CLASSES = 30  # per-class plot: the classes with the largest differences
+
+
+def _text(value: object) -> str:
+    return str(value).replace("$", r"\$")
+
+
+def checkpoint_colours(labels: list[str]) -> dict[str, tuple]:
+    palette = colormaps["tab10"].colors if len(labels) <= 10 else colormaps["tab20"].colors
+    return {label: palette[i % len(palette)] for i, label in enumerate(labels)}
+
+
+def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
+    """Write PNG and SVG atomically; no timestamps or software tags, so the same data give the same bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"png": folder / f"{stem}.png", "svg": folder / f"{stem}.svg"}
+    with atomic_open(paths["png"], "wb") as handle:
+        fig.savefig(handle, format="png", dpi=110, metadata={"Software": None})
+    with atomic_open(paths["svg"], "wb") as handle:
+        fig.savefig(handle, format="svg", metadata={"Date": None, "Creator": None})
+    return paths
+
+
+def _legend(ax, **kwargs) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(fontsize=8, frameon=False, **kwargs)
+
+
+def grouped_bars(groups: list[str], series: dict[str, list[tuple[float, float, float] | None]],
+                 colours: dict[str, tuple], title: str, ylabel: str) -> Figure | None:
+    """Bars per group (task · metric), one per checkpoint; series[label][i] = (value, ci_low, ci_high) in %."""
+    if not groups or not series:
+        return None
+    n = len(series)
+    width = 0.8 / n
+    fig = Figure(figsize=(max(6.0, 1.1 * len(groups) * max(1, n) / 2 + 2), 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    x = np.arange(len(groups))
+    for i, (label, values) in enumerate(series.items()):
+        heights = [v[0] if v else np.nan for v in values]
+        low = [v[0] - v[1] if v and not math.isnan(v[1]) else 0.0 for v in values]
+        high = [v[2] - v[0] if v and not math.isnan(v[2]) else 0.0 for v in values]
+        ax.bar(x + (i - (n - 1) / 2) * width, heights, width, label=_text(label), color=colours[label],
+               yerr=[low, high], capsize=3, error_kw={"elinewidth": 1, "ecolor": "0.2"})
+    ax.set_xticks(x, [_text(g) for g in groups], rotation=30 if len(groups) > 3 else 0, ha="right"
+                  if len(groups) > 3 else "center", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(_text(title))
+    ax.set_ylim(0, 100)
+    ax.grid(axis="y", alpha=0.3)
+    _legend(ax, loc="upper right")
+    return fig
+
+
+def effective_robustness(points: pd.DataFrame, fit: dict | None, colours: dict[str, tuple],
+                         title: str) -> Figure | None:
+    """In-distribution vs shift top-1 (%), one colour per checkpoint, one marker per shift set; y = x and the
+    logit-space baseline fit when the results carry one."""
+    if points.empty:
+        return None
+    fig = Figure(figsize=(6.2, 5.2), layout="constrained")
+    ax = fig.add_subplot()
+    markers = "osD^v<>pPX*h"
+    datasets = list(dict.fromkeys(points["dataset"]))
+    for _, row in points.iterrows():
+        ax.scatter(100 * row["id_top1"], 100 * row["shift_top1"], color=colours[row["checkpoint"]],
+                   marker=markers[datasets.index(row["dataset"]) % len(markers)], s=55, edgecolor="black",
+                   linewidth=0.5, zorder=3)
+    top = min(100.0, max(100 * points["id_top1"].max(), 100 * points["shift_top1"].max()) * 1.1 + 2)
+    grid = np.linspace(0.5, top, 200)
+    ax.plot(grid, grid, color="black", linestyle=":", linewidth=1, label="y = x")
+    if fit and "slope" in fit and "intercept" in fit:
+        p = np.clip(grid / 100, 1e-4, 1 - 1e-4)
+        logit = np.log(p / (1 - p))
+        fitted = 100 / (1 + np.exp(-(fit["slope"] * logit + fit["intercept"])))
+        ax.plot(grid, fitted, color="0.4", linestyle="--", linewidth=1, label="baseline fit (logit)")
+    for label, colour in colours.items():
+        if label in set(points["checkpoint"]):
+            ax.scatter([], [], color=colour, marker="s", label=_text(label))
+    for i, dataset in enumerate(datasets):
+        ax.scatter([], [], color="white", edgecolor="black", marker=markers[i % len(markers)], label=_text(dataset))
+    ax.set_xlim(0, top)
+    ax.set_ylim(0, top)
+    ax.set_xlabel("in-distribution top-1 (%)")
+    ax.set_ylabel("shifted top-1 (%)")
+    ax.set_title(_text(title))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    return fig
+
+
+def consistency_curves(ks: list[int], series: dict[str, list[tuple[float, float, float] | None]],
+                       colours: dict[str, tuple], paper_series: dict[str, list[float]], title: str) -> Figure | None:
+    """consistency@k (%) against k per checkpoint with 95% CI bars; the paper's curves dashed grey when known."""
+    if not ks or not series:
+        return None
+    fig = Figure(figsize=(6.2, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for label, values in series.items():
+        ys = [v[0] if v else np.nan for v in values]
+        low = [v[0] - v[1] if v else 0.0 for v in values]
+        high = [v[2] - v[0] if v else 0.0 for v in values]
+        ax.errorbar(ks, ys, yerr=[low, high], color=colours[label], marker="o", capsize=3, label=_text(label))
+    for i, (model, values) in enumerate(paper_series.items()):
+        ax.plot(ks, values, marker="x", label=_text(model), color="0.35" if i == 0 else "0.6",
+                linestyle="--", linewidth=1.2)
+    ax.set_xticks(ks)
+    ax.set_xlabel("k (nearest train images)")
+    ax.set_ylabel("consistency@k (%)")
+    ax.set_title(_text(title))
+    ax.grid(alpha=0.3)
+    _legend(ax, loc="best")
+    return fig
+
+
+def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[str, tuple],
+                   title: str) -> Figure | None:
+    """Three panels: modality gap; in-modal and cross-modal consistency gaps; alignment vs uniformity."""
+    labels = [label for label in metrics if any(v is not None for v in metrics[label].values())]
+    if not labels:
+        return None
+    fig = Figure(figsize=(12, 4.0), layout="constrained")
+    axes = fig.subplots(1, 3)
+    fig.suptitle(_text(title))
+
+    ax = axes[0]
+    values = [metrics[label].get("modality_gap") for label in labels]
+    ax.bar(range(len(labels)), [np.nan if v is None else v for v in values], color=[colours[x] for x in labels])
+    ax.set_xticks(range(len(labels)), [_text(x) for x in labels], rotation=20, ha="right", fontsize=8)
+    ax.set_title("modality gap ‖mean(I) − mean(T)‖ ↓", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+
+    ax = axes[1]
+    parts = [("inmodal_gap", "in-modal gap"), ("crossmodal_gap", "cross-modal gap")]
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        heights = [metrics[label].get(key) for key, _ in parts]
+        ax.bar(np.arange(len(parts)) + (i - (len(labels) - 1) / 2) * width,
+               [np.nan if v is None else v for v in heights], width, color=colours[label], label=_text(label))
+    ax.set_xticks(range(len(parts)), [name for _, name in parts])
+    ax.set_title("consistency gaps ↓", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    _legend(ax)
+
+    ax = axes[2]
+    for label in labels:
+        uniform = metrics[label].get("uniform_joint")
+        if uniform is None:
+            uniform = metrics[label].get("uniform_image")
+        align = metrics[label].get("align_image_text")
+        if uniform is not None and align is not None:
+            ax.scatter(uniform, align, color=colours[label], s=70, edgecolor="black", linewidth=0.5,
+                       label=_text(label), zorder=3)
+    ax.set_xlabel("uniformity (log E exp(−2‖x − x′‖²)) ↓")
+    ax.set_ylabel("alignment (E‖f(x) − g(y)‖²) ↓")
+    ax.set_title("alignment vs uniformity (lower-left is better)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.margins(0.25)
+    return fig
+
+
+def per_class_differences(diff: pd.Series, baseline: str, other: str, colours: dict[str, tuple],
+                          title: str) -> Figure | None:
+    """Horizontal bars of per-class accuracy difference (other − baseline, pp), largest |difference| first."""
+    if diff.empty:
+        return None
+    shown = diff.reindex(diff.abs().sort_values(ascending=False).index)[:MAX_CLASSES]
+    shown = shown.iloc[::-1]
+    fig = Figure(figsize=(7.0, max(2.5, 0.28 * len(shown) + 1.4)), layout="constrained")
+    ax = fig.add_subplot()
+    bar_colours = [colours[other] if v >= 0 else colours[baseline] for v in shown]
+    ax.barh(range(len(shown)), 100 * shown.to_numpy(), color=bar_colours)
+    ax.set_yticks(range(len(shown)), [_text(name) for name in shown.index], fontsize=8)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"accuracy difference, {_text(other)} − {_text(baseline)} (percentage points)")
+    suffix = f" ({MAX_CLASSES} of {len(diff)} classes, largest |difference|)" if len(diff) > MAX_CLASSES else ""
+    ax.set_title(_text(title) + suffix, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    ax.bar([], [], color=colours[other], label=f"{_text(other)} better")
+    ax.bar([], [], color=colours[baseline], label=f"{_text(baseline)} better")
+    _legend(ax, loc="lower right")
+    return fig
+
+
+def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figure | None:
+    """Loss (train solid, val dashed), the loss parts, learning rate and logit scale against step."""
+    if not logs:
+        return None
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    axes = fig.subplots(1, 4)
+    part_styles = {"contrastive": "-", "inmodal": "--", "crossmodal": ":"}
+    for label, log in logs.items():
+        colour = colours[label]
+        train, val = log.train, log.val
+        if not train.empty:
+            axes[0].plot(train["step"], train["loss"], color=colour, label=f"{_text(label)} train")
+            for part, style in part_styles.items():
+                if train[part].notna().any():
+                    axes[1].plot(train["step"], train[part], color=colour, linestyle=style,
+                                 label=f"{_text(label)} {part}")
+            axes[2].plot(train["step"], train["lr"], color=colour, label=_text(label))
+            axes[3].plot(train["step"], train["logit_scale"], color=colour, label=_text(label))
+        if not val.empty:
+            axes[0].plot(val["step"], val["loss"], color=colour, linestyle="--", marker="o", markersize=3,
+                         label=f"{_text(label)} val")
+    titles = ["total loss", "loss parts (train; − contrastive, -- in-modal, ·· cross-modal)", "learning rate",
+              "logit scale s = exp(t)"]
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes[1].set_yscale("symlog", linthresh=1e-3)
+    _legend(axes[0])
+    _legend(axes[1], ncol=1 if len(logs) < 3 else 2)
+    return fig

@@ -1,0 +1,273 @@
+"""Load and validate eval result JSON files (docs/contracts.md) into typed records.
+
+Everything the report shows comes from these records, so validation is strict: a file of an unknown schema version,
+or one whose shape is not what the contract says, is a UserError naming the file and the field — never a silently
+skipped task or an empty table cell.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cyclip_bench.errors import UserError
+
+KNOWN_SCHEMA_VERSIONS = (1,)
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    kind: str
+    dataset: str
+    split: str | None
+    metrics: dict[str, float | None]
+    metric_info: dict[str, dict[str, Any]]
+    per_example: dict[str, list[float]]
+    class_names: list[str] | None
+    extra: dict[str, Any]
+
+    def higher_is_better(self, metric: str) -> bool:
+        info = self.metric_info.get(metric, {})
+        if "higher_is_better" in info:
+            return bool(info["higher_is_better"])
+        return _default_higher_is_better(metric)
+
+    def unit(self, metric: str) -> str:
+        info = self.metric_info.get(metric, {})
+        if "unit" in info:
+            return str(info["unit"])
+        return _default_unit(self.kind, metric)
+
+    def per_example_of(self, metric: str) -> list[float] | None:
+        """The per-example array whose mean is `metric` (contract: metric_info[m].per_example), if any."""
+        key = self.metric_info.get(metric, {}).get("per_example")
+        if key is None and metric in self.per_example:
+            key = metric
+        return self.per_example.get(key) if key is not None else None
+
+
+@dataclass(frozen=True)
+class Result:
+    """One results file: one checkpoint on one suite."""
+
+    path: Path
+    schema_version: int
+    suite: dict[str, Any]
+    checkpoint: dict[str, Any]
+    run: dict[str, Any]
+    tasks: list[Task]
+    label: str = ""  # unique display label (the checkpoint's label, disambiguated when two checkpoints share one)
+    raw_label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def suite_name(self) -> str:
+        return str(self.suite["name"])
+
+    @property
+    def checkpoint_key(self) -> str:
+        """Identity of the checkpoint across suites: its content hash when known, else its path/label."""
+        return str(self.checkpoint.get("sha256") or self.checkpoint.get("path") or self.checkpoint["label"])
+
+    @property
+    def train_config(self) -> dict[str, Any] | None:
+        config = self.checkpoint.get("train_config")
+        return config if isinstance(config, dict) else None
+
+    @property
+    def run_dir(self) -> Path | None:
+        run_dir = self.checkpoint.get("run_dir")
+        return Path(run_dir) if run_dir else None
+
+
+def _default_higher_is_better(metric: str) -> bool:
+    lowered = metric.lower()
+    lower_better = ("gap", "loss", "align", "uniform", "cone")
+    return not any(word in lowered for word in lower_better)
+
+
+def _default_unit(kind: str, metric: str) -> str:
+    lowered = metric.lower()
+    if any(word in lowered for word in ("top", "recall", "r@", "consistency@", "accuracy")):
+        return "fraction"
+    return "value"
+
+
+def collect_result_files(inputs: list[Path]) -> list[Path]:
+    """Expand RESULTS arguments: files as given, folders → their *.json files (sorted); duplicates dropped."""
+    if not inputs:
+        raise UserError("no RESULTS given: pass result JSON files or folders written by `cyclip-bench eval`")
+    files: list[Path] = []
+    seen: set[Path] = set()
+    for item in inputs:
+        item = Path(item)
+        if item.is_dir():
+            found = sorted(p for p in item.glob("*.json") if p.is_file())
+            if not found:
+                raise UserError(f"{item}: folder has no result JSON files (expected <checkpoint>__<suite>.json)")
+        elif item.is_file():
+            found = [item]
+        else:
+            raise UserError(f"{item}: no such results file or folder")
+        for path in found:
+            resolved = path.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                files.append(path)
+    return files
+
+
+def load_result(path: Path) -> Result:
+    """Read and validate one results JSON; a problem is one UserError line naming the file and field."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read results file ({err.__class__.__name__}: {err})") from err
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path}: not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})") from err
+    return parse_result(doc, Path(path))
+
+
+def parse_result(doc: Any, path: Path) -> Result:
+    where = str(path)
+    if not isinstance(doc, dict):
+        raise UserError(f"{where}: results must be a JSON object, got {type(doc).__name__}")
+    version = doc.get("schema_version")
+    if version is None:
+        raise UserError(f"{where}: missing 'schema_version' (is this a results file written by `cyclip-bench eval`?)")
+    if isinstance(version, bool) or version not in KNOWN_SCHEMA_VERSIONS:
+        known = ", ".join(str(v) for v in KNOWN_SCHEMA_VERSIONS)
+        raise UserError(f"{where}: unknown schema_version {version!r} (this cyclip-bench reads: {known})")
+    suite = _require_dict(doc, "suite", where)
+    _require_str(suite, "name", f"{where}: suite")
+    checkpoint = _require_dict(doc, "checkpoint", where)
+    label = _require_str(checkpoint, "label", f"{where}: checkpoint")
+    run = doc.get("run") or {}
+    if not isinstance(run, dict):
+        raise UserError(f"{where}: 'run' must be an object")
+    tasks_doc = doc.get("tasks")
+    if not isinstance(tasks_doc, list):
+        raise UserError(f"{where}: 'tasks' must be a list of task results")
+    tasks = [_parse_task(task, f"{where}: tasks[{i}]") for i, task in enumerate(tasks_doc)]
+    names = [task.name for task in tasks]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise UserError(f"{where}: task name(s) appear more than once: {', '.join(duplicated)}")
+    return Result(path=path, schema_version=int(version), suite=suite, checkpoint=checkpoint, run=run, tasks=tasks,
+                  label=label, raw_label=label)
+
+
+def _parse_task(doc: Any, where: str) -> Task:
+    if not isinstance(doc, dict):
+        raise UserError(f"{where}: must be an object")
+    name = _require_str(doc, "name", where)
+    where = f"{where} ({name})"
+    kind = _require_str(doc, "kind", where)
+    dataset = doc.get("dataset")
+    dataset = "" if dataset is None else str(dataset)
+    metrics_doc = _require_dict(doc, "metrics", where)
+    metrics: dict[str, float | None] = {}
+    for metric, value in metrics_doc.items():
+        if value is None:
+            metrics[str(metric)] = None
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            metrics[str(metric)] = None if math.isnan(float(value)) else float(value)
+        else:
+            raise UserError(f"{where}: metric {metric!r} must be a number or null, got {type(value).__name__}")
+    metric_info = doc.get("metric_info") or {}
+    if not isinstance(metric_info, dict) or not all(isinstance(v, dict) for v in metric_info.values()):
+        raise UserError(f"{where}: 'metric_info' must map metric names to objects")
+    per_example_doc = doc.get("per_example") or {}
+    if not isinstance(per_example_doc, dict):
+        raise UserError(f"{where}: 'per_example' must map names to arrays")
+    per_example: dict[str, list[float]] = {}
+    lengths = set()
+    for key, values in per_example_doc.items():
+        if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
+            raise UserError(f"{where}: per_example[{key!r}] must be an array of numbers")
+        per_example[str(key)] = values
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        raise UserError(f"{where}: per_example arrays have different lengths {sorted(lengths)}")
+    for metric, info in metric_info.items():
+        ref = info.get("per_example")
+        if ref is not None and ref not in per_example:
+            raise UserError(f"{where}: metric_info[{metric!r}].per_example names {ref!r}, not in per_example")
+    class_names = doc.get("class_names")
+    if class_names is not None and (
+        not isinstance(class_names, list) or not all(isinstance(c, str) for c in class_names)
+    ):
+        raise UserError(f"{where}: 'class_names' must be a list of strings")
+    extra = doc.get("extra") or {}
+    if not isinstance(extra, dict):
+        raise UserError(f"{where}: 'extra' must be an object")
+    if kind == "effective_robustness":
+        _check_points(extra, where)
+    split = doc.get("split")
+    return Task(name=name, kind=kind, dataset=dataset, split=None if split is None else str(split),
+                metrics=metrics, metric_info=metric_info, per_example=per_example, class_names=class_names,
+                extra=extra)
+
+
+def _check_points(extra: dict[str, Any], where: str) -> None:
+    points = extra.get("points", [])
+    if not isinstance(points, list):
+        raise UserError(f"{where}: extra.points must be a list")
+    for i, point in enumerate(points):
+        if not isinstance(point, dict):
+            raise UserError(f"{where}: extra.points[{i}] must be an object")
+        for key in ("id_top1", "shift_top1"):
+            value = point.get(key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise UserError(f"{where}: extra.points[{i}].{key} must be a number")
+
+
+def _require_dict(doc: dict, key: str, where: str) -> dict:
+    value = doc.get(key)
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: missing or invalid '{key}' (expected an object)")
+    return value
+
+
+def _require_str(doc: dict, key: str, where: str) -> str:
+    value = doc.get(key)
+    if not isinstance(value, str) or not value:
+        raise UserError(f"{where}: missing or invalid '{key}' (expected a non-empty string)")
+    return value
+
+
+def load_results(inputs: list[Path]) -> list[Result]:
+    """Load every results file; give each checkpoint a unique display label; refuse duplicate (checkpoint, suite)."""
+    results = [load_result(path) for path in collect_result_files(list(inputs))]
+    # A label shared by two different checkpoints would merge their columns: suffix the hash to keep them apart.
+    by_label: dict[str, set[str]] = {}
+    for res in results:
+        by_label.setdefault(res.raw_label, set()).add(res.checkpoint_key)
+    labelled: list[Result] = []
+    seen: dict[tuple[str, str], Path] = {}
+    for res in results:
+        label = res.raw_label
+        if len(by_label[label]) > 1:
+            label = f"{label} [{res.checkpoint_key[:8]}]"
+        key = (res.checkpoint_key, res.suite_name)
+        if key in seen:
+            raise UserError(
+                f"{res.path}: checkpoint {res.raw_label!r} on suite {res.suite_name!r} is also in {seen[key]}; "
+                "pass each (checkpoint, suite) result once"
+            )
+        seen[key] = res.path
+        labelled.append(_with_label(res, label))
+    return labelled
+
+
+def _with_label(res: Result, label: str) -> Result:
+    return Result(path=res.path, schema_version=res.schema_version, suite=res.suite, checkpoint=res.checkpoint,
+                  run=res.run, tasks=res.tasks, label=label, raw_label=res.raw_label, extra=res.extra)

@@ -1,0 +1,370 @@
+"""Tables of the report, built with pandas from the loaded results.
+
+A `Table` is a DataFrame of display strings plus a same-shaped boolean frame marking the best cell of each row;
+the Markdown writer and the HTML template both render it, so the two reports always show the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cyclip_bench.report import paper
+from cyclip_bench.report.results import Result, Task
+from cyclip_bench.report.stats import aggregate_seeds, bootstrap_ci, compare_paired
+
+# The metric(s) the overview shows for each task kind; other kinds show their first metric.
+HEADLINE_METRICS = {
+    "zeroshot": ("top1",),
+    "linear_probe": ("top1",),
+    "retrieval": ("image_to_text_R@1", "text_to_image_R@1"),
+    "consistency": ("consistency@1", "consistency@10", "fine_top1", "coarse_top1", "modality_gap"),
+}
+
+# Keys of a training config that identify a run rather than a configuration: two checkpoints whose configs differ
+# only in these are seeds of one configuration.
+RUN_IDENTITY_KEYS = frozenset({
+    "seed", "name", "logs", "logs_dir", "log_dir", "run_dir", "out", "out_dir", "output_dir", "checkpoint_dir",
+    "resume", "workers", "num_workers", "nproc", "device", "log_every", "save_every", "save_frequency",
+})
+
+
+@dataclass
+class Table:
+    frame: pd.DataFrame  # display strings; index = row labels
+    best: pd.DataFrame | None = None  # same shape, True where the cell is the best of its row
+    notes: list[str] = field(default_factory=list)
+    index_name: str = ""
+
+    def rows(self) -> list[dict]:
+        """Rows for the template: {"label": str, "cells": [{"text", "best"}]}."""
+        out = []
+        for i, (label, row) in enumerate(self.frame.iterrows()):
+            best = self.best.iloc[i] if self.best is not None else None
+            cells = [{"text": str(value), "best": bool(best.iloc[j]) if best is not None else False}
+                     for j, value in enumerate(row)]
+            out.append({"label": label if isinstance(label, str) else " · ".join(map(str, label)), "cells": cells})
+        return out
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+
+def format_value(value: float | None, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if unit == "fraction":
+        return f"{100 * value:.2f}"
+    return f"{value:.4g}"
+
+
+def unit_suffix(unit: str) -> str:
+    return " (%)" if unit == "fraction" else ""
+
+
+def headline_metrics(task: Task) -> list[str]:
+    if task.kind == "effective_robustness":
+        return list(task.metrics)
+    wanted = [m for m in HEADLINE_METRICS.get(task.kind, ()) if m in task.metrics]
+    return wanted or list(task.metrics)[:1]
+
+
+def ordered_checkpoints(results: list[Result]) -> list[str]:
+    labels: list[str] = []
+    for res in results:
+        if res.label not in labels:
+            labels.append(res.label)
+    return labels
+
+
+def suite_tasks(results: list[Result], suite: str) -> list[str]:
+    """Task names of a suite in the order they first appear across the checkpoints' results."""
+    names: list[str] = []
+    for res in results:
+        if res.suite_name == suite:
+            names.extend(t.name for t in res.tasks if t.name not in names)
+    return names
+
+
+def find_task(results: list[Result], label: str, suite: str, task_name: str) -> Task | None:
+    for res in results:
+        if res.label == label and res.suite_name == suite:
+            return next((t for t in res.tasks if t.name == task_name), None)
+    return None
+
+
+def reference_task(results: list[Result], suite: str, task_name: str) -> Task:
+    return next(t for res in results if res.suite_name == suite for t in res.tasks if t.name == task_name)
+
+
+def _best_flags(values: list[float | None], higher_is_better: bool) -> list[bool]:
+    present = [v for v in values if v is not None]
+    if len(present) < 2:
+        return [False] * len(values)
+    target = max(present) if higher_is_better else min(present)
+    return [v is not None and math.isclose(v, target, rel_tol=1e-12, abs_tol=1e-12) for v in values]
+
+
+def overview_table(results: list[Result]) -> Table:
+    """Rows: suite · task · headline metric; columns: checkpoints, then the paper's CLIP and CyCLIP numbers."""
+    labels = ordered_checkpoints(results)
+    paper_cols = [f"{paper.PAPER_LABEL} {model}" for model in paper.paper_columns()]
+    rows, best_rows, index = [], [], []
+    for suite in _suites(results):
+        for task_name in suite_tasks(results, suite):
+            ref = reference_task(results, suite, task_name)
+            for metric in headline_metrics(ref):
+                values = []
+                for label in labels:
+                    task = find_task(results, label, suite, task_name)
+                    values.append(task.metrics.get(metric) if task is not None else None)
+                unit = ref.unit(metric)
+                direction = "↑" if ref.higher_is_better(metric) else "↓"
+                number = paper.lookup(ref.kind, ref.dataset, metric)
+                cells = [format_value(v, unit) for v in values]
+                cells += [number.cell(m) if number else "" for m in paper.paper_columns()]
+                rows.append(cells)
+                flags = _best_flags(values, ref.higher_is_better(metric)) + [False] * len(paper_cols)
+                best_rows.append(flags)
+                index.append(f"{suite} · {task_name} · {metric}{unit_suffix(unit)} {direction}")
+    frame = pd.DataFrame(rows, index=index, columns=labels + paper_cols)
+    best = pd.DataFrame(best_rows, index=index, columns=labels + paper_cols)
+    frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
+    notes = ["Best checkpoint per row in bold; ↑ higher is better, ↓ lower is better. Percentages for fractions."]
+    if any(c in frame.columns for c in paper_cols):
+        notes.append(
+            f"Columns '{paper.PAPER_LABEL} …': the published CyCLIP-paper numbers for a ResNet-50 trained on CC3M. "
+            "'≈ DATASET' marks a generated-world set that stands in for that real dataset: compare directions "
+            "(CLIP → CyCLIP), not absolute values."
+        )
+    return Table(frame, best, notes, index_name="suite · task · metric")
+
+
+def _drop_empty_paper_columns(frame: pd.DataFrame, best: pd.DataFrame, paper_cols: list[str]):
+    empty = [c for c in paper_cols if (frame[c] == "").all()]
+    return frame.drop(columns=empty), best.drop(columns=empty)
+
+
+def _suites(results: list[Result]) -> list[str]:
+    suites: list[str] = []
+    for res in results:
+        if res.suite_name not in suites:
+            suites.append(res.suite_name)
+    return suites
+
+
+def suites(results: list[Result]) -> list[str]:
+    return _suites(results)
+
+
+def task_table(results: list[Result], suite: str, task_name: str, n_boot: int, seed: int) -> Table:
+    """Every metric of one task: value per checkpoint with a 95% bootstrap CI where per-example data exist."""
+    labels = ordered_checkpoints(results)
+    ref = reference_task(results, suite, task_name)
+    metrics: list[str] = []
+    for label in labels:
+        task = find_task(results, label, suite, task_name)
+        if task is not None:
+            metrics.extend(m for m in task.metrics if m not in metrics)
+    paper_models = paper.paper_columns()
+    paper_cols = [f"{paper.PAPER_LABEL} {m}" for m in paper_models]
+    rows, best_rows, index = [], [], []
+    for metric in metrics:
+        unit = ref.unit(metric)
+        values, cells = [], []
+        for label in labels:
+            task = find_task(results, label, suite, task_name)
+            value = task.metrics.get(metric) if task is not None else None
+            values.append(value)
+            text = format_value(value, unit)
+            per_example = task.per_example_of(metric) if task is not None else None
+            if value is not None and per_example:
+                ci = bootstrap_ci(per_example, n_boot=n_boot, seed=seed)
+                text += f" [{format_value(ci.low, unit)}, {format_value(ci.high, unit)}]"
+            cells.append(text)
+        number = paper.lookup(ref.kind, ref.dataset, metric)
+        cells += [number.cell(m) if number else "" for m in paper_models]
+        rows.append(cells)
+        best_rows.append(_best_flags(values, ref.higher_is_better(metric)) + [False] * len(paper_cols))
+        direction = "↑" if ref.higher_is_better(metric) else "↓"
+        index.append(f"{metric}{unit_suffix(unit)} {direction}")
+    frame = pd.DataFrame(rows, index=index, columns=labels + paper_cols)
+    best = pd.DataFrame(best_rows, index=index, columns=labels + paper_cols)
+    frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
+    notes = []
+    if any(ref.per_example_of(m) for m in metrics):
+        notes.append(f"[a, b]: 95% percentile bootstrap CI over test examples ({n_boot} resamples, seed {seed}).")
+    return Table(frame, best, notes, index_name="metric")
+
+
+def comparison_table(results: list[Result], suite: str, task_name: str, baseline: str,
+                     n_boot: int, seed: int) -> Table | None:
+    """Paired comparisons of every other checkpoint against the baseline on the same examples."""
+    labels = ordered_checkpoints(results)
+    base = find_task(results, baseline, suite, task_name)
+    if base is None:
+        return None
+    rows, index, notes = [], [], []
+    for label in labels:
+        if label == baseline:
+            continue
+        other = find_task(results, label, suite, task_name)
+        if other is None:
+            continue
+        for metric in base.metrics:
+            a, b = base.per_example_of(metric), other.per_example_of(metric)
+            if not a or not b:
+                continue
+            if not _same_examples(base, other):
+                notes.append(f"{label} vs {baseline}: not paired (the per-example labels or counts differ).")
+                break
+            cmp = compare_paired(a, b, n_boot=n_boot, seed=seed)
+            unit = base.unit(metric)
+            scale, suffix = (100.0, " pp") if unit == "fraction" else (1.0, "")
+            verdict = (f"significant (p = {_p(cmp.p_value)})" if cmp.significant
+                       else f"not significant (p = {_p(cmp.p_value)})")
+            rows.append([
+                str(cmp.n),
+                format_value(cmp.mean_a, unit),
+                format_value(cmp.mean_b, unit),
+                f"{scale * cmp.difference:+.2f}{suffix}",
+                f"[{scale * cmp.ci_low:+.2f}, {scale * cmp.ci_high:+.2f}]",
+                f"{cmp.a_only} / {cmp.b_only}",
+                cmp.test,
+                verdict,
+            ])
+            index.append(f"{metric}: {label} − {baseline}")
+    if not rows:
+        return Table(pd.DataFrame(), None, notes) if notes else None
+    columns = ["n", "baseline", "other", "difference", "95% CI", "baseline-only / other-only right", "test", "verdict"]
+    frame = pd.DataFrame(rows, index=index, columns=columns)
+    notes.insert(0, f"Paired on the same examples; difference = other − baseline ({baseline}); CI from a paired "
+                    f"bootstrap ({n_boot} resamples); 'not significant' where p ≥ 0.05.")
+    return Table(frame, None, notes, index_name="comparison")
+
+
+def _p(p_value: float) -> str:
+    return f"{p_value:.3g}" if p_value >= 1e-4 else "< 0.0001"
+
+
+def _same_examples(a: Task, b: Task) -> bool:
+    lengths_a = {len(v) for v in a.per_example.values()}
+    lengths_b = {len(v) for v in b.per_example.values()}
+    if lengths_a != lengths_b:
+        return False
+    if "label" in a.per_example and "label" in b.per_example:
+        return a.per_example["label"] == b.per_example["label"]
+    return True
+
+
+def effective_robustness_points(results: list[Result], suite: str, task_name: str) -> pd.DataFrame:
+    rows = []
+    for label in ordered_checkpoints(results):
+        task = find_task(results, label, suite, task_name)
+        if task is None:
+            continue
+        for point in task.extra.get("points", []):
+            dataset = str(point.get("dataset", ""))
+            rows.append({
+                "checkpoint": label, "dataset": dataset, "id_dataset": str(point.get("id_dataset", "")),
+                "id_top1": float(point["id_top1"]), "shift_top1": float(point["shift_top1"]),
+                "effective_robustness": task.metrics.get(f"{dataset}/effective_robustness"),
+            })
+    return pd.DataFrame(rows, columns=["checkpoint", "dataset", "id_dataset", "id_top1", "shift_top1",
+                                       "effective_robustness"])
+
+
+def points_table(points: pd.DataFrame) -> Table:
+    frame = pd.DataFrame({
+        "checkpoint": points["checkpoint"],
+        "in-distribution": [f"{d} {100 * v:.2f}" for d, v in zip(points["id_dataset"], points["id_top1"])],
+        "shift top-1 (%)": [f"{100 * v:.2f}" for v in points["shift_top1"]],
+        "effective robustness": [format_value(v, "value") for v in points["effective_robustness"]],
+    })
+    frame.index = list(points["dataset"])
+    return Table(frame, None, [], index_name="shift dataset")
+
+
+def per_class_accuracy(task: Task) -> pd.Series | None:
+    """Accuracy per class from per-example labels and correctness (top1), indexed by class name."""
+    correct = task.per_example_of("top1")
+    labels = task.per_example.get("label")
+    if not correct or not labels or not task.class_names:
+        return None
+    frame = pd.DataFrame({"label": np.asarray(labels, dtype=int), "correct": np.asarray(correct, dtype=float)})
+    by_class = frame.groupby("label")["correct"].mean()
+    names = task.class_names
+    return pd.Series({names[i] if 0 <= i < len(names) else f"class {i}": v for i, v in by_class.items()})
+
+
+# ---- seeds -------------------------------------------------------------------------------------------------------
+
+def configuration_key(config: dict) -> str:
+    import json
+
+    return json.dumps({k: v for k, v in config.items() if k not in RUN_IDENTITY_KEYS}, sort_keys=True, default=str)
+
+
+def seed_groups(results: list[Result]) -> dict[str, list[str]]:
+    """Configuration → checkpoint labels, for configurations trained with two or more different seeds."""
+    by_key: dict[str, dict[str, object]] = {}
+    for res in results:
+        config = res.train_config
+        if not config or "seed" not in config:
+            continue
+        by_key.setdefault(configuration_key(config), {})[res.label] = config["seed"]
+    groups = {}
+    for members in by_key.values():
+        if len(set(map(str, members.values()))) >= 2:
+            labels = list(members)
+            groups[_group_name(labels)] = labels
+    return groups
+
+
+def _group_name(labels: list[str]) -> str:
+    prefix = labels[0]
+    for label in labels[1:]:
+        while not label.startswith(prefix):
+            prefix = prefix[:-1]
+    prefix = prefix.rstrip("-_ .s0123456789") if prefix else ""
+    return prefix or " + ".join(labels)
+
+
+def seeds_table(results: list[Result], groups: dict[str, list[str]]) -> Table | None:
+    if not groups:
+        return None
+    rows, index = [], []
+    for suite in _suites(results):
+        for task_name in suite_tasks(results, suite):
+            ref = reference_task(results, suite, task_name)
+            for metric in headline_metrics(ref):
+                unit = ref.unit(metric)
+                cells = []
+                for members in groups.values():
+                    values = [
+                        t.metrics.get(metric)
+                        for t in (find_task(results, m, suite, task_name) for m in members) if t is not None
+                    ]
+                    values = [v for v in values if v is not None]
+                    if not values:
+                        cells.append("—")
+                        continue
+                    agg = aggregate_seeds(values)
+                    scale = 100.0 if unit == "fraction" else 1.0
+                    cells.append(f"{scale * agg.mean:.2f} ± {scale * agg.sd:.2f} (n = {agg.n})")
+                rows.append(cells)
+                index.append(f"{suite} · {task_name} · {metric}{unit_suffix(unit)}")
+    frame = pd.DataFrame(rows, index=index, columns=list(groups))
+    members = "; ".join(f"{name}: {', '.join(labels)}" for name, labels in groups.items())
+    notes = [f"Mean ± sample standard deviation over seeds (n = number of seeds). Groups: {members}."]
+    return Table(frame, None, notes, index_name="suite · task · metric")
+
+
+def mapping_table(items: Iterable[tuple[str, object]]) -> Table:
+    frame = pd.DataFrame([[str(v)] for _, v in items], index=[k for k, _ in items], columns=["value"])
+    return Table(frame, None, [])
