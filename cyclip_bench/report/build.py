@@ -1,9 +1,9 @@
 """`build_report`: results JSON (+ the training runs' metrics.jsonl) → report.md, report.html and plots/.
 
-A pure function of its inputs: no timestamps, seeded statistics, deterministic figures — the same results give the
-same files. Outputs are written atomically; files of an earlier report in the same folder that this one no longer
-produces are removed (listed in the folder's manifest), and a folder holding someone else's report.md/report.html
-is refused rather than overwritten.
+A pure function of its inputs: no timestamps, seeded statistics, deterministic figures — the same results give
+the same files. Outputs are written atomically; files of an earlier report in the same folder that this one no
+longer produces are removed (listed in the folder's manifest), and a folder holding someone else's
+report.md/report.html is refused rather than overwritten.
 """
 
 from __future__ import annotations
@@ -71,11 +71,24 @@ class Section:
     details: list[tuple[str, str]] = field(default_factory=list)  # (summary, preformatted text) blocks
 
 
-def build_report(results: list[Path], out_dir: Path, *, title: str | None = None, baseline: str | None = None,
-                 n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+def build_report(
+    results: list[Path],
+    out_dir: Path,
+    *,
+    title: str | None = None,
+    baseline: str | None = None,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Write the report; returns {"markdown": Path, "html": Path, "plots": [Path, ...], "manifest": Path}."""
-    config = ReportConfig(results=tuple(Path(p) for p in results), out_dir=Path(out_dir),
-                          title=title or "cyclip-bench report", baseline=baseline, n_boot=n_boot, seed=seed)
+    config = ReportConfig(
+        results=tuple(Path(p) for p in results),
+        out_dir=Path(out_dir),
+        title=title or "cyclip-bench report",
+        baseline=baseline,
+        n_boot=n_boot,
+        seed=seed,
+    )
     return write_report(config)
 
 
@@ -115,12 +128,18 @@ def write_report(config: ReportConfig) -> dict[str, Any]:
     written = [markdown_path, html_path, *writer.written]
     _remove_stale(out_dir, previous, written)
     manifest = out_dir / MANIFEST
-    atomic_write_json(manifest, {"generator": f"cyclip-bench {__version__}",
-                                 "files": sorted(str(p.relative_to(out_dir)) for p in written)})
+    atomic_write_json(
+        manifest,
+        {
+            "generator": f"cyclip-bench {__version__}",
+            "files": sorted(str(p.relative_to(out_dir)) for p in written),
+        },
+    )
     return {"markdown": markdown_path, "html": html_path, "plots": list(writer.written), "manifest": manifest}
 
 
-# ---- output folder ---------------------------------------------------------------------------------------------
+# ---- output folder ---------------------------------------------------------------------------------------
+
 
 def _check_out_dir(out_dir: Path) -> list[str]:
     """Files the previous report in this folder wrote (from its manifest). Refuses a folder whose report.md,
@@ -133,12 +152,15 @@ def _check_out_dir(out_dir: Path) -> list[str]:
             files = json.loads(manifest.read_text("utf-8"))["files"]
             return [str(f) for f in files]
         except (ValueError, KeyError, TypeError) as err:
-            raise UserError(f"{manifest}: unreadable report manifest ({err}); delete it or choose another --out") \
-                from err
+            raise UserError(
+                f"{manifest}: unreadable report manifest ({err}); delete it or choose another --out"
+            ) from err
     clashes = [name for name in ("report.md", "report.html", PLOTS_DIR) if (out_dir / name).exists()]
     if clashes:
-        raise UserError(f"--out {out_dir}: already holds {', '.join(clashes)} not written by `cyclip-bench report`; "
-                        "choose an empty or new folder")
+        raise UserError(
+            f"--out {out_dir}: already holds {', '.join(clashes)} not written by `cyclip-bench report`; "
+            "choose an empty or new folder"
+        )
     return []
 
 
@@ -170,8 +192,13 @@ class _PlotWriter:
         paths = plots.save_figure(fig, self.folder, unique)
         self.written.extend([paths["png"], paths["svg"]])
         data_uri = "data:image/png;base64," + base64.b64encode(paths["png"].read_bytes()).decode("ascii")
-        return Plot(title=title, caption=caption, png=f"{PLOTS_DIR}/{unique}.png", svg=f"{PLOTS_DIR}/{unique}.svg",
-                    data_uri=data_uri)
+        return Plot(
+            title=title,
+            caption=caption,
+            png=f"{PLOTS_DIR}/{unique}.png",
+            svg=f"{PLOTS_DIR}/{unique}.svg",
+            data_uri=data_uri,
+        )
 
 
 def _slug(text: str) -> str:
@@ -190,22 +217,29 @@ def _resolve_baseline(requested: str | None, labels: list[str], loaded: list[Res
     raise UserError(f"--baseline {requested!r}: no such checkpoint label (available: {', '.join(labels)})")
 
 
-# ---- sections ------------------------------------------------------------------------------------------------
+# ---- sections --------------------------------------------------------------------------------------------
+
 
 def _overview_section(loaded: list[Result], config: ReportConfig) -> Section:
     table = tables.overview_table(loaded)
     return Section("Overview", "overview", tables=[("headline metric per task", table)])
 
 
-def _suite_section(loaded: list[Result], suite: str, baseline: str, colours: dict, writer: _PlotWriter,
-                   config: ReportConfig) -> Section:
+def _suite_section(
+    loaded: list[Result], suite: str, baseline: str, colours: dict, writer: _PlotWriter, config: ReportConfig
+) -> Section:
     versions = sorted({str(r.suite.get("version", "?")) for r in loaded if r.suite_name == suite})
     section = Section(f"Suite {suite}", _slug(f"suite-{suite}"), meta=[("version", ", ".join(versions))])
-    labels = [label for label in tables.ordered_checkpoints(loaded)
-              if any(r.label == label and r.suite_name == suite for r in loaded)]
+    labels = [
+        label
+        for label in tables.ordered_checkpoints(loaded)
+        if any(r.label == label and r.suite_name == suite for r in loaded)
+    ]
     section.plots.extend(p for p in [_suite_bars(loaded, suite, labels, colours, writer, config)] if p)
     for task_name in tables.suite_tasks(loaded, suite):
-        section.children.append(_task_section(loaded, suite, task_name, labels, baseline, colours, writer, config))
+        section.children.append(
+            _task_section(loaded, suite, task_name, labels, baseline, colours, writer, config)
+        )
     return section
 
 
@@ -229,18 +263,29 @@ def _suite_bars(loaded, suite, labels, colours, writer, config) -> Plot | None:
                 continue
             groups.append(f"{task_name}\n{metric}")
             for label in labels:
-                series[label].append(_ci_triplet(tables.find_task(loaded, label, suite, task_name), metric, config))
+                series[label].append(
+                    _ci_triplet(tables.find_task(loaded, label, suite, task_name), metric, config)
+                )
     fig = plots.grouped_bars(groups, series, colours, f"suite {suite}: headline metrics", "%")
-    return writer.add(fig, f"bars-{suite}", f"Headline metrics of suite {suite}",
-                      "Bars: value per checkpoint; error bars: 95% bootstrap CI over test examples (where the results "
-                      "carry per-example correctness).")
+    return writer.add(
+        fig,
+        f"bars-{suite}",
+        f"Headline metrics of suite {suite}",
+        "Bars: value per checkpoint; error bars: 95% bootstrap CI over test examples (where the results "
+        "carry per-example correctness).",
+    )
 
 
 def _task_section(loaded, suite, task_name, labels, baseline, colours, writer, config) -> Section:
     ref = tables.reference_task(loaded, suite, task_name)
-    section = Section(f"{task_name}", _slug(f"task-{suite}-{task_name}"),
-                      meta=[("kind", ref.kind), ("dataset", ref.dataset or "—"), ("split", ref.split or "—")])
-    section.tables.append(("metrics", tables.task_table(loaded, suite, task_name, config.n_boot, config.seed)))
+    section = Section(
+        f"{task_name}",
+        _slug(f"task-{suite}-{task_name}"),
+        meta=[("kind", ref.kind), ("dataset", ref.dataset or "—"), ("split", ref.split or "—")],
+    )
+    section.tables.append(
+        ("metrics", tables.task_table(loaded, suite, task_name, config.n_boot, config.seed))
+    )
     if len(labels) > 1:
         comparison = tables.comparison_table(loaded, suite, task_name, baseline, config.n_boot, config.seed)
         if comparison is not None:
@@ -253,29 +298,48 @@ def _task_section(loaded, suite, task_name, labels, baseline, colours, writer, c
         points = tables.effective_robustness_points(loaded, suite, task_name)
         if not points.empty:
             section.tables.append(("points", tables.points_table(points)))
-            fit = next((t.extra.get("fit") for label in labels
-                        if (t := tables.find_task(loaded, label, suite, task_name)) and t.extra.get("fit")), None)
-            plot = writer.add(plots.effective_robustness(points, fit, colours, f"{task_name}: effective robustness"),
-                              f"er-{stem}", "Effective robustness",
-                              "In-distribution vs shifted top-1; dotted: y = x; dashed: the logit-space linear fit "
-                              "over the checkpoints (points above it are effectively robust).")
+            fit = next(
+                (
+                    t.extra.get("fit")
+                    for label in labels
+                    if (t := tables.find_task(loaded, label, suite, task_name)) and t.extra.get("fit")
+                ),
+                None,
+            )
+            plot = writer.add(
+                plots.effective_robustness(points, fit, colours, f"{task_name}: effective robustness"),
+                f"er-{stem}",
+                "Effective robustness",
+                "In-distribution vs shifted top-1; dotted: y = x; dashed: the logit-space linear fit "
+                "over the checkpoints (points above it are effectively robust).",
+            )
             section.plots.extend([plot] if plot else [])
     ks = sorted(int(m.group(1)) for metric in ref.metrics if (m := CONSISTENCY_K.match(metric)))
     if ks:
-        section.plots.extend(p for p in [_consistency_plot(loaded, suite, task_name, ks, labels, colours, writer,
-                                                           config)] if p)
-    geometry_keys = ("modality_gap", "inmodal_gap", "crossmodal_gap", "align_image_text", "uniform_image",
-                     "uniform_joint")
+        section.plots.extend(
+            p for p in [_consistency_plot(loaded, suite, task_name, ks, labels, colours, writer, config)] if p
+        )
+    geometry_keys = (
+        "modality_gap",
+        "inmodal_gap",
+        "crossmodal_gap",
+        "align_image_text",
+        "uniform_image",
+        "uniform_joint",
+    )
     if any(key in ref.metrics for key in geometry_keys):
         data = {}
         for label in labels:
             task = tables.find_task(loaded, label, suite, task_name)
             if task is not None:
                 data[label] = {key: task.metrics.get(key) for key in geometry_keys}
-        plot = writer.add(plots.geometry_panel(data, colours, f"{task_name}: embedding geometry"),
-                          f"geometry-{stem}", "Embedding geometry",
-                          "Modality gap (distance between the image and text embedding means), CyCLIP's in-modal and "
-                          "cross-modal consistency gaps, and Wang & Isola's alignment vs uniformity.")
+        plot = writer.add(
+            plots.geometry_panel(data, colours, f"{task_name}: embedding geometry"),
+            f"geometry-{stem}",
+            "Embedding geometry",
+            "Modality gap (distance between the image and text embedding means), CyCLIP's in-modal and "
+            "cross-modal consistency gaps, and Wang & Isola's alignment vs uniformity.",
+        )
         section.plots.extend([plot] if plot else [])
     if len(labels) > 1:
         section.plots.extend(_per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer))
@@ -291,14 +355,20 @@ def _consistency_plot(loaded, suite, task_name, ks, labels, colours, writer, con
             series[label] = [_ci_triplet(task, f"consistency@{k}", config) for k in ks]
     paper_series: dict[str, list[float]] = {}
     numbers = [paper.lookup(ref.kind, ref.dataset, f"consistency@{k}") for k in ks]
-    if all(n is not None and not n.analogue for n in numbers):  # only the paper's own dataset, never an analogue
+    if all(
+        n is not None and not n.analogue for n in numbers
+    ):  # only the paper's own dataset, never an analogue
         for model in paper.paper_columns():
             paper_series[f"paper {model} (RN50, CC3M, {numbers[0].display_dataset})"] = [
-                n.values[model] for n in numbers]
-    return writer.add(plots.consistency_curves(ks, series, colours, paper_series, f"{task_name}: consistency@k"),
-                      f"consistency-{suite}-{task_name}", "Consistency@k",
-                      "Share of test images whose zero-shot label equals the majority label of their k nearest "
-                      "train images; error bars: 95% bootstrap CI.")
+                n.values[model] for n in numbers
+            ]
+    return writer.add(
+        plots.consistency_curves(ks, series, colours, paper_series, f"{task_name}: consistency@k"),
+        f"consistency-{suite}-{task_name}",
+        "Consistency@k",
+        "Share of test images whose zero-shot label equals the majority label of their k nearest "
+        "train images; error bars: 95% bootstrap CI.",
+    )
 
 
 def _per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer) -> list[Plot]:
@@ -319,8 +389,10 @@ def _per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer
         diff = (acc - base_acc).dropna()
         plot = writer.add(
             plots.per_class_differences(diff, baseline, label, colours, f"{task_name}: per-class top-1"),
-            f"per-class-{suite}-{task_name}-{label}", f"Per-class accuracy: {label} − {baseline}",
-            "Top-1 accuracy per class of the second checkpoint minus the baseline's, in percentage points.")
+            f"per-class-{suite}-{task_name}-{label}",
+            f"Per-class accuracy: {label} − {baseline}",
+            "Top-1 accuracy per class of the second checkpoint minus the baseline's, in percentage points.",
+        )
         if plot:
             out.append(plot)
     return out
@@ -340,23 +412,29 @@ def _training_section(loaded: list[Result], colours: dict, writer: _PlotWriter) 
             notes.append(f"{label}: skipped {log.skipped_lines} unreadable line(s) of {log.path}")
         last = log.train.dropna(subset=["loss"]).tail(1)
         last_val = log.val.dropna(subset=["loss"]).tail(1)
-        rows.append({
-            "checkpoint": label,
-            "steps": _fmt(last["step"].iloc[0] if not last.empty else None, "{:.0f}"),
-            "final train loss": _fmt(last["loss"].iloc[0] if not last.empty else None),
-            "final val loss": _fmt(last_val["loss"].iloc[0] if not last_val.empty else None),
-            "final logit scale": _fmt(last["logit_scale"].iloc[0] if not last.empty else None),
-            "metrics file": str(log.path),
-        })
+        rows.append(
+            {
+                "checkpoint": label,
+                "steps": _fmt(last["step"].iloc[0] if not last.empty else None, "{:.0f}"),
+                "final train loss": _fmt(last["loss"].iloc[0] if not last.empty else None),
+                "final val loss": _fmt(last_val["loss"].iloc[0] if not last_val.empty else None),
+                "final logit scale": _fmt(last["logit_scale"].iloc[0] if not last.empty else None),
+                "metrics file": str(log.path),
+            }
+        )
     if not logs and not notes:
         return None
     section = Section("Training", "training", notes=notes)
     if rows:
         frame = pd.DataFrame(rows).set_index("checkpoint")
         section.tables.append(("last logged values", tables.Table(frame, None, [], index_name="checkpoint")))
-    plot = writer.add(plots.training_curves(logs, colours), "training-curves", "Training curves",
-                      "From each run's metrics.jsonl: total loss (train solid, val dashed), the loss parts, the "
-                      "learning-rate schedule and the learned logit scale.")
+    plot = writer.add(
+        plots.training_curves(logs, colours),
+        "training-curves",
+        "Training curves",
+        "From each run's metrics.jsonl: total loss (train solid, val dashed), the loss parts, the "
+        "learning-rate schedule and the learned logit scale.",
+    )
     section.plots.extend([plot] if plot else [])
     return section
 
@@ -372,18 +450,20 @@ def _provenance_section(loaded: list[Result]) -> Section:
     for res in loaded:
         ckpt, run = res.checkpoint, res.run
         versions = run.get("versions") or {}
-        rows.append({
-            "checkpoint": res.label,
-            "suite": f"{res.suite_name} v{res.suite.get('version', '?')}",
-            "checkpoint sha256": str(ckpt.get("sha256") or "—")[:16],
-            "format": str(ckpt.get("format") or "—"),
-            "model": str(ckpt.get("model_name") or "—"),
-            "suite sha256": str(res.suite.get("sha256") or "—")[:16],
-            "eval versions": ", ".join(f"{k} {v}" for k, v in versions.items()) or "—",
-            "git commit": str(run.get("git_commit") or "—")[:12],
-            "device / precision": f"{run.get('device', '—')} / {run.get('precision', '—')}",
-            "results file": str(res.path),
-        })
+        rows.append(
+            {
+                "checkpoint": res.label,
+                "suite": f"{res.suite_name} v{res.suite.get('version', '?')}",
+                "checkpoint sha256": str(ckpt.get("sha256") or "—")[:16],
+                "format": str(ckpt.get("format") or "—"),
+                "model": str(ckpt.get("model_name") or "—"),
+                "suite sha256": str(res.suite.get("sha256") or "—")[:16],
+                "eval versions": ", ".join(f"{k} {v}" for k, v in versions.items()) or "—",
+                "git commit": str(run.get("git_commit") or "—")[:12],
+                "device / precision": f"{run.get('device', '—')} / {run.get('precision', '—')}",
+                "results file": str(res.path),
+            }
+        )
     frame = pd.DataFrame(rows).set_index("checkpoint")
     section = Section("Provenance", "provenance")
     section.tables.append(("results", tables.Table(frame, None, [], index_name="checkpoint")))
@@ -396,8 +476,19 @@ def _provenance_section(loaded: list[Result]) -> Section:
         configs.append((res.label, res.checkpoint))
     details = []
     for label, ckpt in configs:
-        shown = {key: ckpt.get(key) for key in ("path", "sha256", "run_dir", "model_name", "train_config",
-                                                "model_config", "preprocess") if key in ckpt}
+        shown = {
+            key: ckpt.get(key)
+            for key in (
+                "path",
+                "sha256",
+                "run_dir",
+                "model_name",
+                "train_config",
+                "model_config",
+                "preprocess",
+            )
+            if key in ckpt
+        }
         details.append((label, json.dumps(shown, indent=2, sort_keys=True, default=str)))
     section.meta = [("report generator", _generator_versions())]
     section.details = details
@@ -415,7 +506,8 @@ def _generator_versions() -> str:
     return ", ".join(parts)
 
 
-# ---- HTML ----------------------------------------------------------------------------------------------------
+# ---- HTML ------------------------------------------------------------------------------------------------
+
 
 def _environment() -> jinja2.Environment:
     # Autoescape always on (not only for .html names): every string from results is data, never markup.

@@ -1,14 +1,25 @@
-"""The Markdown report. Every string from results goes through `escape`, since Markdown renderers pass raw HTML
-through: '<script>' in a class name must stay text here too."""
+"""The Markdown report. Every string from results goes through `escape`, since Markdown renderers pass raw
+HTML through: '<script>' in a class name must stay text here too."""
 
 from __future__ import annotations
 
 from typing import Any
 
-_MD_SPECIAL = str.maketrans({
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "\\|", "*": "\\*", "_": "\\_", "`": "\\`", "[": "\\[", "]": "\\]",
-    "\n": " ", "\r": " ",
-})
+_MD_SPECIAL = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "|": "\\|",
+        "*": "\\*",
+        "_": "\\_",
+        "`": "\\`",
+        "[": "\\[",
+        "]": "\\]",
+        "\n": " ",
+        "\r": " ",
+    }
+)
 
 
 def escape(text: object) -> str:
@@ -32,7 +43,7 @@ def table(tbl, index_name: str = "") -> str:
 
 def _plot(plot) -> str:
     # Paths are our own slugs (plots/<slug>.png), safe to put in a link.
-    return (f"![{escape(plot.title)}]({plot.png})\n\n*{escape(plot.caption)}* ([SVG]({plot.svg}))\n")
+    return f"![{escape(plot.title)}]({plot.png})\n\n*{escape(plot.caption)}* ([SVG]({plot.svg}))\n"
 
 
 def _section(section, level: int) -> list[str]:
@@ -47,8 +58,10 @@ def _section(section, level: int) -> list[str]:
         parts.append(_plot(plot))
     for summary, text in section.details:
         fence = "~~~~"
-        parts.append(f"<details><summary>{escape(summary)}</summary>\n\n{fence}json\n"
-                     f"{text.replace(fence, '~ ~ ~ ~')}\n{fence}\n\n</details>\n")
+        parts.append(
+            f"<details><summary>{escape(summary)}</summary>\n\n{fence}json\n"
+            f"{text.replace(fence, '~ ~ ~ ~')}\n{fence}\n\n</details>\n"
+        )
     for child in section.children:
         parts.extend(_section(child, level + 1))
     return parts
@@ -57,7 +70,9 @@ def _section(section, level: int) -> list[str]:
 def render_markdown(context: dict[str, Any]) -> str:
     parts = [f"# {escape(context['title'])}\n"]
     checkpoints = ", ".join(escape(c["label"]) for c in context["checkpoints"])
-    parts.append(f"Checkpoints: {checkpoints}. Paired tests compare against **{escape(context['baseline'])}**.\n")
+    parts.append(
+        f"Checkpoints: {checkpoints}. Paired tests compare against **{escape(context['baseline'])}**.\n"
+    )
     for section in context["sections"]:
         parts.extend(_section(section, 2))
     return "\n".join(parts)

@@ -1,8 +1,9 @@
-"""The paper beside us: CyCLIP's published RN50/CC3M numbers (templates/paper_numbers.json, from shared/PAPER.md).
+"""The paper beside us: CyCLIP's published RN50/CC3M numbers (templates/paper_numbers.json, from
+shared/PAPER.md).
 
-A task gets the paper's number when its dataset is one the paper reports (exact match, shown plainly) or when it is
-a generated-world set that stands in for one (shown with "≈ <dataset>", since the absolute numbers are not
-comparable — only the direction of the CLIP → CyCLIP change is).
+A task gets the paper's number when its dataset is one the paper reports (exact match, shown plainly) or when
+it is a generated-world set that stands in for one (shown with "≈ <dataset>", since the absolute numbers are
+not comparable — only the direction of the CLIP → CyCLIP change is).
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def lookup(kind: str, dataset: str, metric: str) -> PaperNumber | None:
                 continue
             if normalise_dataset(entry["dataset"]) == wanted:
                 display = doc["display_names"].get(entry["dataset"], entry["dataset"])
-                return PaperNumber(dataset=entry["dataset"], display_dataset=display, metric=metric,
-                                   values=dict(entry["values"]), analogue=is_analogue)
+                return PaperNumber(
+                    dataset=entry["dataset"],
+                    display_dataset=display,
+                    metric=metric,
+                    values=dict(entry["values"]),
+                    analogue=is_analogue,
+                )
     return None

@@ -1,8 +1,8 @@
 """Plots of the report (matplotlib, object API on the Agg canvas: no pyplot state, no display needed).
 
 Every function takes the data and a {checkpoint label: colour} mapping, so a checkpoint has the same colour in
-every figure, and returns a Figure (or None when there is nothing to draw). Text that comes from results files goes
-through `_text`, which escapes '$' so a class name can never be parsed as mathtext.
+every figure, and returns a Figure (or None when there is nothing to draw). Text that comes from results files
+goes through `_text`, which escapes '$' so a class name can never be parsed as mathtext.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg", force=False)
-from matplotlib import colormaps  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from cyclip_bench.fileio import atomic_open  # noqa: E402
 
@@ -53,9 +52,15 @@ def _legend(ax, **kwargs) -> None:
         ax.legend(fontsize=8, frameon=False, **kwargs)
 
 
-def grouped_bars(groups: list[str], series: dict[str, list[tuple[float, float, float] | None]],
-                 colours: dict[str, tuple], title: str, ylabel: str) -> Figure | None:
-    """Bars per group (task · metric), one per checkpoint; series[label][i] = (value, ci_low, ci_high) in %."""
+def grouped_bars(
+    groups: list[str],
+    series: dict[str, list[tuple[float, float, float] | None]],
+    colours: dict[str, tuple],
+    title: str,
+    ylabel: str,
+) -> Figure | None:
+    """Bars per group (task · metric), one per checkpoint; series[label][i] = (value, ci_low, ci_high) in
+    %."""
     if not groups or not series:
         return None
     n = len(series)
@@ -67,10 +72,23 @@ def grouped_bars(groups: list[str], series: dict[str, list[tuple[float, float, f
         heights = [v[0] if v else np.nan for v in values]
         low = [v[0] - v[1] if v and not math.isnan(v[1]) else 0.0 for v in values]
         high = [v[2] - v[0] if v and not math.isnan(v[2]) else 0.0 for v in values]
-        ax.bar(x + (i - (n - 1) / 2) * width, heights, width, label=_text(label), color=colours[label],
-               yerr=[low, high], capsize=3, error_kw={"elinewidth": 1, "ecolor": "0.2"})
-    ax.set_xticks(x, [_text(g) for g in groups], rotation=30 if len(groups) > 3 else 0, ha="right"
-                  if len(groups) > 3 else "center", fontsize=8)
+        ax.bar(
+            x + (i - (n - 1) / 2) * width,
+            heights,
+            width,
+            label=_text(label),
+            color=colours[label],
+            yerr=[low, high],
+            capsize=3,
+            error_kw={"elinewidth": 1, "ecolor": "0.2"},
+        )
+    ax.set_xticks(
+        x,
+        [_text(g) for g in groups],
+        rotation=30 if len(groups) > 3 else 0,
+        ha="right" if len(groups) > 3 else "center",
+        fontsize=8,
+    )
     ax.set_ylabel(ylabel)
     ax.set_title(_text(title))
     ax.set_ylim(0, 100)
@@ -79,8 +97,9 @@ def grouped_bars(groups: list[str], series: dict[str, list[tuple[float, float, f
     return fig
 
 
-def effective_robustness(points: pd.DataFrame, fit: dict | None, colours: dict[str, tuple],
-                         title: str) -> Figure | None:
+def effective_robustness(
+    points: pd.DataFrame, fit: dict | None, colours: dict[str, tuple], title: str
+) -> Figure | None:
     """In-distribution vs shift top-1 (%), one colour per checkpoint, one marker per shift set; y = x and the
     logit-space baseline fit when the results carry one."""
     if points.empty:
@@ -90,9 +109,16 @@ def effective_robustness(points: pd.DataFrame, fit: dict | None, colours: dict[s
     markers = "osD^v<>pPX*h"
     datasets = list(dict.fromkeys(points["dataset"]))
     for _, row in points.iterrows():
-        ax.scatter(100 * row["id_top1"], 100 * row["shift_top1"], color=colours[row["checkpoint"]],
-                   marker=markers[datasets.index(row["dataset"]) % len(markers)], s=55, edgecolor="black",
-                   linewidth=0.5, zorder=3)
+        ax.scatter(
+            100 * row["id_top1"],
+            100 * row["shift_top1"],
+            color=colours[row["checkpoint"]],
+            marker=markers[datasets.index(row["dataset"]) % len(markers)],
+            s=55,
+            edgecolor="black",
+            linewidth=0.5,
+            zorder=3,
+        )
     top = min(100.0, max(100 * points["id_top1"].max(), 100 * points["shift_top1"].max()) * 1.1 + 2)
     grid = np.linspace(0.5, top, 200)
     ax.plot(grid, grid, color="black", linestyle=":", linewidth=1, label="y = x")
@@ -105,7 +131,9 @@ def effective_robustness(points: pd.DataFrame, fit: dict | None, colours: dict[s
         if label in set(points["checkpoint"]):
             ax.scatter([], [], color=colour, marker="s", label=_text(label))
     for i, dataset in enumerate(datasets):
-        ax.scatter([], [], color="white", edgecolor="black", marker=markers[i % len(markers)], label=_text(dataset))
+        ax.scatter(
+            [], [], color="white", edgecolor="black", marker=markers[i % len(markers)], label=_text(dataset)
+        )
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_xlabel("in-distribution top-1 (%)")
@@ -116,9 +144,14 @@ def effective_robustness(points: pd.DataFrame, fit: dict | None, colours: dict[s
     return fig
 
 
-def consistency_curves(ks: list[int], series: dict[str, list[tuple[float, float, float] | None]],
-                       colours: dict[str, tuple], paper_series: dict[str, list[float]], title: str) -> Figure | None:
-    """consistency@k (%) against k per checkpoint with 95% CI bars; the paper's curves dashed grey when known."""
+def consistency_curves(
+    ks: list[int],
+    series: dict[str, list[tuple[float, float, float] | None]],
+    colours: dict[str, tuple],
+    paper_series: dict[str, list[float]],
+    title: str,
+) -> Figure | None:
+    """consistency@k (%) against k per checkpoint, 95% CI bars; the paper's curves dashed grey if known."""
     if not ks or not series:
         return None
     fig = Figure(figsize=(6.2, 4.2), layout="constrained")
@@ -129,8 +162,15 @@ def consistency_curves(ks: list[int], series: dict[str, list[tuple[float, float,
         high = [v[2] - v[0] if v else 0.0 for v in values]
         ax.errorbar(ks, ys, yerr=[low, high], color=colours[label], marker="o", capsize=3, label=_text(label))
     for i, (model, values) in enumerate(paper_series.items()):
-        ax.plot(ks, values, marker="x", label=_text(model), color="0.35" if i == 0 else "0.6",
-                linestyle="--", linewidth=1.2)
+        ax.plot(
+            ks,
+            values,
+            marker="x",
+            label=_text(model),
+            color="0.35" if i == 0 else "0.6",
+            linestyle="--",
+            linewidth=1.2,
+        )
     ax.set_xticks(ks)
     ax.set_xlabel("k (nearest train images)")
     ax.set_ylabel("consistency@k (%)")
@@ -140,8 +180,9 @@ def consistency_curves(ks: list[int], series: dict[str, list[tuple[float, float,
     return fig
 
 
-def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[str, tuple],
-                   title: str) -> Figure | None:
+def geometry_panel(
+    metrics: dict[str, dict[str, float | None]], colours: dict[str, tuple], title: str
+) -> Figure | None:
     """Three panels: modality gap; in-modal and cross-modal consistency gaps; alignment vs uniformity."""
     labels = [label for label in metrics if any(v is not None for v in metrics[label].values())]
     if not labels:
@@ -152,7 +193,9 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
 
     ax = axes[0]
     values = [metrics[label].get("modality_gap") for label in labels]
-    ax.bar(range(len(labels)), [np.nan if v is None else v for v in values], color=[colours[x] for x in labels])
+    ax.bar(
+        range(len(labels)), [np.nan if v is None else v for v in values], color=[colours[x] for x in labels]
+    )
     ax.set_xticks(range(len(labels)), [_text(x) for x in labels], rotation=20, ha="right", fontsize=8)
     ax.set_title("modality gap ‖mean(I) − mean(T)‖ ↓", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
@@ -162,8 +205,13 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
         heights = [metrics[label].get(key) for key, _ in parts]
-        ax.bar(np.arange(len(parts)) + (i - (len(labels) - 1) / 2) * width,
-               [np.nan if v is None else v for v in heights], width, color=colours[label], label=_text(label))
+        ax.bar(
+            np.arange(len(parts)) + (i - (len(labels) - 1) / 2) * width,
+            [np.nan if v is None else v for v in heights],
+            width,
+            color=colours[label],
+            label=_text(label),
+        )
     ax.set_xticks(range(len(parts)), [name for _, name in parts])
     ax.set_title("consistency gaps ↓", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
@@ -176,8 +224,16 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
             uniform = metrics[label].get("uniform_image")
         align = metrics[label].get("align_image_text")
         if uniform is not None and align is not None:
-            ax.scatter(uniform, align, color=colours[label], s=70, edgecolor="black", linewidth=0.5,
-                       label=_text(label), zorder=3)
+            ax.scatter(
+                uniform,
+                align,
+                color=colours[label],
+                s=70,
+                edgecolor="black",
+                linewidth=0.5,
+                label=_text(label),
+                zorder=3,
+            )
     ax.set_xlabel("uniformity (log E exp(−2‖x − x′‖²)) ↓")
     ax.set_ylabel("alignment (E‖f(x) − g(y)‖²) ↓")
     ax.set_title("alignment vs uniformity (lower-left is better)", fontsize=10)
@@ -186,8 +242,9 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
     return fig
 
 
-def per_class_differences(diff: pd.Series, baseline: str, other: str, colours: dict[str, tuple],
-                          title: str) -> Figure | None:
+def per_class_differences(
+    diff: pd.Series, baseline: str, other: str, colours: dict[str, tuple], title: str
+) -> Figure | None:
     """Horizontal bars of per-class accuracy difference (other − baseline, pp), largest |difference| first."""
     if diff.empty:
         return None
@@ -200,7 +257,9 @@ def per_class_differences(diff: pd.Series, baseline: str, other: str, colours: d
     ax.set_yticks(range(len(shown)), [_text(name) for name in shown.index], fontsize=8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(f"accuracy difference, {_text(other)} − {_text(baseline)} (percentage points)")
-    suffix = f" ({MAX_CLASSES} of {len(diff)} classes, largest |difference|)" if len(diff) > MAX_CLASSES else ""
+    suffix = (
+        f" ({MAX_CLASSES} of {len(diff)} classes, largest |difference|)" if len(diff) > MAX_CLASSES else ""
+    )
     ax.set_title(_text(title) + suffix, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     ax.bar([], [], color=colours[other], label=f"{_text(other)} better")
@@ -223,16 +282,32 @@ def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figur
             axes[0].plot(train["step"], train["loss"], color=colour, label=f"{_text(label)} train")
             for part, style in part_styles.items():
                 if train[part].notna().any():
-                    axes[1].plot(train["step"], train[part], color=colour, linestyle=style,
-                                 label=f"{_text(label)} {part}")
+                    axes[1].plot(
+                        train["step"],
+                        train[part],
+                        color=colour,
+                        linestyle=style,
+                        label=f"{_text(label)} {part}",
+                    )
             axes[2].plot(train["step"], train["lr"], color=colour, label=_text(label))
             axes[3].plot(train["step"], train["logit_scale"], color=colour, label=_text(label))
         if not val.empty:
-            axes[0].plot(val["step"], val["loss"], color=colour, linestyle="--", marker="o", markersize=3,
-                         label=f"{_text(label)} val")
-    titles = ["total loss", "loss parts (train; − contrastive, -- in-modal, ·· cross-modal)", "learning rate",
-              "logit scale s = exp(t)"]
-    for ax, title in zip(axes, titles):
+            axes[0].plot(
+                val["step"],
+                val["loss"],
+                color=colour,
+                linestyle="--",
+                marker="o",
+                markersize=3,
+                label=f"{_text(label)} val",
+            )
+    titles = [
+        "total loss",
+        "loss parts (train; − contrastive, -- in-modal, ·· cross-modal)",
+        "learning rate",
+        "logit scale s = exp(t)",
+    ]
+    for ax, title in zip(axes, titles, strict=False):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)

@@ -1,8 +1,8 @@
 """Load and validate eval result JSON files (docs/contracts.md) into typed records.
 
-Everything the report shows comes from these records, so validation is strict: a file of an unknown schema version,
-or one whose shape is not what the contract says, is a UserError naming the file and the field — never a silently
-skipped task or an empty table cell.
+Everything the report shows comes from these records, so validation is strict: a file of an unknown schema
+version, or one whose shape is not what the contract says, is a UserError naming the file and the field —
+never a silently skipped task or an empty table cell.
 """
 
 from __future__ import annotations
@@ -60,7 +60,9 @@ class Result:
     checkpoint: dict[str, Any]
     run: dict[str, Any]
     tasks: list[Task]
-    label: str = ""  # unique display label (the checkpoint's label, disambiguated when two checkpoints share one)
+    label: str = (
+        ""  # unique display label (the checkpoint's label, disambiguated when two checkpoints share one)
+    )
     raw_label: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -108,7 +110,9 @@ def collect_result_files(inputs: list[Path]) -> list[Path]:
         if item.is_dir():
             found = sorted(p for p in item.glob("*.json") if p.is_file())
             if not found:
-                raise UserError(f"{item}: folder has no result JSON files (expected <checkpoint>__<suite>.json)")
+                raise UserError(
+                    f"{item}: folder has no result JSON files (expected <checkpoint>__<suite>.json)"
+                )
         elif item.is_file():
             found = [item]
         else:
@@ -140,7 +144,9 @@ def parse_result(doc: Any, path: Path) -> Result:
         raise UserError(f"{where}: results must be a JSON object, got {type(doc).__name__}")
     version = doc.get("schema_version")
     if version is None:
-        raise UserError(f"{where}: missing 'schema_version' (is this a results file written by `cyclip-bench eval`?)")
+        raise UserError(
+            f"{where}: missing 'schema_version' (is this a results file written by `cyclip-bench eval`?)"
+        )
     if isinstance(version, bool) or version not in KNOWN_SCHEMA_VERSIONS:
         known = ", ".join(str(v) for v in KNOWN_SCHEMA_VERSIONS)
         raise UserError(f"{where}: unknown schema_version {version!r} (this cyclip-bench reads: {known})")
@@ -159,8 +165,16 @@ def parse_result(doc: Any, path: Path) -> Result:
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         raise UserError(f"{where}: task name(s) appear more than once: {', '.join(duplicated)}")
-    return Result(path=path, schema_version=int(version), suite=suite, checkpoint=checkpoint, run=run, tasks=tasks,
-                  label=label, raw_label=label)
+    return Result(
+        path=path,
+        schema_version=int(version),
+        suite=suite,
+        checkpoint=checkpoint,
+        run=run,
+        tasks=tasks,
+        label=label,
+        raw_label=label,
+    )
 
 
 def _parse_task(doc: Any, where: str) -> Task:
@@ -179,7 +193,9 @@ def _parse_task(doc: Any, where: str) -> Task:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             metrics[str(metric)] = None if math.isnan(float(value)) else float(value)
         else:
-            raise UserError(f"{where}: metric {metric!r} must be a number or null, got {type(value).__name__}")
+            raise UserError(
+                f"{where}: metric {metric!r} must be a number or null, got {type(value).__name__}"
+            )
     metric_info = doc.get("metric_info") or {}
     if not isinstance(metric_info, dict) or not all(isinstance(v, dict) for v in metric_info.values()):
         raise UserError(f"{where}: 'metric_info' must map metric names to objects")
@@ -212,9 +228,17 @@ def _parse_task(doc: Any, where: str) -> Task:
     if kind == "effective_robustness":
         _check_points(extra, where)
     split = doc.get("split")
-    return Task(name=name, kind=kind, dataset=dataset, split=None if split is None else str(split),
-                metrics=metrics, metric_info=metric_info, per_example=per_example, class_names=class_names,
-                extra=extra)
+    return Task(
+        name=name,
+        kind=kind,
+        dataset=dataset,
+        split=None if split is None else str(split),
+        metrics=metrics,
+        metric_info=metric_info,
+        per_example=per_example,
+        class_names=class_names,
+        extra=extra,
+    )
 
 
 def _check_points(extra: dict[str, Any], where: str) -> None:
@@ -245,9 +269,11 @@ def _require_str(doc: dict, key: str, where: str) -> str:
 
 
 def load_results(inputs: list[Path]) -> list[Result]:
-    """Load every results file; give each checkpoint a unique display label; refuse duplicate (checkpoint, suite)."""
+    """Load every results file, give each checkpoint a unique display label, refuse a repeated
+    (checkpoint, suite)."""
     results = [load_result(path) for path in collect_result_files(list(inputs))]
-    # A label shared by two different checkpoints would merge their columns: suffix the hash to keep them apart.
+    # A label shared by two different checkpoints would merge their columns: suffix the hash to keep
+    # them apart.
     by_label: dict[str, set[str]] = {}
     for res in results:
         by_label.setdefault(res.raw_label, set()).add(res.checkpoint_key)
@@ -260,7 +286,8 @@ def load_results(inputs: list[Path]) -> list[Result]:
         key = (res.checkpoint_key, res.suite_name)
         if key in seen:
             raise UserError(
-                f"{res.path}: checkpoint {res.raw_label!r} on suite {res.suite_name!r} is also in {seen[key]}; "
+                f"{res.path}: checkpoint {res.raw_label!r} on suite {res.suite_name!r} is also in "
+                f"{seen[key]}; "
                 "pass each (checkpoint, suite) result once"
             )
         seen[key] = res.path
@@ -269,5 +296,14 @@ def load_results(inputs: list[Path]) -> list[Result]:
 
 
 def _with_label(res: Result, label: str) -> Result:
-    return Result(path=res.path, schema_version=res.schema_version, suite=res.suite, checkpoint=res.checkpoint,
-                  run=res.run, tasks=res.tasks, label=label, raw_label=res.raw_label, extra=res.extra)
+    return Result(
+        path=res.path,
+        schema_version=res.schema_version,
+        suite=res.suite,
+        checkpoint=res.checkpoint,
+        run=res.run,
+        tasks=res.tasks,
+        label=label,
+        raw_label=res.raw_label,
+        extra=res.extra,
+    )

@@ -2,7 +2,8 @@
 
 - `bootstrap_ci`: percentile bootstrap CI of a mean (accuracy from per-example 0/1 correctness).
 - `paired_bootstrap`: the difference of two means on the same examples, resampling examples jointly.
-- `mcnemar_exact`: McNemar's exact test on paired 0/1 outcomes (a two-sided binomial test on the discordant pairs).
+- `mcnemar_exact`: McNemar's exact test on paired 0/1 outcomes (a two-sided binomial test on the discordant
+  pairs).
 - `compare_paired`: the two together, as the report prints them.
 - `aggregate_seeds`: mean ± sample sd over seeds.
 """
@@ -58,7 +59,8 @@ def bootstrap_ci(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95)
     """Percentile bootstrap CI of mean(values).
 
     For 0/1 arrays the number of ones in a resample of n examples drawn with replacement is exactly
-    Binomial(n, mean): drawing it directly is the same bootstrap distribution at O(n_boot) cost instead of O(n·n_boot).
+    Binomial(n, mean): drawing it directly is the same bootstrap distribution at O(n_boot) cost, not
+    O(n·n_boot).
     """
     x = np.asarray(values, dtype=float)
     if x.size == 0:
@@ -68,10 +70,12 @@ def bootstrap_ci(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95)
     if _is_binary(x):
         means = rng.binomial(n, x.mean(), size=n_boot) / n
     else:
-        means = np.concatenate([
-            x[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1)
-            for start in range(0, n_boot, 256)
-        ])
+        means = np.concatenate(
+            [
+                x[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1)
+                for start in range(0, n_boot, 256)
+            ]
+        )
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return Interval(float(x.mean()), float(low), float(high))
@@ -97,10 +101,12 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.9
         diffs = (counts[:, 0] - counts[:, 1]) / n
     else:
         d = y - x
-        diffs = np.concatenate([
-            d[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1)
-            for start in range(0, n_boot, 256)
-        ])
+        diffs = np.concatenate(
+            [
+                d[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1)
+                for start in range(0, n_boot, 256)
+            ]
+        )
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(diffs, [tail, 100 - tail])
     return Interval(float(y.mean() - x.mean()), float(low), float(high))
@@ -109,7 +115,8 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.9
 def mcnemar_exact(a, b) -> tuple[int, int, float]:
     """McNemar's exact test on paired 0/1 outcomes → (a_only, b_only, two-sided p-value).
 
-    Under H0 each discordant pair is equally likely to favour either side: p = binomtest(a_only, a_only + b_only, ½).
+    Under H0 each discordant pair is equally likely to favour either side:
+    p = binomtest(a_only, a_only + b_only, ½).
     With no discordant pairs there is no evidence of a difference: p = 1.
     """
     x = np.asarray(a)
@@ -141,9 +148,18 @@ def compare_paired(a, b, n_boot: int = 2000, seed: int = 0) -> PairedComparison:
         b_only = int(np.sum(y > x))
         p_value = paired_bootstrap_p(x, y, n_boot=n_boot, seed=seed)
         test = "paired bootstrap"
-    return PairedComparison(n=int(x.size), mean_a=float(x.mean()), mean_b=float(y.mean()),
-                            difference=interval.estimate, ci_low=interval.low, ci_high=interval.high,
-                            a_only=a_only, b_only=b_only, p_value=p_value, test=test)
+    return PairedComparison(
+        n=int(x.size),
+        mean_a=float(x.mean()),
+        mean_b=float(y.mean()),
+        difference=interval.estimate,
+        ci_low=interval.low,
+        ci_high=interval.high,
+        a_only=a_only,
+        b_only=b_only,
+        p_value=p_value,
+        test=test,
+    )
 
 
 def paired_bootstrap_p(a, b, n_boot: int = 2000, seed: int = 0) -> float:
@@ -155,10 +171,12 @@ def paired_bootstrap_p(a, b, n_boot: int = 2000, seed: int = 0) -> float:
     centred = d - observed
     rng = np.random.default_rng(seed)
     n = d.size
-    means = np.concatenate([
-        centred[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1)
-        for start in range(0, n_boot, 256)
-    ])
+    means = np.concatenate(
+        [
+            centred[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1)
+            for start in range(0, n_boot, 256)
+        ]
+    )
     return float((np.sum(np.abs(means) >= abs(observed)) + 1) / (n_boot + 1))
 
 

@@ -1,7 +1,8 @@
 """Tables of the report, built with pandas from the loaded results.
 
-A `Table` is a DataFrame of display strings plus a same-shaped boolean frame marking the best cell of each row;
-the Markdown writer and the HTML template both render it, so the two reports always show the same numbers.
+A `Table` is a DataFrame of display strings plus a same-shaped boolean frame marking the best cell of each
+row; the Markdown writer and the HTML template both render it, so the two reports always show the same
+numbers.
 """
 
 from __future__ import annotations
@@ -25,12 +26,31 @@ HEADLINE_METRICS = {
     "consistency": ("consistency@1", "consistency@10", "fine_top1", "coarse_top1", "modality_gap"),
 }
 
-# Keys of a training config that identify a run rather than a configuration: two checkpoints whose configs differ
+# Keys of a training config that identify a run rather than a configuration: two checkpoints whose configs
+# differ
 # only in these are seeds of one configuration.
-RUN_IDENTITY_KEYS = frozenset({
-    "seed", "name", "logs", "logs_dir", "log_dir", "run_dir", "out", "out_dir", "output_dir", "checkpoint_dir",
-    "resume", "workers", "num_workers", "nproc", "device", "log_every", "save_every", "save_frequency",
-})
+RUN_IDENTITY_KEYS = frozenset(
+    {
+        "seed",
+        "name",
+        "logs",
+        "logs_dir",
+        "log_dir",
+        "run_dir",
+        "out",
+        "out_dir",
+        "output_dir",
+        "checkpoint_dir",
+        "resume",
+        "workers",
+        "num_workers",
+        "nproc",
+        "device",
+        "log_every",
+        "save_every",
+        "save_frequency",
+    }
+)
 
 
 @dataclass
@@ -45,9 +65,13 @@ class Table:
         out = []
         for i, (label, row) in enumerate(self.frame.iterrows()):
             best = self.best.iloc[i] if self.best is not None else None
-            cells = [{"text": str(value), "best": bool(best.iloc[j]) if best is not None else False}
-                     for j, value in enumerate(row)]
-            out.append({"label": label if isinstance(label, str) else " · ".join(map(str, label)), "cells": cells})
+            cells = [
+                {"text": str(value), "best": bool(best.iloc[j]) if best is not None else False}
+                for j, value in enumerate(row)
+            ]
+            out.append(
+                {"label": label if isinstance(label, str) else " · ".join(map(str, label)), "cells": cells}
+            )
         return out
 
     @property
@@ -111,7 +135,7 @@ def _best_flags(values: list[float | None], higher_is_better: bool) -> list[bool
 
 
 def overview_table(results: list[Result]) -> Table:
-    """Rows: suite · task · headline metric; columns: checkpoints, then the paper's CLIP and CyCLIP numbers."""
+    """Rows: suite · task · headline metric; columns: checkpoints, then the paper's CLIP and CyCLIP."""
     labels = ordered_checkpoints(results)
     paper_cols = [f"{paper.PAPER_LABEL} {model}" for model in paper.paper_columns()]
     rows, best_rows, index = [], [], []
@@ -135,11 +159,14 @@ def overview_table(results: list[Result]) -> Table:
     frame = pd.DataFrame(rows, index=index, columns=labels + paper_cols)
     best = pd.DataFrame(best_rows, index=index, columns=labels + paper_cols)
     frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
-    notes = ["Best checkpoint per row in bold; ↑ higher is better, ↓ lower is better. Percentages for fractions."]
+    notes = [
+        "Best checkpoint per row in bold; ↑ higher is better, ↓ lower is better. Percentages for fractions."
+    ]
     if any(c in frame.columns for c in paper_cols):
         notes.append(
-            f"Columns '{paper.PAPER_LABEL} …': the published CyCLIP-paper numbers for a ResNet-50 trained on CC3M. "
-            "'≈ DATASET' marks a generated-world set that stands in for that real dataset: compare directions "
+            f"Columns '{paper.PAPER_LABEL} …': the published CyCLIP-paper numbers for a ResNet-50 trained "
+            "on CC3M. '≈ DATASET' marks a generated-world set that stands in for that real dataset: compare "
+            "directions "
             "(CLIP → CyCLIP), not absolute values."
         )
     return Table(frame, best, notes, index_name="suite · task · metric")
@@ -198,12 +225,15 @@ def task_table(results: list[Result], suite: str, task_name: str, n_boot: int, s
     frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
     notes = []
     if any(ref.per_example_of(m) for m in metrics):
-        notes.append(f"[a, b]: 95% percentile bootstrap CI over test examples ({n_boot} resamples, seed {seed}).")
+        notes.append(
+            f"[a, b]: 95% percentile bootstrap CI over test examples ({n_boot} resamples, seed {seed})."
+        )
     return Table(frame, best, notes, index_name="metric")
 
 
-def comparison_table(results: list[Result], suite: str, task_name: str, baseline: str,
-                     n_boot: int, seed: int) -> Table | None:
+def comparison_table(
+    results: list[Result], suite: str, task_name: str, baseline: str, n_boot: int, seed: int
+) -> Table | None:
     """Paired comparisons of every other checkpoint against the baseline on the same examples."""
     labels = ordered_checkpoints(results)
     base = find_task(results, baseline, suite, task_name)
@@ -226,25 +256,42 @@ def comparison_table(results: list[Result], suite: str, task_name: str, baseline
             cmp = compare_paired(a, b, n_boot=n_boot, seed=seed)
             unit = base.unit(metric)
             scale, suffix = (100.0, " pp") if unit == "fraction" else (1.0, "")
-            verdict = (f"significant (p = {_p(cmp.p_value)})" if cmp.significant
-                       else f"not significant (p = {_p(cmp.p_value)})")
-            rows.append([
-                str(cmp.n),
-                format_value(cmp.mean_a, unit),
-                format_value(cmp.mean_b, unit),
-                f"{scale * cmp.difference:+.2f}{suffix}",
-                f"[{scale * cmp.ci_low:+.2f}, {scale * cmp.ci_high:+.2f}]",
-                f"{cmp.a_only} / {cmp.b_only}",
-                cmp.test,
-                verdict,
-            ])
+            verdict = (
+                f"significant (p = {_p(cmp.p_value)})"
+                if cmp.significant
+                else f"not significant (p = {_p(cmp.p_value)})"
+            )
+            rows.append(
+                [
+                    str(cmp.n),
+                    format_value(cmp.mean_a, unit),
+                    format_value(cmp.mean_b, unit),
+                    f"{scale * cmp.difference:+.2f}{suffix}",
+                    f"[{scale * cmp.ci_low:+.2f}, {scale * cmp.ci_high:+.2f}]",
+                    f"{cmp.a_only} / {cmp.b_only}",
+                    cmp.test,
+                    verdict,
+                ]
+            )
             index.append(f"{metric}: {label} − {baseline}")
     if not rows:
         return Table(pd.DataFrame(), None, notes) if notes else None
-    columns = ["n", "baseline", "other", "difference", "95% CI", "baseline-only / other-only right", "test", "verdict"]
+    columns = [
+        "n",
+        "baseline",
+        "other",
+        "difference",
+        "95% CI",
+        "baseline-only / other-only right",
+        "test",
+        "verdict",
+    ]
     frame = pd.DataFrame(rows, index=index, columns=columns)
-    notes.insert(0, f"Paired on the same examples; difference = other − baseline ({baseline}); CI from a paired "
-                    f"bootstrap ({n_boot} resamples); 'not significant' where p ≥ 0.05.")
+    notes.insert(
+        0,
+        f"Paired on the same examples; difference = other − baseline ({baseline}); CI from a paired "
+        f"bootstrap ({n_boot} resamples); 'not significant' where p ≥ 0.05.",
+    )
     return Table(frame, None, notes, index_name="comparison")
 
 
@@ -270,22 +317,32 @@ def effective_robustness_points(results: list[Result], suite: str, task_name: st
             continue
         for point in task.extra.get("points", []):
             dataset = str(point.get("dataset", ""))
-            rows.append({
-                "checkpoint": label, "dataset": dataset, "id_dataset": str(point.get("id_dataset", "")),
-                "id_top1": float(point["id_top1"]), "shift_top1": float(point["shift_top1"]),
-                "effective_robustness": task.metrics.get(f"{dataset}/effective_robustness"),
-            })
-    return pd.DataFrame(rows, columns=["checkpoint", "dataset", "id_dataset", "id_top1", "shift_top1",
-                                       "effective_robustness"])
+            rows.append(
+                {
+                    "checkpoint": label,
+                    "dataset": dataset,
+                    "id_dataset": str(point.get("id_dataset", "")),
+                    "id_top1": float(point["id_top1"]),
+                    "shift_top1": float(point["shift_top1"]),
+                    "effective_robustness": task.metrics.get(f"{dataset}/effective_robustness"),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["checkpoint", "dataset", "id_dataset", "id_top1", "shift_top1", "effective_robustness"]
+    )
 
 
 def points_table(points: pd.DataFrame) -> Table:
-    frame = pd.DataFrame({
-        "checkpoint": points["checkpoint"],
-        "in-distribution": [f"{d} {100 * v:.2f}" for d, v in zip(points["id_dataset"], points["id_top1"])],
-        "shift top-1 (%)": [f"{100 * v:.2f}" for v in points["shift_top1"]],
-        "effective robustness": [format_value(v, "value") for v in points["effective_robustness"]],
-    })
+    frame = pd.DataFrame(
+        {
+            "checkpoint": points["checkpoint"],
+            "in-distribution": [
+                f"{d} {100 * v:.2f}" for d, v in zip(points["id_dataset"], points["id_top1"], strict=False)
+            ],
+            "shift top-1 (%)": [f"{100 * v:.2f}" for v in points["shift_top1"]],
+            "effective robustness": [format_value(v, "value") for v in points["effective_robustness"]],
+        }
+    )
     frame.index = list(points["dataset"])
     return Table(frame, None, [], index_name="shift dataset")
 
@@ -296,18 +353,23 @@ def per_class_accuracy(task: Task) -> pd.Series | None:
     labels = task.per_example.get("label")
     if not correct or not labels or not task.class_names:
         return None
-    frame = pd.DataFrame({"label": np.asarray(labels, dtype=int), "correct": np.asarray(correct, dtype=float)})
+    frame = pd.DataFrame(
+        {"label": np.asarray(labels, dtype=int), "correct": np.asarray(correct, dtype=float)}
+    )
     by_class = frame.groupby("label")["correct"].mean()
     names = task.class_names
     return pd.Series({names[i] if 0 <= i < len(names) else f"class {i}": v for i, v in by_class.items()})
 
 
-# ---- seeds -------------------------------------------------------------------------------------------------------
+# ---- seeds -----------------------------------------------------------------------------------------------
+
 
 def configuration_key(config: dict) -> str:
     import json
 
-    return json.dumps({k: v for k, v in config.items() if k not in RUN_IDENTITY_KEYS}, sort_keys=True, default=str)
+    return json.dumps(
+        {k: v for k, v in config.items() if k not in RUN_IDENTITY_KEYS}, sort_keys=True, default=str
+    )
 
 
 def seed_groups(results: list[Result]) -> dict[str, list[str]]:
@@ -348,7 +410,8 @@ def seeds_table(results: list[Result], groups: dict[str, list[str]]) -> Table | 
                 for members in groups.values():
                     values = [
                         t.metrics.get(metric)
-                        for t in (find_task(results, m, suite, task_name) for m in members) if t is not None
+                        for t in (find_task(results, m, suite, task_name) for m in members)
+                        if t is not None
                     ]
                     values = [v for v in values if v is not None]
                     if not values:
