@@ -166,9 +166,10 @@ def load_image_folder(root: str | os.PathLike, metadata: ClassMetadata | None, n
             if all(f in index for f in folders):
                 mapping = {f: index[f] for f in folders}
                 break
-        if not mapping:
-            index = _folder_index(metadata, kinds[0]) if kinds[0] != "wnids" or metadata.wnids else {}
-            bad = next((f for f in folders if f not in index), folders[0])
+        if not mapping:  # name the first folder that the best-matching naming scheme does not know
+            usable = [k for k in kinds if k != "wnids" or metadata.wnids is not None] or ["names"]
+            best = max((_folder_index(metadata, k) for k in usable), key=lambda ix: sum(f in ix for f in folders))
+            bad = next((f for f in folders if f not in best), folders[0])
             raise DataError(
                 f"{root}: sub-folder {bad!r} matches no class (folders must be class names, wnids or indices "
                 f"0..{len(metadata.classes) - 1} of the {len(metadata.classes)} classes)"
