@@ -1,0 +1,242 @@
+"""Training batches: a caption table (map-style, an epoch-seeded sampler) or webdataset tar shards (streamed).
+
+Both sources are deterministic functions of (seed, epoch, rank), and both can start an epoch after ``skip``
+batches without decoding the skipped ones: that makes a resumed run bitwise-equal to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import os
+import random
+import re
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from PIL import Image
+
+from cyclip_bench.data.captions import CaptionDataset
+from cyclip_bench.errors import DataError
+
+IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
+SHUFFLE_BUFFER = 1000
+
+
+def expand_braces(pattern: str) -> list[str]:
+    """'a/{000..003}.tar' → a/000.tar … a/003.tar (zero padding kept); '{a,b}' lists; groups combine."""
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    head, tail, body = pattern[: match.start()], pattern[match.end() :], match.group(1)
+    span = re.fullmatch(r"(\d+)\.\.(\d+)", body)
+    if span:
+        lo, hi = span.groups()
+        options = [str(i).zfill(len(lo)) for i in range(int(lo), int(hi) + 1)]
+    else:
+        options = body.split(",")
+    return [out for opt in options for out in expand_braces(head + opt + tail)]
+
+
+def is_shards(spec: str) -> bool:
+    return ".tar" in spec and not spec.lower().endswith((".csv", ".tsv"))
+
+
+def shard_paths(spec: str) -> list[str]:
+    """Every shard named by ``spec`` (brace ranges, globs, '::'-separated lists); all must exist."""
+    paths: list[str] = []
+    for part in spec.split("::"):
+        for item in expand_braces(part):
+            found = sorted(glob.glob(item)) if any(c in item for c in "*?[") else [item]
+            paths.extend(found)
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if not paths or missing:
+        raise DataError(f"--train-data {spec!r}: shard(s) not found: {', '.join(missing[:3]) or spec}")
+    return paths
+
+
+class EpochSampler(torch.utils.data.Sampler[int]):
+    """This rank's indices for one epoch: a permutation seeded by (seed, epoch), cut to whole global batches.
+
+    Global batch b holds permutation entries [b·G, (b+1)·G); rank r takes the r-th slice of n = G / world.
+    """
+
+    def __init__(self, size: int, per_rank: int, world: int, rank: int, seed: int, epoch: int, skip: int = 0):
+        self.size, self.per_rank, self.world, self.rank = size, per_rank, world, rank
+        self.seed, self.epoch, self.skip = seed, epoch, skip
+
+    def batches_per_epoch(self) -> int:
+        return self.size // (self.per_rank * self.world)
+
+    def __len__(self) -> int:
+        return (self.batches_per_epoch() - self.skip) * self.per_rank
+
+    def __iter__(self) -> Iterator[int]:
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(self.size, generator=gen).tolist()
+        glob_batch = self.per_rank * self.world
+        for b in range(self.skip, self.batches_per_epoch()):
+            start = b * glob_batch + self.rank * self.per_rank
+            yield from order[start : start + self.per_rank]
+
+
+def _tar_samples(path: str) -> Iterator[tuple[str, dict[str, bytes]]]:
+    """(key, {ext: bytes}) per sample of a webdataset tar (files sharing a basename up to the first dot)."""
+    key, parts = None, {}
+    with tarfile.open(path, "r|*") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            base = os.path.basename(member.name)
+            stem, _, ext = base.partition(".")
+            sample_key = os.path.join(os.path.dirname(member.name), stem)
+            if key is not None and sample_key != key:
+                yield key, parts
+                parts = {}
+            key = sample_key
+            parts[ext.lower()] = tar.extractfile(member).read()
+    if key is not None:
+        yield key, parts
+
+
+def count_shard_samples(paths: list[str]) -> int:
+    """Samples with an image and a caption over all shards (reads tar headers and the small text members)."""
+    return sum(1 for p in paths for _, parts in _tar_samples(p) if _usable(parts))
+
+
+def _usable(parts: dict[str, bytes]) -> bool:
+    return "txt" in parts and any(ext in parts for ext in IMAGE_EXTS)
+
+
+class ShardStream(torch.utils.data.IterableDataset):
+    """Endless stream of this (rank, worker)'s collated batches from tar shards, starting at pass ``epoch``.
+
+    Each pass shuffles the shard list with (seed, pass); consumer c of C = world × workers reads shards
+    c, c+C, … (or, with fewer shards than consumers, every C-th sample of all shards). Samples go through a
+    seeded shuffle buffer. DataLoader interleaves workers' batches round-robin, so skipping k batches means
+    worker w skips the batches k' < k with k' % workers == w, before decoding them.
+    """
+
+    def __init__(self, paths, per_rank, world, rank, seed, epoch, skip, transform, tokenizer, workers):
+        self.paths, self.per_rank, self.world, self.rank = paths, per_rank, world, rank
+        self.seed, self.epoch, self.skip = seed, epoch, skip
+        self.transform, self.tokenizer, self.workers = transform, tokenizer, max(workers, 1)
+
+    def _raw(self, worker: int) -> Iterator[dict[str, bytes]]:
+        consumers, me = self.world * self.workers, self.rank * self.workers + worker
+        for pass_ in range(self.epoch, 1 << 30):
+            rng = random.Random(self.seed * 1_000_003 + pass_)
+            order = list(self.paths)
+            rng.shuffle(order)
+            by_shard = len(order) >= consumers
+            mine = order[me::consumers] if by_shard else order
+            buffer: list[dict[str, bytes]] = []
+            index = 0
+            for path in mine:
+                for _, parts in _tar_samples(path):
+                    index += 1
+                    if not _usable(parts) or (not by_shard and (index - 1) % consumers != me):
+                        continue
+                    buffer.append(parts)
+                    if len(buffer) >= SHUFFLE_BUFFER:
+                        yield buffer.pop(rng.randrange(len(buffer)))
+            rng.shuffle(buffer)
+            yield from buffer
+
+    def _decode(self, parts: dict[str, bytes]) -> tuple[torch.Tensor, torch.Tensor]:
+        ext = next(e for e in IMAGE_EXTS if e in parts)
+        image = Image.open(io.BytesIO(parts[ext])).convert("RGB")
+        caption = parts["txt"].decode("utf-8").strip()
+        return self.transform(image), self.tokenizer([caption])[0]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        info = torch.utils.data.get_worker_info()
+        worker = info.id if info is not None else 0
+        to_skip = sum(1 for k in range(self.skip) if k % self.workers == worker)
+        raw = self._raw(worker)
+        while True:
+            chunk = [next(raw) for _ in range(self.per_rank)]
+            if to_skip:
+                to_skip -= 1
+                continue
+            images, texts = zip(*(self._decode(p) for p in chunk), strict=True)
+            yield torch.stack(images), torch.stack(texts)
+
+
+@dataclass
+class TrainData:
+    """A training source: how many batches one epoch has, and a loader for (epoch, batches already done)."""
+
+    batches_per_epoch: int
+    num_pairs: int
+    make_loader: Callable[[int, int], Any]
+
+
+def _loader_kwargs(workers: int, device: torch.device) -> dict[str, Any]:
+    return {"num_workers": workers, "pin_memory": device.type == "cuda", "persistent_workers": False}
+
+
+def build_train_data(cfg, env, transform, tokenizer) -> TrainData:
+    """Caption table or shards → TrainData for this rank (per-rank batch ``cfg.batch_size``)."""
+    if is_shards(cfg.train_data):
+        paths = shard_paths(cfg.train_data)
+        total = cfg.train_num_samples or count_shard_samples(paths)
+        per_epoch = total // (cfg.batch_size * env.world_size)
+
+        def shard_loader(epoch: int, skip: int) -> Any:
+            stream = ShardStream(
+                paths,
+                cfg.batch_size,
+                env.world_size,
+                env.rank,
+                cfg.seed,
+                epoch,
+                skip,
+                transform,
+                tokenizer,
+                cfg.workers,
+            )
+            return torch.utils.data.DataLoader(
+                stream, batch_size=None, **_loader_kwargs(cfg.workers, env.device)
+            )
+
+        return _checked(TrainData(per_epoch, total, shard_loader), cfg)
+    dataset = CaptionDataset(
+        cfg.train_data, transform, tokenizer, cfg.image_key, cfg.caption_key, cfg.delimiter, cfg.bad_rows
+    )
+
+    def table_loader(epoch: int, skip: int) -> Any:
+        sampler = EpochSampler(len(dataset), cfg.batch_size, env.world_size, env.rank, cfg.seed, epoch, skip)
+        return torch.utils.data.DataLoader(
+            dataset,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            drop_last=True,
+            **_loader_kwargs(cfg.workers, env.device),
+        )
+
+    per_epoch = len(dataset) // (cfg.batch_size * env.world_size)
+    return _checked(TrainData(per_epoch, len(dataset), table_loader), cfg)
+
+
+def _checked(data: TrainData, cfg) -> TrainData:
+    if data.batches_per_epoch < cfg.accum_steps:
+        raise DataError(
+            f"--train-data {cfg.train_data}: {data.num_pairs} pairs make {data.batches_per_epoch} batches "
+            f"per "
+            f"epoch at --batch-size {cfg.batch_size} per rank; need at least --accum-steps {cfg.accum_steps}"
+        )
+    return data
+
+
+def val_dataset(cfg, transform, tokenizer) -> CaptionDataset | None:
+    if cfg.val_data is None:
+        return None
+    if is_shards(cfg.val_data):
+        raise DataError(f"--val-data {cfg.val_data}: validation reads a caption CSV/TSV, not shards")
+    return CaptionDataset(
+        cfg.val_data, transform, tokenizer, cfg.image_key, cfg.caption_key, cfg.delimiter, cfg.bad_rows
+    )

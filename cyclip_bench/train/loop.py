@@ -1,0 +1,384 @@
+"""The training loop, top to bottom: setup → (resume) → epochs of optimiser steps → validation → checkpoints.
+
+One optimiser step = ``accum_steps`` micro-batches of ``batch_size`` pairs on each of ``world_size`` ranks.
+Everything that decides the numbers (data order, learning rate, RNG) is a function of the step, so a run
+resumed from any checkpoint continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import random
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from cyclip_bench import distributed as dist_utils
+from cyclip_bench.errors import ConfigError, UserError
+from cyclip_bench.fileio import atomic_write_json
+from cyclip_bench.losses import LOSS_KEYS, cyclip_loss, distributed_cyclip_loss
+from cyclip_bench.models import (
+    build_transform,
+    create_model,
+    get_tokenizer,
+    load_checkpoint,
+    save_checkpoint,
+)
+from cyclip_bench.train.config import TrainConfig
+from cyclip_bench.train.data import TrainData, build_train_data, val_dataset
+from cyclip_bench.train.monitor import Monitor
+from cyclip_bench.train.state import capture_rng, checkpoint_payload, restore_rng
+
+MAX_LOGIT_SCALE = math.log(100)  # the paper clamps the temperature parameter to [0, ln 100]
+DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class TrainingDiverged(UserError):
+    exit_code = 3
+
+
+class TrainingInterrupted(UserError):
+    """SIGTERM/SIGINT: the run saved its checkpoint and stopped; exit code 128 + signal number."""
+
+
+@dataclass
+class Run:
+    """The mutable state of one training run (the config stays frozen)."""
+
+    cfg: TrainConfig
+    env: dist_utils.DistEnv
+    model: torch.nn.Module  # DDP-wrapped when distributed
+    raw_model: torch.nn.Module
+    info: Any
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    steps_per_epoch: int
+    total_steps: int
+    monitor: Monitor | None = None
+    step: int = 0
+    epoch: int = 0
+    batches_done: int = 0  # micro-batches of the current epoch already consumed
+
+    @property
+    def ckpt_dir(self) -> Path:
+        return self.cfg.run_dir / "checkpoints"
+
+
+def lr_at(step: int, base_lr: float, warmup: int, total_steps: int) -> float:
+    """Linear warmup over ``warmup`` optimiser steps, then cosine from ``base_lr`` to 0 at ``total_steps``."""
+    if step < warmup:
+        return base_lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total_steps - warmup)
+    return 0.5 * base_lr * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on matrices only: biases, norm gains and logit_scale (≤ 1-d parameters) get none."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _setup(cfg: TrainConfig, env: dist_utils.DistEnv) -> tuple[Run, TrainData, Any]:
+    """Model, data, optimiser; every rank builds the same initial weights from ``cfg.seed``."""
+    _seed(cfg.seed)
+    raw_model, info = create_model(cfg.model, cfg.pretrained, env.device, cfg.image_size)
+    _seed(cfg.seed + 1000 * env.rank)  # then a different stream per rank (dropout, augmentation)
+    transform, tokenizer = build_transform(info.preprocess, train=True), get_tokenizer(info)
+    data = build_train_data(cfg, env, transform, tokenizer)
+    steps_per_epoch = data.batches_per_epoch // cfg.accum_steps
+    total = (
+        steps_per_epoch * cfg.epochs
+        if cfg.max_steps is None
+        else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
+    )
+    fused = env.device.type == "cuda"
+    optimizer = torch.optim.AdamW(
+        param_groups(raw_model, cfg.weight_decay),
+        lr=cfg.lr,
+        betas=(cfg.beta1, cfg.beta2),
+        eps=cfg.eps,
+        fused=fused or None,
+    )
+    scaler = torch.amp.GradScaler(env.device.type, enabled=cfg.precision == "fp16")
+    model = raw_model
+    if env.distributed:
+        ids = [env.device.index] if env.device.type == "cuda" else None
+        model = torch.nn.parallel.DistributedDataParallel(raw_model, device_ids=ids)
+    run = Run(cfg, env, model, raw_model, info, optimizer, scaler, steps_per_epoch, total)
+    return run, data, val_dataset(cfg, build_transform(info.preprocess), tokenizer)
+
+
+def _resume_path(cfg: TrainConfig) -> Path | None:
+    latest = cfg.run_dir / "checkpoints" / "latest.pt"
+    if cfg.resume is None:
+        if latest.exists():
+            raise ConfigError(
+                f"run folder {cfg.run_dir} already has checkpoints: pass --resume latest to "
+                f"continue it, or another --name"
+            )
+        return None
+    path = latest if cfg.resume == "latest" else Path(cfg.resume)
+    if not path.is_file():
+        raise ConfigError(f"--resume {cfg.resume}: no checkpoint at {path}")
+    return path
+
+
+def _resume(run: Run, path: Path) -> None:
+    """Restore weights, optimiser, scaler, step, sampler position and this rank's RNG states."""
+    ckpt = load_checkpoint(path)
+    if ckpt.get("model_name") != run.info.name or ckpt.get("model_config") != run.info.config:
+        raise ConfigError(
+            f"--resume {path}: checkpoint is model {ckpt.get('model_name')!r} with another "
+            f"architecture than this run's --model {run.cfg.model!r}"
+        )
+    run.raw_model.load_state_dict(ckpt["state_dict"], strict=True)
+    run.optimizer.load_state_dict(ckpt["optimizer"])
+    if ckpt["scaler"]:
+        run.scaler.load_state_dict(ckpt["scaler"])
+    run.step, run.epoch = int(ckpt["step"]), int(ckpt["sampler"]["epoch"])
+    run.batches_done = int(ckpt["sampler"]["batches_done"])
+    if len(ckpt["rng"]) == run.env.world_size:  # same world: each rank continues its own streams exactly
+        restore_rng(ckpt["rng"][run.env.rank])
+
+
+def _save(run: Run, *extra_names: str) -> Path:
+    """Write latest.pt (and copies under ``extra_names``) on the main rank; every rank sends its RNG state."""
+    states = [capture_rng()]
+    if run.env.distributed:
+        states = [None] * run.env.world_size
+        torch.distributed.all_gather_object(states, capture_rng())
+    latest = run.ckpt_dir / "latest.pt"
+    if run.env.is_main:
+        payload = checkpoint_payload(run, states)
+        for name in extra_names:
+            save_checkpoint(run.ckpt_dir / name, payload)
+        save_checkpoint(latest, payload)  # last, so latest is never older than a named copy
+    dist_utils.barrier()
+    return latest
+
+
+def _autocast(run: Run) -> contextlib.AbstractContextManager:
+    dtype = DTYPES[run.cfg.precision]
+    return torch.autocast(run.env.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+
+
+def _optimizer_step(run: Run, batches: Any) -> dict[str, float]:
+    """Forward (in autocast) and backward over ``accum_steps`` micro-batches, then clip, step and clamp."""
+    cfg, sums = run.cfg, dict.fromkeys(LOSS_KEYS, 0.0)
+    lr = lr_at(run.step, cfg.lr, cfg.warmup, run.total_steps)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    for micro in range(cfg.accum_steps):
+        images, texts = next(batches)
+        images, texts = (
+            images.to(run.env.device, non_blocking=True),
+            texts.to(run.env.device, non_blocking=True),
+        )
+        # DDP syncs gradients only on the last micro-batch; the others accumulate locally.
+        last = micro == cfg.accum_steps - 1
+        sync = contextlib.nullcontext() if last or not run.env.distributed else run.model.no_sync()
+        with sync:
+            with _autocast(run):
+                image_features, text_features, scale = run.model(images, texts)
+            out = distributed_cyclip_loss(
+                image_features,
+                text_features,
+                scale,
+                cfg.lambda_inmodal,
+                cfg.lambda_crossmodal,
+                cfg.cyclic_normalization,
+            )
+            if not torch.isfinite(out["loss"]):
+                raise TrainingDiverged(
+                    f"loss is {out['loss'].item()} at step {run.step + 1} (epoch {run.epoch}); stopped. "
+                    f"The last "
+                    f"good checkpoint is {run.ckpt_dir / 'latest.pt'} — lower --lr or use --grad-clip"
+                )
+            run.scaler.scale(out["loss"] / cfg.accum_steps).backward()
+        for key in LOSS_KEYS:
+            sums[key] += out[key].item() / cfg.accum_steps
+        run.batches_done += 1
+    if cfg.grad_clip is not None:
+        run.scaler.unscale_(run.optimizer)  # clip the true gradient, not the fp16-scaled one
+        torch.nn.utils.clip_grad_norm_(run.raw_model.parameters(), cfg.grad_clip)
+    run.scaler.step(run.optimizer)
+    run.scaler.update()
+    run.optimizer.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        run.raw_model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+    run.step += 1
+    return {**sums, "lr": lr}
+
+
+class _StopSignals:
+    """SIGTERM/SIGINT set a flag; the loop checkpoints at the end of the current step and exits cleanly."""
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+
+    def requested(self, distributed: bool) -> int:
+        if not distributed:
+            return self.signum
+        flag = torch.tensor([self.signum])  # every rank must stop at the same step
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        return int(flag.item())
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def _train_epoch(run: Run, data: TrainData, stop: _StopSignals) -> None:
+    """Optimiser steps until the epoch's batches (or the step budget) run out; checkpoint every few steps."""
+    cfg = run.cfg
+    batches = iter(data.make_loader(run.epoch, run.batches_done))
+    tick, pairs = time.perf_counter(), 0
+    while run.batches_done + cfg.accum_steps <= data.batches_per_epoch and run.step < run.total_steps:
+        parts = _optimizer_step(run, batches)
+        pairs += cfg.batch_size * run.env.world_size * cfg.accum_steps
+        log = run.step % cfg.log_every == 0 or run.step == run.total_steps
+        rate = pairs / max(time.perf_counter() - tick, 1e-9)
+        run.monitor.train_step(
+            run.step, run.epoch, parts.pop("lr"), parts, run.raw_model.logit_scale.exp().item(), rate, log
+        )
+        if log:
+            tick, pairs = time.perf_counter(), 0
+        signum = stop.requested(run.env.distributed)
+        if signum:
+            path = _save(run)
+            raise TrainingInterrupted(
+                f"stopped by {signal.Signals(signum).name} at step {run.step}; checkpoint "
+                f"saved to {path}; continue with --resume latest",
+            ) from None
+        if run.step % cfg.checkpoint_steps == 0:
+            _save(run)
+    if (
+        run.batches_done + cfg.accum_steps > data.batches_per_epoch
+    ):  # epoch exhausted (not just the step budget)
+        run.epoch, run.batches_done = run.epoch + 1, 0
+
+
+@torch.no_grad()
+def validate(run: Run, dataset: Any) -> dict[str, float]:
+    """Validation loss over consecutive chunks of ``val_batch_size`` pairs in file order, averaged by pairs.
+
+    Each rank encodes a contiguous slice; the features are gathered in order, so the result does not depend on
+    the number of ranks.
+    """
+    model, size, cfg = run.raw_model, len(dataset), run.cfg
+    model.eval()
+    lo, hi = size * run.env.rank // run.env.world_size, size * (run.env.rank + 1) // run.env.world_size
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.Subset(dataset, range(lo, hi)),
+        batch_size=cfg.val_batch_size,
+        num_workers=cfg.workers,
+    )
+    image_parts, text_parts = [], []
+    for images, texts in loader:
+        with _autocast(run):
+            image_parts.append(model.encode_image(images.to(run.env.device), normalize=True).float())
+            text_parts.append(model.encode_text(texts.to(run.env.device), normalize=True).float())
+    dim = model.logit_scale.new_zeros(0, run.info.config["embed_dim"])
+    images = dist_utils.all_gather_variable(torch.cat(image_parts) if image_parts else dim)
+    texts = dist_utils.all_gather_variable(torch.cat(text_parts) if text_parts else dim)
+    totals = dict.fromkeys(LOSS_KEYS, 0.0)
+    for start in range(0, size, cfg.val_batch_size):
+        chunk = slice(start, start + cfg.val_batch_size)
+        out = cyclip_loss(
+            images[chunk],
+            texts[chunk],
+            model.logit_scale.exp(),
+            cfg.lambda_inmodal,
+            cfg.lambda_crossmodal,
+            cfg.cyclic_normalization,
+        )
+        for key in LOSS_KEYS:
+            totals[key] += out[key].item() * len(images[chunk]) / size
+    model.train()
+    return totals
+
+
+def _describe(run: Run, data: TrainData) -> str:
+    cfg, env = run.cfg, run.env
+    params = sum(p.numel() for p in run.raw_model.parameters()) / 1e6
+    global_batch = cfg.batch_size * env.world_size * cfg.accum_steps
+    return (
+        f"training {cfg.model} ({params:.1f}M params), {cfg.loss} λ_in={cfg.lambda_inmodal} "
+        f"λ_cross={cfg.lambda_crossmodal}, {data.num_pairs} pairs; global batch {global_batch} = "
+        f"{cfg.batch_size} per rank × {env.world_size} rank(s) × {cfg.accum_steps} accumulation; "
+        f"{run.steps_per_epoch} steps/epoch, {run.total_steps} steps; {env.device} {cfg.precision} "
+        f"→ {cfg.run_dir}"
+    )
+
+
+def _write_config(run: Run, data: TrainData) -> None:
+    resolved = {
+        "world_size": run.env.world_size,
+        "device": str(run.env.device),
+        "global_batch": run.cfg.batch_size * run.env.world_size * run.cfg.accum_steps,
+        "steps_per_epoch": run.steps_per_epoch,
+        "total_steps": run.total_steps,
+        "num_pairs": data.num_pairs,
+        "model_config": run.info.config,
+        "preprocess": run.info.preprocess,
+    }
+    atomic_write_json(run.cfg.run_dir / "config.json", {**run.cfg.to_dict(), "resolved": resolved})
+
+
+def _run(cfg: TrainConfig, env: dist_utils.DistEnv) -> Path:
+    resume_from = _resume_path(cfg)
+    run, data, val = _setup(cfg, env)
+    if resume_from is not None:
+        _resume(run, resume_from)
+    run.monitor = Monitor(cfg.run_dir, env.is_main, run.total_steps, run.step, cfg.progress, cfg.tensorboard)
+    try:
+        if env.is_main:
+            _write_config(run, data)
+        run.monitor.info(_describe(run, data))
+        with _StopSignals() as stop:
+            while run.step < run.total_steps:
+                epoch = run.epoch
+                _train_epoch(run, data, stop)
+                epoch_done = run.epoch > epoch
+                if val is not None and (epoch_done or run.step >= run.total_steps):
+                    run.monitor.validation(run.step, epoch, validate(run, val))
+                keep = epoch_done and cfg.save_every and run.epoch % cfg.save_every == 0
+                _save(run, *([f"epoch_{run.epoch}.pt"] if keep else []))
+    finally:
+        run.monitor.close()
+    return run.ckpt_dir / "latest.pt"
+
+
+def train(cfg: TrainConfig) -> Path:
+    """Train as configured (one process, or one rank of a torchrun job); return the final checkpoint."""
+    env = dist_utils.init_distributed(cfg.device)
+    if cfg.precision == "auto":  # bf16 autocast on GPU; fp32 on CPU, where fp16 autocast is ~18x slower
+        cfg = dataclasses.replace(cfg, precision="bf16" if env.device.type == "cuda" else "fp32")
+    try:
+        return _run(cfg, env)
+    finally:
+        dist_utils.cleanup()

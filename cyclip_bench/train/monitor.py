@@ -1,0 +1,131 @@
+"""What a run reports: metrics.jsonl (format in docs/contracts.md), a rich progress bar, TensorBoard."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from cyclip_bench.fileio import atomic_write_text
+
+
+class Monitor:
+    """Only the main rank writes; the other ranks get a Monitor whose methods do nothing."""
+
+    def __init__(
+        self,
+        run_dir: Path,
+        enabled: bool,
+        total_steps: int,
+        start_step: int,
+        progress: bool,
+        tensorboard: bool,
+    ) -> None:
+        self.enabled = enabled
+        self.metrics_path = run_dir / "metrics.jsonl"
+        self.console = Console(stderr=True)
+        self._bar: Progress | None = None
+        self._plain = progress and not self.console.is_terminal
+        self._tb = None
+        if not enabled:
+            return
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _drop_lines_after(self.metrics_path, start_step)  # a resumed run rewrites the steps it repeats
+        self._file = self.metrics_path.open("a", encoding="utf-8")
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter  # optional dependency, imported only when asked
+
+            self._tb = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+        if progress and self.console.is_terminal:
+            self._bar = Progress(
+                TextColumn("[bold]train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[status]}"),
+                console=self.console,
+                transient=False,
+            )
+            self._task = self._bar.add_task("train", total=total_steps, completed=start_step, status="")
+            self._bar.start()
+
+    def info(self, message: str) -> None:
+        if self.enabled:
+            self.console.print(message, highlight=False)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            for key, value in record.items():
+                if key not in ("split", "step", "epoch", "time") and isinstance(value, (int, float)):
+                    self._tb.add_scalar(f"{record['split']}/{key}", value, record["step"])
+
+    def train_step(
+        self,
+        step: int,
+        epoch: int,
+        lr: float,
+        parts: dict[str, float],
+        logit_scale: float,
+        pairs_per_s: float,
+        log: bool,
+    ) -> None:
+        if not self.enabled:
+            return
+        status = (
+            f"loss {parts['loss']:.4f} (clip {parts['contrastive']:.3f} in {parts['inmodal']:.3f} "
+            f"cross {parts['crossmodal']:.3f}) lr {lr:.2e} {pairs_per_s:.0f} pairs/s"
+        )
+        if self._bar is not None:
+            self._bar.update(self._task, completed=step, status=status)
+        if not log:
+            return
+        self._write(
+            {
+                "split": "train",
+                "step": step,
+                "epoch": epoch,
+                "lr": lr,
+                **parts,
+                "logit_scale": logit_scale,
+                "pairs_per_s": pairs_per_s,
+                "time": time.time(),
+            }
+        )
+        if self._plain:
+            print(f"step {step} epoch {epoch}: {status}", file=sys.stderr, flush=True)
+
+    def validation(self, step: int, epoch: int, parts: dict[str, float]) -> None:
+        if not self.enabled:
+            return
+        self._write({"split": "val", "step": step, "epoch": epoch, **parts})
+        self.info(
+            f"val after epoch {epoch}: loss {parts['loss']:.4f} (clip {parts['contrastive']:.4f} "
+            f"in {parts['inmodal']:.4f} cross {parts['crossmodal']:.4f})"
+        )
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.stop()
+        if self._tb is not None:
+            self._tb.close()
+        self._file.close()
+
+
+def _drop_lines_after(path: Path, step: int) -> None:
+    if not path.exists():
+        return
+    kept = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and json.loads(line).get("step", 0) <= step
+    ]
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
