@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def world_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small generated world (seed 0, size 0.05: 800 training captions, 50-100 images per labelled split)."""
+    """A small generated world (seed 0, size 0.05): 800 training captions, 50-200 images per split."""
     from cyclip_bench.data.synth import generate_world
 
     out = tmp_path_factory.mktemp("world") / "world"

@@ -23,7 +23,26 @@ def png(path: Path) -> Path:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cyclip_bench", *args], capture_output=True, text=True, timeout=120)
+    """Run the CLI in-process through ``cyclip_bench.cli.main`` (the console script's function)."""
+    import contextlib
+    import io
+
+    from cyclip_bench.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def test_console_entry_point_exit_code(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "cyclip_bench", "data", "check", str(tmp_path / "x.csv")],
+                          capture_output=True, text=True, timeout=120)
+    one_line_error(proc, "x.csv", "not found")
 
 
 def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> str:
@@ -45,11 +64,19 @@ def good_csv(tmp_path: Path) -> Path:
 
 
 CASES = {
-    "missing image row": ("image,caption\na.png,one\nmissing.png,two\n", r"bad\.csv: row 2: image file .*missing\.png"),
+    "missing image row": (
+        "image,caption\na.png,one\nmissing.png,two\n",
+        r"bad\.csv: row 2: image file .*missing\.png",
+    ),
     "empty file": ("", r"bad\.csv: file is empty"),
     "header only": ("image,caption\n", r"bad\.csv: has a header but no rows"),
-    "missing column": ("image,text\na.png,one\n", r"missing column\(s\) 'caption'; columns found: 'image', 'text'"),
-    "wrong delimiter": ("image\tcaption\na.png\tone\n", r"tab-delimited — wrong delimiter\? pass --delimiter"),
+    "missing column": (
+        "image,text\na.png,one\n", r"missing column\(s\) 'caption'; columns found: 'image', 'text'",
+    ),
+    "wrong delimiter": (
+        "image\tcaption\na.png\tone\n",
+        r"tab-delimited — wrong delimiter\? pass --delimiter",
+    ),
 }
 
 
@@ -94,7 +121,8 @@ def labelled(tmp_path: Path, labels: str, classes: list[str]) -> Path:
 
 def test_label_out_of_range_names_row(tmp_path: Path) -> None:
     folder = labelled(tmp_path, "image,label\nx.png,0\ny.png,2\n", ["a", "b"])
-    with pytest.raises(DataError, match=r"labels\.csv: row 2: label 2 out of range 0\.\.1 \(2 classes in .*classes\.json"):
+    pattern = r"labels\.csv: row 2: label 2 out of range 0\.\.1 \(2 classes in .*classes\.json"
+    with pytest.raises(DataError, match=pattern):
         build_dataset({"path": str(folder)}, None)
 
 
@@ -132,7 +160,8 @@ def test_class_metadata_count_mismatch_and_bad_json(tmp_path: Path) -> None:
 
 
 def test_unknown_dataset_did_you_mean(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="unknown dataset 'world-shape'. Did you mean 'world-shapes'.*Known: cifar10"):
+    pattern = "unknown dataset 'world-shape'. Did you mean 'world-shapes'.*Known: cifar10"
+    with pytest.raises(UserError, match=pattern):
         build_dataset("world-shape", tmp_path, "test")
     with pytest.raises(DataError, match="folder not found"):
         build_dataset("imagenet-a", tmp_path, "test")

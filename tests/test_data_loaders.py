@@ -86,7 +86,8 @@ def write_cifar(root: Path, variant: str, n: int = 6) -> np.ndarray:
             pickle.dump({"label_names": [x.decode() for x in names], "num_cases_per_batch": n}, f)
         for i in range(1, 6):
             with open(folder / f"data_batch_{i}", "wb") as f:
-                pickle.dump({b"batch_label": b"x", b"labels": [i % 10] * n, b"data": data, b"filenames": []}, f)
+                batch = {b"batch_label": b"x", b"labels": [i % 10] * n, b"data": data, b"filenames": []}
+                pickle.dump(batch, f)
         with open(folder / "test_batch", "wb") as f:
             pickle.dump({b"labels": list(range(n)), b"data": data}, f)
     else:
@@ -179,7 +180,8 @@ def test_imagenet_sketch_a_r_wnid_subsets(tmp_path: Path) -> None:
         for idx in (1, 7, 300):
             png(tmp_path / name / meta.wnids[idx] / "0.jpg")
         ds = build_dataset(name, tmp_path, "test")
-        assert ds.labels == [1, 7, 300] and ds.class_subset == [1, 7, 300] and len(ds.metadata.classes) == 1000
+        assert ds.labels == [1, 7, 300] and ds.class_subset == [1, 7, 300]
+        assert len(ds.metadata.classes) == 1000
     (tmp_path / "imagenet-r" / "n99999999").mkdir()
     with pytest.raises(DataError, match="sub-folder 'n99999999' matches no class"):
         build_dataset("imagenet-r", tmp_path, "test")
@@ -191,7 +193,8 @@ def test_labels_csv_and_imagefolder_by_path(tmp_path: Path) -> None:
     png(folder / "sub" / "i1.png")
     (folder / "labels.csv").write_text("image,label\ni0.png,1\nsub/i1.png,0\n")
     meta = tmp_path / "meta.json"
-    meta.write_text(json.dumps({"classes": ["cat", "dog"], "templates": ["a {}."], "superclasses": {"pet": [0, 1]}}))
+    meta_obj = {"classes": ["cat", "dog"], "templates": ["a {}."], "superclasses": {"pet": [0, 1]}}
+    meta.write_text(json.dumps(meta_obj))
     ds = build_dataset({"path": str(folder), "format": "labels-csv", "metadata": str(meta)}, tmp_path)
     assert ds.labels == [1, 0] and ds.metadata.superclasses == {"pet": [0, 1]} and ds[0][1] == 1
     rel = build_dataset({"path": "set", "format": "labels-csv", "metadata": "meta.json"}, tmp_path)

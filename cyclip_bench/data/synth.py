@@ -514,6 +514,8 @@ def _write_parts(tmp: Path, rows: dict[str, list], kinds: dict[str, str]) -> Non
         src.rename(tmp / "captions" / "images" / split)
         (tmp / "captions" / split).rmdir()
     (tmp / "shapes" / "classes.json").write_text(json.dumps(shapes_meta, indent=1) + "\n", encoding="utf-8")
+    # The shift sets share the shape classes; a copy beside them lets a shift folder be checked/used on its own.
+    (tmp / "shifts" / "classes.json").write_text(json.dumps(shapes_meta, indent=1) + "\n", encoding="utf-8")
     (tmp / "fine" / "classes.json").write_text(json.dumps(fine_meta, indent=1) + "\n", encoding="utf-8")
 
 
