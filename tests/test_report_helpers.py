@@ -23,6 +23,8 @@ def _accuracy_arrays(rng, n, n_classes, p_correct):
 
 
 def _zeroshot(rng, name, dataset, classes, p, n=200, labels=None):
+    if labels is None:  # the same test examples for every checkpoint, as eval gives them
+        labels = np.random.default_rng(len(name) * 1000 + n).integers(0, len(classes), size=n).tolist()
     if labels is None:
         labels, correct, prediction = _accuracy_arrays(rng, n, len(classes), p)
     else:
@@ -268,13 +270,14 @@ def write_results(
     shape_labels = np.random.default_rng(7).integers(0, len(class_names), size=200).tolist()
     out = []
     for label, loss, p, seed in ((label_clip, "clip", 0.55, 0), (label_cyclip, "cyclip", 0.65, 1)):
-        run_dir = write_run_dir(runs / label, loss)
+        stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in label)
+        run_dir = write_run_dir(runs / stem, loss)
         doc = make_result(label, loss, p, seed, run_dir, class_names=class_names, shape_labels=shape_labels)
-        path = folder / f"{label}__world.json"
+        path = folder / f"{stem}__world.json"
         path.write_text(json.dumps(doc))
         paper_doc = make_paper_suite(label, seed, p)
         paper_doc["checkpoint"] = doc["checkpoint"]
-        paper_path = folder / f"{label}__paper-sets.json"
+        paper_path = folder / f"{stem}__paper-sets.json"
         paper_path.write_text(json.dumps(paper_doc))
         out.extend([path, paper_path])
     return out

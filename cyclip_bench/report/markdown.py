@@ -27,6 +27,8 @@ def escape(text: object) -> str:
 
 
 def table(tbl, index_name: str = "") -> str:
+    if not tbl.columns:
+        return "".join(f"\n_{escape(note)}_\n" for note in tbl.notes)
     header = [escape(index_name or tbl.index_name)] + [escape(c) for c in tbl.columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in tbl.rows():
@@ -57,11 +59,9 @@ def _section(section, level: int) -> list[str]:
     for plot in section.plots:
         parts.append(_plot(plot))
     for summary, text in section.details:
+        # Inside a fence everything is literal text for a Markdown renderer: no HTML is interpreted there.
         fence = "~~~~"
-        parts.append(
-            f"<details><summary>{escape(summary)}</summary>\n\n{fence}json\n"
-            f"{text.replace(fence, '~ ~ ~ ~')}\n{fence}\n\n</details>\n"
-        )
+        parts.append(f"**{escape(summary)}**\n\n{fence}json\n{text.replace(fence, '~ ~ ~ ~')}\n{fence}\n")
     for child in section.children:
         parts.extend(_section(child, level + 1))
     return parts

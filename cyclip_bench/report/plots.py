@@ -70,8 +70,8 @@ def grouped_bars(
     x = np.arange(len(groups))
     for i, (label, values) in enumerate(series.items()):
         heights = [v[0] if v else np.nan for v in values]
-        low = [v[0] - v[1] if v and not math.isnan(v[1]) else 0.0 for v in values]
-        high = [v[2] - v[0] if v and not math.isnan(v[2]) else 0.0 for v in values]
+        low = [max(0.0, v[0] - v[1]) if v and not math.isnan(v[1]) else 0.0 for v in values]
+        high = [max(0.0, v[2] - v[0]) if v and not math.isnan(v[2]) else 0.0 for v in values]
         ax.bar(
             x + (i - (n - 1) / 2) * width,
             heights,
@@ -158,8 +158,8 @@ def consistency_curves(
     ax = fig.add_subplot()
     for label, values in series.items():
         ys = [v[0] if v else np.nan for v in values]
-        low = [v[0] - v[1] if v else 0.0 for v in values]
-        high = [v[2] - v[0] if v else 0.0 for v in values]
+        low = [max(0.0, v[0] - v[1]) if v else 0.0 for v in values]
+        high = [max(0.0, v[2] - v[0]) if v else 0.0 for v in values]
         ax.errorbar(ks, ys, yerr=[low, high], color=colours[label], marker="o", capsize=3, label=_text(label))
     for i, (model, values) in enumerate(paper_series.items()):
         ax.plot(

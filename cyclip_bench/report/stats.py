@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats as sps
@@ -19,8 +20,7 @@ from scipy import stats as sps
 ALPHA = 0.05
 
 
-@dataclass(frozen=True)
-class Interval:
+class Interval(NamedTuple):
     estimate: float
     low: float
     high: float

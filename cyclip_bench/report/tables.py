@@ -263,6 +263,7 @@ def comparison_table(
             )
             rows.append(
                 [
+                    label,
                     str(cmp.n),
                     format_value(cmp.mean_a, unit),
                     format_value(cmp.mean_b, unit),
@@ -273,26 +274,27 @@ def comparison_table(
                     verdict,
                 ]
             )
-            index.append(f"{metric}: {label} − {baseline}")
+            index.append(f"{metric}{unit_suffix(unit)}")
     if not rows:
         return Table(pd.DataFrame(), None, notes) if notes else None
     columns = [
+        "checkpoint",
         "n",
         "baseline",
-        "other",
+        "checkpoint's",
         "difference",
         "95% CI",
-        "baseline-only / other-only right",
+        "right only: baseline / checkpoint",
         "test",
         "verdict",
     ]
     frame = pd.DataFrame(rows, index=index, columns=columns)
     notes.insert(
         0,
-        f"Paired on the same examples; difference = other − baseline ({baseline}); CI from a paired "
+        f"Paired on the same examples; difference = checkpoint − baseline ({baseline}); CI from a paired "
         f"bootstrap ({n_boot} resamples); 'not significant' where p ≥ 0.05.",
     )
-    return Table(frame, None, notes, index_name="comparison")
+    return Table(frame, None, notes, index_name="metric")
 
 
 def _p(p_value: float) -> str:

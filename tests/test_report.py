@@ -1,0 +1,300 @@
+"""`cyclip-bench report` / `build_report` on realistic results (tests/test_report_helpers.py) and, when the
+eval engine's session fixture exists, on real results of two briefly trained tiny checkpoints."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from test_report_helpers import make_result, write_results
+
+from cyclip_bench.cli import main
+from cyclip_bench.errors import UserError
+from cyclip_bench.report import build_report
+from cyclip_bench.report.paper import lookup
+
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def fixture_report(tmp_path_factory) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("report")
+    write_results(root / "results")
+    paths = build_report([root / "results"], root / "out", title="fixture report")
+    return root, paths
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: dict[str, int] = {}
+        self.imgs: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        if tag == "img":
+            self.imgs.append(dict(attrs))
+
+
+def _parse(html: str) -> _Collector:
+    parser = _Collector()
+    parser.feed(html)
+    return parser
+
+
+def test_report_files_and_plots(fixture_report):
+    root, paths = fixture_report
+    out = root / "out"
+    assert paths["markdown"] == out / "report.md" and paths["html"] == out / "report.html"
+    names = {p.name for p in paths["plots"]}
+    for stem in (
+        "bars-world",
+        "bars-paper-sets",
+        "er-world-shapes-robustness",
+        "consistency-world-shapes-consistency",
+        "geometry-world-fine-consistency",
+        "per-class-world-shapes-zeroshot-cyclip-s0",
+        "training-curves",
+    ):
+        assert f"{stem}.png" in names and f"{stem}.svg" in names, stem
+    for plot in paths["plots"]:
+        assert plot.is_file() and plot.stat().st_size > 1000
+        if plot.suffix == ".png":
+            assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # no temp files left behind by the atomic writes
+    assert not [p for p in out.rglob("*.tmp")]
+
+
+def test_html_is_self_contained(fixture_report):
+    root, paths = fixture_report
+    html = paths["html"].read_text()
+    parsed = _parse(html)
+    assert "script" not in parsed.tags
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "no network resources"
+    assert parsed.imgs and all(img["src"].startswith("data:image/png;base64,") for img in parsed.imgs)
+    assert len(parsed.imgs) == len([p for p in paths["plots"] if p.suffix == ".png"])
+    assert parsed.tags["table"] >= 10
+
+
+def test_overview_paper_column_and_best_marked(fixture_report):
+    root, paths = fixture_report
+    md = paths["markdown"].read_text()
+    overview = md.split("## Overview")[1].split("## Suite")[0]
+    assert "paper (RN50, CC3M) CLIP" in overview and "paper (RN50, CC3M) CyCLIP" in overview
+    row = next(line for line in overview.splitlines() if "imagenet1k-zeroshot" in line)
+    assert "20.03" in row and "22.08" in row  # the published zero-shot ImageNet1K numbers
+    row = next(line for line in overview.splitlines() if "shapes-consistency · consistency@1 " in line)
+    assert "44.60 (≈ CIFAR-10)" in row  # analogue, labelled as such
+    assert re.search(r"\*\*\d+\.\d\d\*\*", overview)  # best per row in bold
+    html = paths["html"].read_text()
+    assert 'class="best' in html
+
+
+def test_statistics_sections(fixture_report):
+    root, paths = fixture_report
+    md = paths["markdown"].read_text()
+    assert "paired comparison against clip-s0" in md
+    assert "McNemar exact" in md
+    assert "significant (p = " in md
+    assert re.search(r"\d+\.\d\d \\\[\d+\.\d\d, \d+\.\d\d\\\]", md), "value with a bootstrap CI"
+    assert "## Training" in md and "training-curves.png" in md
+    assert "## Provenance" in md and "report generator" in md
+
+
+def test_not_significant_written_out(tmp_path):
+    write_results(tmp_path / "results")
+    # Make the two checkpoints agree on every shapes-zeroshot example but one: p = 1.
+    files = sorted((tmp_path / "results").glob("*__world.json"))
+    docs = [json.loads(f.read_text()) for f in files]
+    task_a, task_b = (d["tasks"][0] for d in docs)
+    task_b["per_example"]["top1"] = list(task_a["per_example"]["top1"])
+    task_b["per_example"]["top1"][0] = 1 - task_b["per_example"]["top1"][0]
+    task_b["metrics"]["top1"] = sum(task_b["per_example"]["top1"]) / len(task_b["per_example"]["top1"])
+    for f, d in zip(files, docs, strict=True):
+        f.write_text(json.dumps(d))
+    paths = build_report(files, tmp_path / "out")
+    md = paths["markdown"].read_text()
+    section = md.split("### shapes-zeroshot")[1].split("### ")[0]
+    assert "not significant (p = 1)" in section
+
+
+def test_escaping_of_labels_and_class_names(tmp_path):
+    write_results(
+        tmp_path / "results", label_cyclip=EVIL, class_names=[f"{EVIL}{i}" for i in range(9)] + ["$x$"]
+    )
+    paths = build_report([tmp_path / "results"], tmp_path / "out", title=f"title {EVIL}")
+    html = paths["html"].read_text()
+    assert EVIL not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "script" not in _parse(html).tags
+    md = paths["markdown"].read_text()
+    outside_fences = re.sub(r"~~~~json\n.*?\n~~~~\n", "", md, flags=re.S)
+    assert EVIL not in outside_fences and "&lt;script&gt;" in md
+    # plot file names are slugs, inside plots/
+    assert all(p.parent == tmp_path / "out" / "plots" for p in paths["plots"])
+
+
+def test_deterministic(tmp_path, fixture_report):
+    root, paths = fixture_report
+    again = build_report([root / "results"], tmp_path / "again", title="fixture report")
+    assert again["markdown"].read_text() == paths["markdown"].read_text()
+    assert again["html"].read_bytes() == paths["html"].read_bytes()
+
+
+def test_seeds_aggregated(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for label, loss, p, seed in (
+        ("clip-s0", "clip", 0.5, 0),
+        ("clip-s1", "clip", 0.6, 1),
+        ("cyclip", "cyclip", 0.7, 2),
+    ):
+        doc = make_result(label, loss, p, seed, None)
+        (folder / f"{label}__world.json").write_text(json.dumps(doc))
+    md = build_report([folder], tmp_path / "out")["markdown"].read_text()
+    seeds = md.split("## Seeds")[1].split("## ")[0]
+    assert "| clip |" not in seeds.splitlines()[0]
+    assert "(n = 2)" in seeds and "±" in seeds
+    assert "clip-s0, clip-s1" in seeds
+
+
+def test_baseline_option(tmp_path):
+    write_results(tmp_path / "results")
+    md = build_report([tmp_path / "results"], tmp_path / "out", baseline="cyclip-s0")["markdown"].read_text()
+    assert "paired comparison against cyclip-s0" in md
+    with pytest.raises(UserError, match="--baseline 'nope'"):
+        build_report([tmp_path / "results"], tmp_path / "out2", baseline="nope")
+
+
+def test_missing_run_dir_is_reported(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for label, seed in (("a", 0), ("b", 1)):
+        doc = make_result(label, "clip", 0.5, seed, tmp_path / "gone" / label)
+        (folder / f"{label}.json").write_text(json.dumps(doc))
+    md = build_report([folder], tmp_path / "out")["markdown"].read_text()
+    assert "metrics.jsonl not found" in md
+
+
+def test_out_dir_safety(tmp_path):
+    write_results(tmp_path / "results")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.md").write_text("my notes")
+    (out / "keep.txt").write_text("unrelated")
+    with pytest.raises(UserError, match="not written by `cyclip-bench report`"):
+        build_report([tmp_path / "results"], out)
+    assert (out / "report.md").read_text() == "my notes"
+    (out / "report.md").unlink()
+    first = build_report([tmp_path / "results"], out)
+    # A second report with fewer tasks removes the first report's now-stale plots, and nothing else.
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "a.json").write_text((tmp_path / "results" / "clip-s0__world.json").read_text())
+    second = build_report([only / "a.json"], out)
+    assert (out / "keep.txt").read_text() == "unrelated"
+    stale = set(first["plots"]) - set(second["plots"])
+    assert stale and not any(p.exists() for p in stale)
+    assert all(p.exists() for p in second["plots"])
+
+
+# ---- errors: one line, exit code 2 --------------------------------------------------
+
+
+def _run_cli(args, capsys) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    captured = capsys.readouterr()
+    return exc.value.code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"schema_version": 99, "suite": {}, "checkpoint": {}, "tasks": []}', "unknown schema_version 99"),
+        ("{not json", "not valid JSON (line 1"),
+        ('{"schema_version": 1}', "missing or invalid 'suite'"),
+        ("[1, 2]", "results must be a JSON object"),
+        ('{"tasks": []}', "missing 'schema_version'"),
+    ],
+)
+def test_bad_results_exit_2(tmp_path, capsys, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    code, out, err = _run_cli(["report", str(bad), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err and str(bad) in err
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_malformed_task_exit_2(tmp_path, capsys):
+    doc = make_result("a", "clip", 0.5, 0, None)
+    doc["tasks"][0]["metrics"]["top1"] = "high"
+    doc["tasks"][1]["per_example"]["top1"] = [1, 0]
+    bad = tmp_path / "a.json"
+    bad.write_text(json.dumps(doc))
+    code, _, err = _run_cli(["report", str(bad), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2 and "metric 'top1' must be a number" in err and err.count("\n") == 1
+
+
+def test_missing_input_exit_2(tmp_path, capsys):
+    code, _, err = _run_cli(["report", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")], capsys)
+    assert code == 2 and "no such results file or folder" in err
+
+
+def test_cli_writes_report(tmp_path, capsys):
+    write_results(tmp_path / "results")
+    main(
+        [
+            "report",
+            str(tmp_path / "results"),
+            "--out",
+            str(tmp_path / "out"),
+            "--title",
+            "T",
+            "--n-boot",
+            "500",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert "report.html" in out and (tmp_path / "out" / "report.md").is_file()
+
+
+def test_paper_lookup():
+    assert lookup("zeroshot", "imagenet1k", "top1").values == {"CLIP": 20.03, "CyCLIP": 22.08}
+    assert lookup("linear_probe", "CIFAR-100", "top1").values == {"CLIP": 72.37, "CyCLIP": 72.77}
+    assert lookup("consistency", "imagenet1k", "coarse_top1").values["CyCLIP"] == 56.79
+    assert lookup("consistency", "ImageNet-Sketch", "fine_top1").values["CLIP"] == 25.11
+    analogue = lookup("consistency", "world-shapes", "consistency@10")
+    assert analogue.analogue and analogue.values == {"CLIP": 48.45, "CyCLIP": 53.71}
+    assert lookup("zeroshot", "cifar10", "top1") is None  # the paper gives only relative gains there
+    assert lookup("retrieval", "world-retrieval", "image_to_text_R@1") is None
+
+
+# ---- real results from the eval engine --------------------------------------------------
+
+
+@pytest.mark.slow
+def test_report_on_real_eval_results(request, tmp_path):
+    if "eval_results" not in request.fixturenames and not _has_fixture(request, "eval_results"):
+        pytest.skip("the eval engine's `eval_results` fixture is not in tests/conftest.py yet")
+    results = request.getfixturevalue("eval_results")
+    result_paths = [Path(p) for p in (results if isinstance(results, (list, tuple)) else [results])]
+    paths = build_report(result_paths, tmp_path / "out", title="real results")
+    md = paths["markdown"].read_text()
+    html = paths["html"].read_text()
+    assert "## Overview" in md and "paired comparison against" in md and "## Provenance" in md
+    names = {p.stem.split("-")[0] for p in paths["plots"]}
+    assert {"bars", "consistency", "geometry"} <= names
+    assert "script" not in _parse(html).tags
+
+
+def _has_fixture(request, name: str) -> bool:
+    try:
+        request._fixturemanager.getfixturedefs(name, request.node)  # noqa: SLF001
+    except Exception:  # pragma: no cover - pytest internals differ across versions
+        return False
+    return bool(request._fixturemanager.getfixturedefs(name, request.node))
