@@ -40,8 +40,12 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_console_entry_point_exit_code(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "cyclip_bench", "data", "check", str(tmp_path / "x.csv")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cyclip_bench", "data", "check", str(tmp_path / "x.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     one_line_error(proc, "x.csv", "not found")
 
 
@@ -71,7 +75,8 @@ CASES = {
     "empty file": ("", r"bad\.csv: file is empty"),
     "header only": ("image,caption\n", r"bad\.csv: has a header but no rows"),
     "missing column": (
-        "image,text\na.png,one\n", r"missing column\(s\) 'caption'; columns found: 'image', 'text'",
+        "image,text\na.png,one\n",
+        r"missing column\(s\) 'caption'; columns found: 'image', 'text'",
     ),
     "wrong delimiter": (
         "image\tcaption\na.png\tone\n",

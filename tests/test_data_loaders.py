@@ -94,12 +94,18 @@ def write_cifar(root: Path, variant: str, n: int = 6) -> np.ndarray:
         folder = root / "cifar-100-python"
         folder.mkdir(parents=True)
         with open(folder / "meta", "wb") as f:
-            pickle.dump({"fine_label_names": [f"c{i}" for i in range(100)],
-                         "coarse_label_names": [f"s{i}" for i in range(20)]}, f)
+            pickle.dump(
+                {
+                    "fine_label_names": [f"c{i}" for i in range(100)],
+                    "coarse_label_names": [f"s{i}" for i in range(20)],
+                },
+                f,
+            )
         for split in ("train", "test"):
             with open(folder / split, "wb") as f:
-                pickle.dump({"data": data, "fine_labels": [99 - i for i in range(n)],
-                             "coarse_labels": [0] * n}, f)
+                pickle.dump(
+                    {"data": data, "fine_labels": [99 - i for i in range(n)], "coarse_labels": [0] * n}, f
+                )
     return data
 
 
@@ -218,7 +224,8 @@ def test_retrieval_flickr_coco_and_world(tmp_path: Path, world_dir: Path) -> Non
         png(tmp_path / name / "images" / "1.jpg")
         png(tmp_path / name / "images" / "2.jpg")
         (tmp_path / name / "test.csv").write_text(
-            "image,caption\nimages/1.jpg,a dog\nimages/1.jpg,a brown dog\nimages/2.jpg,a cat\n")
+            "image,caption\nimages/1.jpg,a dog\nimages/1.jpg,a brown dog\nimages/2.jpg,a cat\n"
+        )
         ds = build_retrieval_dataset(name, tmp_path)
         assert ds.captions == ["a dog", "a brown dog", "a cat"] and ds.caption_image == [0, 0, 1]
         assert len(ds.images) == 2 and ds.images[1].size == (8, 8)

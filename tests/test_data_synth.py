@@ -41,8 +41,11 @@ def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_byte_identical_any_workers(tmp_path: Path) -> None:
@@ -111,9 +114,20 @@ def test_check_each_part_of_the_world(world_dir: Path) -> None:
     report = check_path(world_dir)
     assert report.ok, report.problems
     text = "\n".join(report.lines)
-    for part in ("captions/train.csv", "captions/val.csv", "shapes/train", "shapes/test", "fine/test",
-                 "shifts/sketch", "shifts/hard", "shifts/noise", "shifts/blur", "shifts/rendition",
-                 "shifts/resampled", "retrieval/captions.csv"):
+    for part in (
+        "captions/train.csv",
+        "captions/val.csv",
+        "shapes/train",
+        "shapes/test",
+        "fine/test",
+        "shifts/sketch",
+        "shifts/hard",
+        "shifts/noise",
+        "shifts/blur",
+        "shifts/rendition",
+        "shifts/resampled",
+        "retrieval/captions.csv",
+    ):
         assert part in text
     assert "5.0 captions/image" in text and "10 superclasses" in text
     for sub in ("captions/train.csv", "shapes/test", "fine/train", "shifts/hard"):

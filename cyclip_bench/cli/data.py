@@ -21,28 +21,36 @@ def synth(
     size: float = typer.Option(1.0, "--size", help="Scales every count (1.0 ≈ 16k training captions)."),
     image_size: int = typer.Option(32, "--image-size", help="Image side in pixels (multiple of 8)."),
     workers: int = typer.Option(0, "--workers", min=0, help="Worker processes (0: up to 2)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT_DIR if it exists and is not empty."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace OUT_DIR if it exists and is not empty."
+    ),
 ) -> None:
     """Generate the benchmark world: caption sets, labelled shape sets, shifted test sets, a retrieval set."""
     from cyclip_bench.data.synth import generate_world
 
     start = time.perf_counter()
-    info = generate_world(out_dir, seed=seed, size=size, image_size=image_size, workers=workers or None,
-                          overwrite=overwrite)
+    info = generate_world(
+        out_dir, seed=seed, size=size, image_size=image_size, workers=workers or None, overwrite=overwrite
+    )
     total = sum(info["counts"].values())
-    typer.echo(f"wrote {out_dir}: {total} images, {info['captions']['train']} training captions "
-               f"(seed {seed}, size {size}, {image_size} px) in {time.perf_counter() - start:.1f} s")
+    typer.echo(
+        f"wrote {out_dir}: {total} images, {info['captions']['train']} training captions "
+        f"(seed {seed}, size {size}, {image_size} px) in {time.perf_counter() - start:.1f} s"
+    )
     for part, count in info["counts"].items():
         typer.echo(f"  {part}: {count}")
 
 
 @data_app.command("check")
 def check(
-    path: Path = typer.Argument(..., help="A caption CSV/TSV, a labelled folder (labels.csv or class folders) "
-                                          "or a world folder."),
+    path: Path = typer.Argument(
+        ..., help="A caption CSV/TSV, a labelled folder (labels.csv or class folders) or a world folder."
+    ),
     image_key: str = typer.Option("image", "--image-key", help="Image-path column of a caption table."),
     caption_key: str = typer.Option("caption", "--caption-key", help="Caption column of a caption table."),
-    delimiter: str = typer.Option(None, "--delimiter", help="Column delimiter (default: tab for .tsv, else ',')."),
+    delimiter: str = typer.Option(
+        None, "--delimiter", help="Column delimiter (default: tab for .tsv, else ',')."
+    ),
     metadata: Path = typer.Option(None, "--metadata", help="Class-metadata JSON for a labelled folder."),
 ) -> None:
     """Validate a dataset and print what was found (counts, classes, problems); exit code 2 on problems."""

@@ -18,7 +18,11 @@ _OTHER_DELIMITERS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
 
 
 def _show(delimiter: str) -> str:
-    return repr(delimiter) if delimiter not in _OTHER_DELIMITERS else f"{_OTHER_DELIMITERS[delimiter]} ({delimiter!r})"
+    return (
+        repr(delimiter)
+        if delimiter not in _OTHER_DELIMITERS
+        else f"{_OTHER_DELIMITERS[delimiter]} ({delimiter!r})"
+    )
 
 
 def default_delimiter(path: str | os.PathLike) -> str:
@@ -26,18 +30,24 @@ def default_delimiter(path: str | os.PathLike) -> str:
 
 
 def read_table(path: str | os.PathLike, columns: list[str], delimiter: str | None = None) -> pd.DataFrame:
-    """Read a CSV/TSV as strings; check it exists, has rows and holds ``columns`` (or say which delimiter it uses)."""
+    """Read a CSV/TSV as strings; check it exists, has rows and holds ``columns`` (or say which delimiter
+    it uses)."""
     path = Path(path)
     delimiter = default_delimiter(path) if delimiter is None else delimiter
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
-        table = pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL,
-                            engine="c")
+        table = pd.read_csv(
+            path, sep=delimiter, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL, engine="c"
+        )
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: file is empty (expected a header with columns {', '.join(columns)})") from None
+        raise DataError(
+            f"{path}: file is empty (expected a header with columns {', '.join(columns)})"
+        ) from None
     except pd.errors.ParserError as err:
-        raise DataError(f"{path}: cannot parse with delimiter {_show(delimiter)}: {err}".replace("\n", " ")) from None
+        raise DataError(
+            f"{path}: cannot parse with delimiter {_show(delimiter)}: {err}".replace("\n", " ")
+        ) from None
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err})") from None
     found = [str(c) for c in table.columns]
@@ -47,11 +57,14 @@ def read_table(path: str | os.PathLike, columns: list[str], delimiter: str | Non
             for other in _OTHER_DELIMITERS:
                 if other != delimiter and other in found[0]:
                     raise DataError(
-                        f"{path}: found one column {found[0]!r} with delimiter {_show(delimiter)}; the header looks "
+                        f"{path}: found one column {found[0]!r} with delimiter {_show(delimiter)}; "
+                        "the header looks "
                         f"{_OTHER_DELIMITERS[other]}-delimited — wrong delimiter? pass --delimiter {other!r}"
                     )
-        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}; columns found: "
-                        f"{', '.join(map(repr, found))}")
+        raise DataError(
+            f"{path}: missing column(s) {', '.join(map(repr, missing))}; columns found: "
+            f"{', '.join(map(repr, found))}"
+        )
     if len(table) == 0:
         raise DataError(f"{path}: has a header but no rows")
     return table
@@ -63,9 +76,14 @@ def resolve_paths(values: list[str], base: Path) -> list[str]:
     return [v if os.path.isabs(v) else str(base / v) for v in values]
 
 
-def read_caption_table(path: str | os.PathLike, image_key: str = "image", caption_key: str = "caption",
-                       delimiter: str | None = None) -> pd.DataFrame:
-    """Columns ``["image", "caption"]``, image as absolute path strings; rows in file order (row 1 = first data row)."""
+def read_caption_table(
+    path: str | os.PathLike,
+    image_key: str = "image",
+    caption_key: str = "caption",
+    delimiter: str | None = None,
+) -> pd.DataFrame:
+    """Columns ``["image", "caption"]``, image as absolute path strings; rows in file order (row 1 = first
+    data row)."""
     path = Path(path)
     table = read_table(path, [image_key, caption_key], delimiter)
     images = table[image_key].tolist()
@@ -78,16 +96,27 @@ def read_caption_table(path: str | os.PathLike, image_key: str = "image", captio
 class CaptionDataset(torch.utils.data.Dataset):
     """Image-caption pairs from a caption table.
 
-    Bad rows (image file missing, or not decodable as an image): with ``bad_rows="error"`` the first one stops with
+    Bad rows (image file missing, or not decodable as an image): with ``bad_rows="error"`` the first one
+    stops with
     a DataError naming the table and row; with ``"skip"`` they are dropped and counted (``.skipped``, and
-    ``.skipped_rows`` lists (row, reason)); more than ``max_skipped_fraction`` of the rows skipped is still an error.
-    Missing files are checked up front in both modes; "skip" also reads every image header up front. A file that
+    ``.skipped_rows`` lists (row, reason)); more than ``max_skipped_fraction`` of the rows skipped is still
+    an error.
+    Missing files are checked up front in both modes; "skip" also reads every image header up front. A file
+    that
     passes those checks but fails to decode later raises a DataError naming it.
     """
 
-    def __init__(self, path: str | os.PathLike, transform: Any = None, tokenizer: Any = None,
-                 image_key: str = "image", caption_key: str = "caption", delimiter: str | None = None,
-                 bad_rows: str = "error", max_skipped_fraction: float = 0.05) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        transform: Any = None,
+        tokenizer: Any = None,
+        image_key: str = "image",
+        caption_key: str = "caption",
+        delimiter: str | None = None,
+        bad_rows: str = "error",
+        max_skipped_fraction: float = 0.05,
+    ) -> None:
         if bad_rows not in BAD_ROW_POLICIES:
             raise UserError(f"bad_rows must be one of {', '.join(BAD_ROW_POLICIES)}, not {bad_rows!r}")
         self.path = Path(path)

@@ -6,7 +6,8 @@ Where things live (also in docs/formats.md):
   imagenetv2             DATA_ROOT/imagenetv2 (or imagenetv2-matched-frequency-format-val): folders 0..999
   imagenet-sketch        DATA_ROOT/imagenet-sketch (or imagenet-sketch/sketch): wnid folders
   imagenet-a / -r        DATA_ROOT/imagenet-a, DATA_ROOT/imagenet-r: 200 wnid folders each
-  flickr30k / mscoco     DATA_ROOT/flickr30k/test.csv, DATA_ROOT/mscoco/test.csv (image,caption; rows per caption)
+  flickr30k / mscoco     DATA_ROOT/flickr30k/test.csv, DATA_ROOT/mscoco/test.csv (image,caption; rows per
+  caption)
   world-*                DATA_ROOT = the folder written by `cyclip-bench data synth`
 """
 
@@ -66,19 +67,32 @@ def _register(name: str, kind: str, splits: tuple[str, ...], location: str, desc
     return decorate
 
 
-# --- real datasets -----------------------------------------------------------------------------------------------
+# --- real datasets --------------------------------------------------------------------------------------
 for _variant in ("cifar10", "cifar100"):
     _folder = "cifar-10-batches-py" if _variant == "cifar10" else "cifar-100-python"
 
     def _build_cifar(root: Path, split: str, transform: Any, _variant: str = _variant) -> LabelledDataset:
         return load_cifar(root, _variant, split, builtin_metadata(_variant), transform)
 
-    DATASETS.add(_variant, DatasetEntry("labelled", SPLITS, f"DATA_ROOT/{_folder}", _build_cifar,
-                                        f"{_variant.upper()} from torchvision's pickle batches"))
+    DATASETS.add(
+        _variant,
+        DatasetEntry(
+            "labelled",
+            SPLITS,
+            f"DATA_ROOT/{_folder}",
+            _build_cifar,
+            f"{_variant.upper()} from torchvision's pickle batches",
+        ),
+    )
 
 
-@_register("imagenet1k", "labelled", ("test",), "DATA_ROOT/imagenet/val (labels.csv or wnid folders)",
-           "ImageNet-1k validation set (50,000 images)")
+@_register(
+    "imagenet1k",
+    "labelled",
+    ("test",),
+    "DATA_ROOT/imagenet/val (labels.csv or wnid folders)",
+    "ImageNet-1k validation set (50,000 images)",
+)
 def _imagenet1k(root: Path, split: str, transform: Any) -> LabelledDataset:
     val = _first_dir([root / "imagenet" / "val"], "ImageNet val: labels.csv (image,label) or wnid folders")
     meta = builtin_metadata("imagenet")
@@ -87,43 +101,77 @@ def _imagenet1k(root: Path, split: str, transform: Any) -> LabelledDataset:
     return load_image_folder(val, meta, "imagenet1k/test", transform, folder_names="wnids")
 
 
-@_register("imagenetv2", "labelled", ("test",), "DATA_ROOT/imagenetv2 (class-index folders 0..999)",
-           "ImageNetV2 matched-frequency")
+@_register(
+    "imagenetv2",
+    "labelled",
+    ("test",),
+    "DATA_ROOT/imagenetv2 (class-index folders 0..999)",
+    "ImageNetV2 matched-frequency",
+)
 def _imagenetv2(root: Path, split: str, transform: Any) -> LabelledDataset:
-    folder = _first_dir([root / "imagenetv2", root / "imagenetv2-matched-frequency-format-val"],
-                        "ImageNetV2: class-index folders 0..999")
-    return load_image_folder(folder, builtin_metadata("imagenet"), "imagenetv2/test", transform,
-                             folder_names="indices")
+    folder = _first_dir(
+        [root / "imagenetv2", root / "imagenetv2-matched-frequency-format-val"],
+        "ImageNetV2: class-index folders 0..999",
+    )
+    return load_image_folder(
+        folder, builtin_metadata("imagenet"), "imagenetv2/test", transform, folder_names="indices"
+    )
 
 
-@_register("imagenet-sketch", "labelled", ("test",), "DATA_ROOT/imagenet-sketch (wnid folders)", "ImageNet-Sketch")
+@_register(
+    "imagenet-sketch", "labelled", ("test",), "DATA_ROOT/imagenet-sketch (wnid folders)", "ImageNet-Sketch"
+)
 def _imagenet_sketch(root: Path, split: str, transform: Any) -> LabelledDataset:
-    folder = _first_dir([root / "imagenet-sketch" / "sketch", root / "imagenet-sketch"],
-                        "ImageNet-Sketch: 1000 wnid folders")
-    return load_image_folder(folder, builtin_metadata("imagenet"), "imagenet-sketch/test", transform,
-                             folder_names="wnids")
+    folder = _first_dir(
+        [root / "imagenet-sketch" / "sketch", root / "imagenet-sketch"], "ImageNet-Sketch: 1000 wnid folders"
+    )
+    return load_image_folder(
+        folder, builtin_metadata("imagenet"), "imagenet-sketch/test", transform, folder_names="wnids"
+    )
 
 
 for _name in ("imagenet-a", "imagenet-r"):
 
     def _build_200(root: Path, split: str, transform: Any, _name: str = _name) -> LabelledDataset:
         folder = _first_dir([root / _name], f"{_name}: 200 wnid folders")
-        return load_image_folder(folder, builtin_metadata("imagenet"), f"{_name}/test", transform,
-                                 folder_names="wnids", subset=True)
+        return load_image_folder(
+            folder,
+            builtin_metadata("imagenet"),
+            f"{_name}/test",
+            transform,
+            folder_names="wnids",
+            subset=True,
+        )
 
-    DATASETS.add(_name, DatasetEntry("labelled", ("test",), f"DATA_ROOT/{_name} (200 wnid folders)", _build_200,
-                                     f"{_name.upper()}: 200 ImageNet classes (class_subset)"))
+    DATASETS.add(
+        _name,
+        DatasetEntry(
+            "labelled",
+            ("test",),
+            f"DATA_ROOT/{_name} (200 wnid folders)",
+            _build_200,
+            f"{_name.upper()}: 200 ImageNet classes (class_subset)",
+        ),
+    )
 
 for _name in ("flickr30k", "mscoco"):
 
     def _build_captions(root: Path, split: str, transform: Any, _name: str = _name) -> RetrievalDataset:
         return RetrievalDataset(f"{_name}/test", root / _name / "test.csv", transform)
 
-    DATASETS.add(_name, DatasetEntry("retrieval", ("test",), f"DATA_ROOT/{_name}/test.csv (image,caption)",
-                                     _build_captions, f"{_name} test captions for retrieval"))
+    DATASETS.add(
+        _name,
+        DatasetEntry(
+            "retrieval",
+            ("test",),
+            f"DATA_ROOT/{_name}/test.csv (image,caption)",
+            _build_captions,
+            f"{_name} test captions for retrieval",
+        ),
+    )
 
 
-# --- the generated world (DATA_ROOT = the world folder) ---------------------------------------------------------------
+# --- the generated world (DATA_ROOT = the world folder) -------------------------------------------------
 def _world_meta(root: Path, part: str) -> tuple[ClassMetadata, str]:
     path = root / part / "classes.json"
     if not path.is_file():
@@ -137,8 +185,16 @@ for _part in ("shapes", "fine"):
         meta, source = _world_meta(root, _part)
         return load_labels_csv(root / _part / split, meta, f"world-{_part}/{split}", transform, source)
 
-    DATASETS.add(f"world-{_part}", DatasetEntry("labelled", SPLITS, f"DATA_ROOT/{_part}/<split>/labels.csv",
-                                                _build_world, f"generated world: {_part} classes"))
+    DATASETS.add(
+        f"world-{_part}",
+        DatasetEntry(
+            "labelled",
+            SPLITS,
+            f"DATA_ROOT/{_part}/<split>/labels.csv",
+            _build_world,
+            f"generated world: {_part} classes",
+        ),
+    )
 
 WORLD_SHIFTS = ("resampled", "sketch", "rendition", "hard", "noise", "blur")
 for _shift in WORLD_SHIFTS:
@@ -147,17 +203,30 @@ for _shift in WORLD_SHIFTS:
         meta, source = _world_meta(root, "shapes")
         return load_labels_csv(root / "shifts" / _shift, meta, f"world-{_shift}/test", transform, source)
 
-    DATASETS.add(f"world-{_shift}", DatasetEntry("labelled", ("test",), f"DATA_ROOT/shifts/{_shift}/labels.csv",
-                                                 _build_shift, f"generated world: shapes, {_shift} shift"))
+    DATASETS.add(
+        f"world-{_shift}",
+        DatasetEntry(
+            "labelled",
+            ("test",),
+            f"DATA_ROOT/shifts/{_shift}/labels.csv",
+            _build_shift,
+            f"generated world: shapes, {_shift} shift",
+        ),
+    )
 
 
-@_register("world-retrieval", "retrieval", ("test",), "DATA_ROOT/retrieval/captions.csv",
-           "generated world: several captions per image")
+@_register(
+    "world-retrieval",
+    "retrieval",
+    ("test",),
+    "DATA_ROOT/retrieval/captions.csv",
+    "generated world: several captions per image",
+)
 def _world_retrieval(root: Path, split: str, transform: Any) -> RetrievalDataset:
     return RetrievalDataset("world-retrieval/test", root / "retrieval" / "captions.csv", transform)
 
 
-# --- user datasets given by path -------------------------------------------------------------------------------
+# --- user datasets given by path ------------------------------------------------------------------------
 def _resolve(path: str | os.PathLike, data_root: Path | None) -> Path:
     path = Path(path)
     if path.is_absolute():
@@ -168,20 +237,31 @@ def _resolve(path: str | os.PathLike, data_root: Path | None) -> Path:
 
 
 def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: str, transform: Any) -> Any:
-    unknown = sorted(set(ref) - {"path", "format", "metadata", "name", "image_key", "caption_key", "delimiter"})
+    unknown = sorted(
+        set(ref) - {"path", "format", "metadata", "name", "image_key", "caption_key", "delimiter"}
+    )
     if unknown:
-        raise UserError(f"dataset reference: unknown key(s) {', '.join(unknown)} "
-                        f"(expected path, format, metadata, name)")
+        raise UserError(
+            f"dataset reference: unknown key(s) {', '.join(unknown)} (expected path, format, metadata, name)"
+        )
     if "path" not in ref:
         raise UserError("dataset reference: 'path' is required")
     fmt = ref.get("format", "labels-csv")
     if fmt not in REF_FORMATS:
-        raise UserError(f"dataset reference: unknown format {fmt!r}; expected one of {', '.join(REF_FORMATS)}")
+        raise UserError(
+            f"dataset reference: unknown format {fmt!r}; expected one of {', '.join(REF_FORMATS)}"
+        )
     path = _resolve(ref["path"], data_root)
     name = ref.get("name") or f"{path.name}/{split}"
     if fmt == "captions":
-        return RetrievalDataset(name, path, transform, ref.get("image_key", "image"),
-                                ref.get("caption_key", "caption"), ref.get("delimiter"))
+        return RetrievalDataset(
+            name,
+            path,
+            transform,
+            ref.get("image_key", "image"),
+            ref.get("caption_key", "caption"),
+            ref.get("delimiter"),
+        )
     meta = None
     source = "the class metadata"
     if ref.get("metadata") is not None:
@@ -193,7 +273,9 @@ def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: s
                 meta, source = load_class_metadata(candidate), str(candidate)
                 break
         else:
-            raise DataError(f"{path}: labels-csv needs class metadata: set 'metadata' or put classes.json beside it")
+            raise DataError(
+                f"{path}: labels-csv needs class metadata: set 'metadata' or put classes.json beside it"
+            )
     if fmt == "labels-csv":
         return load_labels_csv(path, meta, name, transform, source)
     return load_image_folder(path, meta, name, transform)
@@ -204,8 +286,12 @@ def _entry(ref: str) -> tuple[str, DatasetEntry]:
     return name, DATASETS.get(name)
 
 
-def build_any(ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str = "test",
-              transform: Any = None) -> LabelledDataset | RetrievalDataset:
+def build_any(
+    ref: str | Mapping[str, Any],
+    data_root: str | os.PathLike | None,
+    split: str = "test",
+    transform: Any = None,
+) -> LabelledDataset | RetrievalDataset:
     """Build a labelled or retrieval dataset from a catalog name or a path mapping."""
     if split not in SPLITS:
         raise UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
@@ -220,9 +306,14 @@ def build_any(ref: str | Mapping[str, Any], data_root: str | os.PathLike | None,
     return entry(root, split, transform)
 
 
-def build_dataset(ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str = "test",
-                  transform: Any = None) -> LabelledDataset:
-    """A labelled dataset by catalog name or ``{"path", "format": "labels-csv"|"imagefolder", "metadata"}``."""
+def build_dataset(
+    ref: str | Mapping[str, Any],
+    data_root: str | os.PathLike | None,
+    split: str = "test",
+    transform: Any = None,
+) -> LabelledDataset:
+    """A labelled dataset by catalog name or ``{"path", "format": "labels-csv"|"imagefolder",
+    "metadata"}``."""
     if not isinstance(ref, Mapping) and DATASETS.get(ref).kind != "labelled":
         raise UserError(f"dataset {ref!r} is a retrieval (captions) dataset, not a labelled one")
     ds = build_any(ref, data_root, split, transform)
@@ -231,8 +322,9 @@ def build_dataset(ref: str | Mapping[str, Any], data_root: str | os.PathLike | N
     return ds
 
 
-def build_retrieval_dataset(ref: str | Mapping[str, Any], data_root: str | os.PathLike | None,
-                            transform: Any = None) -> RetrievalDataset:
+def build_retrieval_dataset(
+    ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, transform: Any = None
+) -> RetrievalDataset:
     """A retrieval dataset by catalog name or ``{"path": captions.csv, "format": "captions"}``."""
     if isinstance(ref, Mapping):
         ref = {"format": "captions", **ref}
@@ -244,7 +336,7 @@ def build_retrieval_dataset(ref: str | Mapping[str, Any], data_root: str | os.Pa
     return ds
 
 
-# --- generic formats by catalog name: DATA_ROOT is the dataset folder itself ------------------------------------
+# --- generic formats by catalog name: DATA_ROOT is the dataset folder itself ----------------------------
 def _split_folder(root: Path, split: str, marker: str | None) -> Path:
     sub = root / split
     if sub.is_dir() and (marker is None or (sub / marker).is_file()):
@@ -252,15 +344,29 @@ def _split_folder(root: Path, split: str, marker: str | None) -> Path:
     return root
 
 
-@_register("labels-csv", "labelled", SPLITS, "DATA_ROOT[/<split>]/labels.csv + classes.json beside or above it",
-           "any folder with labels.csv (image,label) and a class-metadata JSON")
+@_register(
+    "labels-csv",
+    "labelled",
+    SPLITS,
+    "DATA_ROOT[/<split>]/labels.csv + classes.json beside or above it",
+    "any folder with labels.csv (image,label) and a class-metadata JSON",
+)
 def _labels_csv(root: Path, split: str, transform: Any) -> LabelledDataset:
-    return _build_from_mapping({"path": str(_split_folder(root, split, "labels.csv")), "format": "labels-csv"},
-                               None, split, transform)
+    return _build_from_mapping(
+        {"path": str(_split_folder(root, split, "labels.csv")), "format": "labels-csv"},
+        None,
+        split,
+        transform,
+    )
 
 
-@_register("imagefolder", "labelled", SPLITS, "DATA_ROOT[/<split>]/<class>/*.png (classes = sorted folder names)",
-           "ImageFolder layout; class names are the folder names")
+@_register(
+    "imagefolder",
+    "labelled",
+    SPLITS,
+    "DATA_ROOT[/<split>]/<class>/*.png (classes = sorted folder names)",
+    "ImageFolder layout; class names are the folder names",
+)
 def _imagefolder(root: Path, split: str, transform: Any) -> LabelledDataset:
     folder = _split_folder(root, split, None)
     return load_image_folder(folder, None, f"{folder.name}/{split}", transform)

@@ -1,4 +1,5 @@
-"""`data check`: validate a caption table, a labelled folder or a whole world folder and say what was found."""
+"""`data check`: validate a caption table, a labelled folder or a whole world folder and say what was
+found."""
 
 from __future__ import annotations
 
@@ -43,8 +44,13 @@ def _check_images(files: list[str], where: str, rows: bool, report: CheckReport)
     return bad
 
 
-def check_caption_table(path: Path, report: CheckReport, image_key: str = "image", caption_key: str = "caption",
-                        delimiter: str | None = None) -> None:
+def check_caption_table(
+    path: Path,
+    report: CheckReport,
+    image_key: str = "image",
+    caption_key: str = "caption",
+    delimiter: str | None = None,
+) -> None:
     table = read_caption_table(path, image_key, caption_key, delimiter)
     images = table["image"].tolist()
     unique = list(dict.fromkeys(images))
@@ -62,22 +68,31 @@ def check_caption_table(path: Path, report: CheckReport, image_key: str = "image
     if empty:
         report.problems.append(f"{path}: {empty} rows have an empty caption")
     words = sum(len(c.split()) for c in table["caption"].tolist()) / len(table)
-    report.lines.append(f"{path}: captions: {len(table)} rows, {len(unique)} images "
-                        f"({len(table) / len(unique):.1f} captions/image), {words:.1f} words/caption, "
-                        f"{bad} bad images")
+    report.lines.append(
+        f"{path}: captions: {len(table)} rows, {len(unique)} images "
+        f"({len(table) / len(unique):.1f} captions/image), {words:.1f} words/caption, "
+        f"{bad} bad images"
+    )
 
 
 def _metadata_for(folder: Path, metadata: Path | None) -> tuple[ClassMetadata, str]:
     if metadata is not None:
         return load_class_metadata(metadata), str(metadata)
-    for candidate in (folder / "classes.json", folder.parent / "classes.json", folder.parent.parent / "classes.json"):
+    for candidate in (
+        folder / "classes.json",
+        folder.parent / "classes.json",
+        folder.parent.parent / "classes.json",
+    ):
         if candidate.is_file():
             return load_class_metadata(candidate), str(candidate)
-    raise DataError(f"{folder}: no class metadata found (pass --metadata FILE.json or put classes.json beside it)")
+    raise DataError(
+        f"{folder}: no class metadata found (pass --metadata FILE.json or put classes.json beside it)"
+    )
 
 
-def check_labelled(folder: Path, report: CheckReport, metadata: Path | None = None,
-                   meta: ClassMetadata | None = None) -> None:
+def check_labelled(
+    folder: Path, report: CheckReport, metadata: Path | None = None, meta: ClassMetadata | None = None
+) -> None:
     if (folder / "labels.csv").is_file():
         if meta is None:
             meta, source = _metadata_for(folder, metadata)
@@ -93,8 +108,10 @@ def check_labelled(folder: Path, report: CheckReport, metadata: Path | None = No
     present = len(counts)
     n = len(ds.metadata.classes)
     shown = ", ".join(ds.metadata.classes[:10]) + (", …" if n > 10 else "")
-    line = (f"{folder}: labelled: {len(ds)} images, {present}/{n} classes present "
-            f"(per class {min(counts.values())}..{max(counts.values())}), {bad} bad images; classes: {shown}")
+    line = (
+        f"{folder}: labelled: {len(ds)} images, {present}/{n} classes present "
+        f"(per class {min(counts.values())}..{max(counts.values())}), {bad} bad images; classes: {shown}"
+    )
     if ds.metadata.superclasses:
         line += f"; {len(ds.metadata.superclasses)} superclasses"
     report.lines.append(line)
@@ -104,8 +121,10 @@ def check_world(folder: Path, report: CheckReport) -> None:
     import json
 
     info = json.loads((folder / "world.json").read_text(encoding="utf-8"))
-    report.lines.append(f"{folder}: world seed={info.get('seed')} size={info.get('size')} "
-                        f"image_size={info.get('image_size')} generator_version={info.get('generator_version')}")
+    report.lines.append(
+        f"{folder}: world seed={info.get('seed')} size={info.get('size')} "
+        f"image_size={info.get('image_size')} generator_version={info.get('generator_version')}"
+    )
     parts = [("captions", folder / "captions" / "train.csv"), ("captions", folder / "captions" / "val.csv")]
     parts += [("labelled", folder / p / s) for p in ("shapes", "fine") for s in ("train", "test")]
     shifts = folder / "shifts"
@@ -125,9 +144,15 @@ def check_world(folder: Path, report: CheckReport) -> None:
             report.problems.append(str(err))
 
 
-def check_path(path: str | os.PathLike, image_key: str = "image", caption_key: str = "caption",
-               delimiter: str | None = None, metadata: str | os.PathLike | None = None) -> CheckReport:
-    """Validate PATH: a world folder (world.json), a labelled folder (labels.csv or class folders), or a caption
+def check_path(
+    path: str | os.PathLike,
+    image_key: str = "image",
+    caption_key: str = "caption",
+    delimiter: str | None = None,
+    metadata: str | os.PathLike | None = None,
+) -> CheckReport:
+    """Validate PATH: a world folder (world.json), a labelled folder (labels.csv or class folders), or a
+    caption
     CSV/TSV. Structural errors raise DataError; per-row problems are collected in the report."""
     path = Path(path)
     meta_path = Path(metadata) if metadata is not None else None
@@ -141,5 +166,7 @@ def check_path(path: str | os.PathLike, image_key: str = "image", caption_key: s
         report = CheckReport(str(path), "labelled")
         check_labelled(path, report, meta_path)
     else:
-        raise DataError(f"{path}: not found (expected a caption CSV/TSV, a labelled folder or a world folder)")
+        raise DataError(
+            f"{path}: not found (expected a caption CSV/TSV, a labelled folder or a world folder)"
+        )
     return report

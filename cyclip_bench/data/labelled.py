@@ -26,8 +26,14 @@ class LabelledDataset(torch.utils.data.Dataset):
     ``class_subset`` (ImageNet-A/R) lists the class indices present; zero-shot restricts predictions to them.
     """
 
-    def __init__(self, name: str, metadata: ClassMetadata, labels: Sequence[int], transform: Any = None,
-                 class_subset: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        metadata: ClassMetadata,
+        labels: Sequence[int],
+        transform: Any = None,
+        class_subset: list[int] | None = None,
+    ) -> None:
         self.name = name
         self.metadata = metadata
         self.labels: list[int] = [int(x) for x in labels]
@@ -50,21 +56,31 @@ class LabelledDataset(torch.utils.data.Dataset):
         return image, self.labels[index]
 
     def fingerprint(self) -> str:
-        """sha256 over (relative path or item id, label, size) of every example: changes when the data changes."""
+        """sha256 over (relative path or item id, label, size) of every example: changes when the data
+        changes."""
         digest = hashlib.sha256()
         for item, label in zip(self._fingerprint_items(), self.labels, strict=True):
             digest.update(f"{item}\t{label}\n".encode())
         return digest.hexdigest()
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.name!r}, {len(self)} examples, {len(self.metadata.classes)} classes)"
+        n = len(self.metadata.classes)
+        return f"{type(self).__name__}({self.name!r}, {len(self)} examples, {n} classes)"
 
 
 class FileLabelledDataset(LabelledDataset):
     """Images as files under ``root`` (labels.csv folders and ImageFolder layouts)."""
 
-    def __init__(self, name: str, root: Path, files: list[str], labels: Sequence[int], metadata: ClassMetadata,
-                 transform: Any = None, class_subset: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        root: Path,
+        files: list[str],
+        labels: Sequence[int],
+        metadata: ClassMetadata,
+        transform: Any = None,
+        class_subset: list[int] | None = None,
+    ) -> None:
         super().__init__(name, metadata, labels, transform, class_subset)
         self.root = Path(root)
         self.files = files  # absolute paths
@@ -84,8 +100,14 @@ class FileLabelledDataset(LabelledDataset):
 class ArrayLabelledDataset(LabelledDataset):
     """Images held in memory as an N×H×W×3 uint8 array (CIFAR)."""
 
-    def __init__(self, name: str, images: np.ndarray, labels: Sequence[int], metadata: ClassMetadata,
-                 transform: Any = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        images: np.ndarray,
+        labels: Sequence[int],
+        metadata: ClassMetadata,
+        transform: Any = None,
+    ) -> None:
         super().__init__(name, metadata, labels, transform)
         self.array = images
 
@@ -99,13 +121,20 @@ class ArrayLabelledDataset(LabelledDataset):
 def _check_labels(labels: list[int], n_classes: int, where: str, metadata_source: str) -> None:
     for i, label in enumerate(labels):
         if not 0 <= label < n_classes:
-            raise DataError(f"{where}: row {i + 1}: label {label} out of range 0..{n_classes - 1} "
-                            f"({n_classes} classes in {metadata_source})")
+            raise DataError(
+                f"{where}: row {i + 1}: label {label} out of range 0..{n_classes - 1} "
+                f"({n_classes} classes in {metadata_source})"
+            )
 
 
-def load_labels_csv(folder: str | os.PathLike, metadata: ClassMetadata, name: str | None = None,
-                    transform: Any = None, metadata_source: str = "the class metadata",
-                    check_files: bool = True) -> FileLabelledDataset:
+def load_labels_csv(
+    folder: str | os.PathLike,
+    metadata: ClassMetadata,
+    name: str | None = None,
+    transform: Any = None,
+    metadata_source: str = "the class metadata",
+    check_files: bool = True,
+) -> FileLabelledDataset:
     """A folder holding ``labels.csv`` (columns ``image,label``; paths relative to the folder)."""
     folder = Path(folder)
     csv_path = folder / "labels.csv"
@@ -141,9 +170,14 @@ def _folder_index(metadata: ClassMetadata, folder_names: str) -> dict[str, int]:
     return index
 
 
-def load_image_folder(root: str | os.PathLike, metadata: ClassMetadata | None, name: str | None = None,
-                      transform: Any = None, folder_names: str = "auto",
-                      subset: bool = False) -> FileLabelledDataset:
+def load_image_folder(
+    root: str | os.PathLike,
+    metadata: ClassMetadata | None,
+    name: str | None = None,
+    transform: Any = None,
+    folder_names: str = "auto",
+    subset: bool = False,
+) -> FileLabelledDataset:
     """One sub-folder per class. ``folder_names``: "names" (class names), "wnids", "indices" (``0..K-1``, as
     ImageNetV2) or "auto" (whichever matches every folder). Without metadata the classes are the sorted folder
     names. ``subset=True`` (ImageNet-A/R) allows fewer folders than classes and sets ``class_subset``."""
@@ -168,15 +202,19 @@ def load_image_folder(root: str | os.PathLike, metadata: ClassMetadata | None, n
                 break
         if not mapping:  # name the first folder that the best-matching naming scheme does not know
             usable = [k for k in kinds if k != "wnids" or metadata.wnids is not None] or ["names"]
-            best = max((_folder_index(metadata, k) for k in usable), key=lambda ix: sum(f in ix for f in folders))
+            best = max(
+                (_folder_index(metadata, k) for k in usable), key=lambda ix: sum(f in ix for f in folders)
+            )
             bad = next((f for f in folders if f not in best), folders[0])
             raise DataError(
                 f"{root}: sub-folder {bad!r} matches no class (folders must be class names, wnids or indices "
                 f"0..{len(metadata.classes) - 1} of the {len(metadata.classes)} classes)"
             )
         if not subset and len(folders) != len(metadata.classes):
-            raise DataError(f"{root}: {len(folders)} class folders but the class metadata lists "
-                            f"{len(metadata.classes)} classes")
+            raise DataError(
+                f"{root}: {len(folders)} class folders but the class metadata lists "
+                f"{len(metadata.classes)} classes"
+            )
     files: list[str] = []
     labels: list[int] = []
     for folder in folders:
@@ -192,8 +230,10 @@ def load_image_folder(root: str | os.PathLike, metadata: ClassMetadata | None, n
 
 def _unpickle(path: Path) -> dict:
     if not path.is_file():
-        raise DataError(f"{path}: not found (expected torchvision's CIFAR layout, e.g. "
-                        f"cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta)")
+        raise DataError(
+            f"{path}: not found (expected torchvision's CIFAR layout, e.g. "
+            f"cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta)"
+        )
     try:
         with open(path, "rb") as handle:
             obj = pickle.load(handle, encoding="latin1")
@@ -204,11 +244,13 @@ def _unpickle(path: Path) -> dict:
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
 
 
-def load_cifar(root: str | os.PathLike, variant: str, split: str, metadata: ClassMetadata,
-               transform: Any = None) -> ArrayLabelledDataset:
+def load_cifar(
+    root: str | os.PathLike, variant: str, split: str, metadata: ClassMetadata, transform: Any = None
+) -> ArrayLabelledDataset:
     """torchvision's CIFAR folders: ``cifar-10-batches-py`` or ``cifar-100-python`` under ``root``.
 
-    The pickles are read directly (same format torchvision reads) so that files are not rejected for an md5 that
+    The pickles are read directly (same format torchvision reads) so that files are not rejected for an md5
+    that
     only the official archive has; the class count of the meta file is checked against the metadata."""
     root = Path(root)
     if variant == "cifar10":
@@ -220,25 +262,35 @@ def load_cifar(root: str | os.PathLike, variant: str, split: str, metadata: Clas
         files = ["train"] if split == "train" else ["test"]
         label_key, meta_file, meta_key = "fine_labels", "meta", "fine_label_names"
     if not folder.is_dir():
-        raise DataError(f"{folder}: not found (expected torchvision's {variant} folder under the data root; "
-                        f"download it with torchvision.datasets.{variant.upper()}(root, download=True))")
+        raise DataError(
+            f"{folder}: not found (expected torchvision's {variant} folder under the data root; "
+            f"download it with torchvision.datasets.{variant.upper()}(root, download=True))"
+        )
     meta = _unpickle(folder / meta_file)
     names = meta.get(meta_key)
     if names is None:
-        raise DataError(f"{folder / meta_file}: missing key {meta_key!r}; keys found: {', '.join(map(str, meta))}")
+        raise DataError(
+            f"{folder / meta_file}: missing key {meta_key!r}; keys found: {', '.join(map(str, meta))}"
+        )
     if len(names) != len(metadata.classes):
-        raise DataError(f"{folder / meta_file}: lists {len(names)} classes but the {variant} class metadata has "
-                        f"{len(metadata.classes)}")
+        raise DataError(
+            f"{folder / meta_file}: lists {len(names)} classes but the {variant} class metadata has "
+            f"{len(metadata.classes)}"
+        )
     arrays, labels = [], []
     for file in files:
         batch = _unpickle(folder / file)
         for key in ("data", label_key):
             if key not in batch:
-                raise DataError(f"{folder / file}: missing key {key!r}; keys found: {', '.join(map(str, batch))}")
+                raise DataError(
+                    f"{folder / file}: missing key {key!r}; keys found: {', '.join(map(str, batch))}"
+                )
         data = np.asarray(batch["data"], dtype=np.uint8)
         if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(batch[label_key]):
-            raise DataError(f"{folder / file}: 'data' must be N×3072 uint8 rows with one label each, "
-                            f"got shape {data.shape} and {len(batch[label_key])} labels")
+            raise DataError(
+                f"{folder / file}: 'data' must be N×3072 uint8 rows with one label each, "
+                f"got shape {data.shape} and {len(batch[label_key])} labels"
+            )
         arrays.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         labels.extend(int(x) for x in batch[label_key])
     _check_labels(labels, len(metadata.classes), str(folder), f"{variant} metadata")
@@ -262,8 +314,15 @@ class RetrievalDataset:
     """Unique images (``.images``, a Dataset of transformed images) and their captions (several per image):
     ``.caption_image[j]`` is the index into ``.images`` of caption ``j``."""
 
-    def __init__(self, name: str, csv_path: str | os.PathLike, transform: Any = None, image_key: str = "image",
-                 caption_key: str = "caption", delimiter: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        csv_path: str | os.PathLike,
+        transform: Any = None,
+        image_key: str = "image",
+        caption_key: str = "caption",
+        delimiter: str | None = None,
+    ) -> None:
         self.name = name
         self.path = Path(csv_path)
         table = read_caption_table(self.path, image_key, caption_key, delimiter)
@@ -289,4 +348,6 @@ class RetrievalDataset:
         return digest.hexdigest()
 
     def __repr__(self) -> str:
-        return f"RetrievalDataset({self.name!r}, {len(self.image_files)} images, {len(self.captions)} captions)"
+        return (
+            f"RetrievalDataset({self.name!r}, {len(self.image_files)} images, {len(self.captions)} captions)"
+        )

@@ -20,7 +20,8 @@ class ClassMetadata:
     classes: list[str]
     templates: list[str]
     superclasses: dict[str, list[int]] | None = None
-    # ImageNet only: the WordNet id of every class, in class-index order (maps wnid folders onto class indices).
+    # ImageNet only: the WordNet id of every class, in class-index order (maps wnid folders onto class
+    # indices).
     wnids: list[str] | None = field(default=None, compare=False)
 
     def __len__(self) -> int:
@@ -96,7 +97,9 @@ def load_class_metadata(path: str | Path, expected_classes: int | None = None) -
     """Read a class-metadata JSON file. ``expected_classes`` checks the count against the dataset's labels."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"class metadata file {path} not found (expected JSON with 'classes' and 'templates')")
+        raise DataError(
+            f"class metadata file {path} not found (expected JSON with 'classes' and 'templates')"
+        )
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -114,5 +117,7 @@ def builtin_metadata(name: str) -> ClassMetadata:
             f"unknown built-in class metadata {name!r}.{did_you_mean(name, list(BUILTIN_NAMES))} "
             f"Known: {', '.join(BUILTIN_NAMES)}"
         )
-    text = resources.files("cyclip_bench.data").joinpath("metadata", f"{name}.json").read_text(encoding="utf-8")
+    text = (
+        resources.files("cyclip_bench.data").joinpath("metadata", f"{name}.json").read_text(encoding="utf-8")
+    )
     return metadata_from_dict(json.loads(text), f"built-in metadata {name}.json")

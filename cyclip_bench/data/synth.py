@@ -1,6 +1,7 @@
 """The generated benchmark world: procedurally rendered shapes with noisy, partial captions.
 
-Every item is a pure function of (seed, part, index): its RNG is seeded from those three numbers, so the world is
+Every item is a pure function of (seed, part, index): its RNG is seeded from those three numbers, so the
+world is
 byte-identical for a seed whatever the number of worker processes. Images are drawn at 4x and box-downsampled
 (antialiasing); PNGs are written with fixed settings and no timestamps. This module does not import torch, so
 worker processes start fast.
@@ -44,21 +45,39 @@ SHAPE_WORDS = {
     "crescent": ["crescent", "crescent", "crescent moon", "moon"],
 }
 COLOURS = {
-    "red": (220, 30, 30), "orange": (245, 140, 20), "yellow": (240, 220, 30), "green": (40, 170, 50),
-    "cyan": (30, 200, 210), "blue": (30, 60, 220), "purple": (140, 40, 180), "pink": (250, 120, 190),
+    "red": (220, 30, 30),
+    "orange": (245, 140, 20),
+    "yellow": (240, 220, 30),
+    "green": (40, 170, 50),
+    "cyan": (30, 200, 210),
+    "blue": (30, 60, 220),
+    "purple": (140, 40, 180),
+    "pink": (250, 120, 190),
 }
 COLOUR_NAMES = list(COLOURS)
 COLOUR_WORDS = {
-    "red": ["red", "red", "crimson", "scarlet"], "orange": ["orange", "orange", "tangerine", "amber"],
-    "yellow": ["yellow", "yellow", "golden", "lemon"], "green": ["green", "green", "emerald", "lime"],
-    "cyan": ["cyan", "cyan", "teal", "turquoise"], "blue": ["blue", "blue", "navy", "azure"],
-    "purple": ["purple", "purple", "violet", "lilac"], "pink": ["pink", "pink", "magenta", "rose"],
+    "red": ["red", "red", "crimson", "scarlet"],
+    "orange": ["orange", "orange", "tangerine", "amber"],
+    "yellow": ["yellow", "yellow", "golden", "lemon"],
+    "green": ["green", "green", "emerald", "lime"],
+    "cyan": ["cyan", "cyan", "teal", "turquoise"],
+    "blue": ["blue", "blue", "navy", "azure"],
+    "purple": ["purple", "purple", "violet", "lilac"],
+    "pink": ["pink", "pink", "magenta", "rose"],
 }
 SIZES = {"small": (0.17, 0.22), "medium": (0.24, 0.30), "large": (0.32, 0.40)}
-SIZE_WORDS = {"small": ["small", "tiny", "little"], "medium": ["medium", "medium-sized", "mid-size"],
-              "large": ["big", "large", "huge"]}
-POSITIONS = {"center": (0.5, 0.5), "top left": (0.3, 0.3), "top right": (0.7, 0.3), "bottom left": (0.3, 0.7),
-             "bottom right": (0.7, 0.7)}
+SIZE_WORDS = {
+    "small": ["small", "tiny", "little"],
+    "medium": ["medium", "medium-sized", "mid-size"],
+    "large": ["big", "large", "huge"],
+}
+POSITIONS = {
+    "center": (0.5, 0.5),
+    "top left": (0.3, 0.3),
+    "top right": (0.7, 0.3),
+    "bottom left": (0.3, 0.7),
+    "bottom right": (0.7, 0.7),
+}
 POSITION_WORDS = {
     "center": ["in the center", "in the middle", "centered"],
     "top left": ["in the top left", "in the upper left corner", "in the corner"],
@@ -67,23 +86,68 @@ POSITION_WORDS = {
     "bottom right": ["in the bottom right", "in the lower right corner", "in the corner"],
 }
 FILLS = ["solid", "outline", "striped", "dotted"]
-FILL_WORDS = {"solid": ["solid", "filled", "solid-colour"], "outline": ["outlined", "hollow", "line-drawn"],
-              "striped": ["striped", "stripy", "banded"], "dotted": ["dotted", "spotted", "polka-dot"]}
+FILL_WORDS = {
+    "solid": ["solid", "filled", "solid-colour"],
+    "outline": ["outlined", "hollow", "line-drawn"],
+    "striped": ["striped", "stripy", "banded"],
+    "dotted": ["dotted", "spotted", "polka-dot"],
+}
 BACKGROUNDS = ["plain", "gradient", "noise"]
-BACKGROUND_WORDS = {"plain": ["on a plain background", "on a blank background", "on a solid background", "isolated"],
-                    "gradient": ["on a gradient background", "on a fading background", "on a gradient"],
-                    "noise": ["on a noisy background", "on static", "on a grainy background"]}
-PREFIXES = ["", "", "", "a photo of ", "an image of ", "picture of ", "a drawing of ", "clip art of ",
-            "a render of ", "illustration: ", "a picture showing ", "photo: "]
-SUFFIXES = ["", "", "", "", "", " - stock image", " | free clipart", " (icon)", " #art", ", digital art",
-            " wallpaper", ", high quality"]
+BACKGROUND_WORDS = {
+    "plain": ["on a plain background", "on a blank background", "on a solid background", "isolated"],
+    "gradient": ["on a gradient background", "on a fading background", "on a gradient"],
+    "noise": ["on a noisy background", "on static", "on a grainy background"],
+}
+PREFIXES = [
+    "",
+    "",
+    "",
+    "a photo of ",
+    "an image of ",
+    "picture of ",
+    "a drawing of ",
+    "clip art of ",
+    "a render of ",
+    "illustration: ",
+    "a picture showing ",
+    "photo: ",
+]
+SUFFIXES = [
+    "",
+    "",
+    "",
+    "",
+    "",
+    " - stock image",
+    " | free clipart",
+    " (icon)",
+    " #art",
+    ", digital art",
+    " wallpaper",
+    ", high quality",
+]
 SHAPE_TEMPLATES = [
-    "a photo of a {}.", "a drawing of a {}.", "a picture of the {}.", "an image of a {}.", "a {} shape.",
-    "a rendering of a {}.", "a small {}.", "a big {}.", "a {} icon.", "clip art of a {}.",
+    "a photo of a {}.",
+    "a drawing of a {}.",
+    "a picture of the {}.",
+    "an image of a {}.",
+    "a {} shape.",
+    "a rendering of a {}.",
+    "a small {}.",
+    "a big {}.",
+    "a {} icon.",
+    "clip art of a {}.",
 ]
 FINE_TEMPLATES = [
-    "a photo of a {}.", "a drawing of a {}.", "a picture of the {}.", "an image of a {}.", "a {}.",
-    "a rendering of a {}.", "a small {}.", "a big {}.", "clip art of a {}.",
+    "a photo of a {}.",
+    "a drawing of a {}.",
+    "a picture of the {}.",
+    "an image of a {}.",
+    "a {}.",
+    "a rendering of a {}.",
+    "a small {}.",
+    "a big {}.",
+    "clip art of a {}.",
 ]
 
 # Parts of the world: (folder, kind, base count at size 1.0). Kinds pick the sampling/rendering style.
@@ -120,7 +184,10 @@ class Obj:
 
 # --- geometry (unit coordinates, centre 0, radius ~1) -------------------------------------------------------
 def _regular(n: int, start: float = -math.pi / 2, r: float = 1.0) -> list[tuple[float, float]]:
-    return [(r * math.cos(start + 2 * math.pi * k / n), r * math.sin(start + 2 * math.pi * k / n)) for k in range(n)]
+    return [
+        (r * math.cos(start + 2 * math.pi * k / n), r * math.sin(start + 2 * math.pi * k / n))
+        for k in range(n)
+    ]
 
 
 def _star() -> list[tuple[float, float]]:
@@ -147,8 +214,20 @@ POLYGONS: dict[str, list[tuple[float, float]]] = {
     "square": [(-0.8, -0.8), (0.8, -0.8), (0.8, 0.8), (-0.8, 0.8)],
     "triangle": [(0.0, -1.0), (0.95, 0.75), (-0.95, 0.75)],
     "star": _star(),
-    "cross": [(-0.3, -1), (0.3, -1), (0.3, -0.3), (1, -0.3), (1, 0.3), (0.3, 0.3), (0.3, 1), (-0.3, 1),
-              (-0.3, 0.3), (-1, 0.3), (-1, -0.3), (-0.3, -0.3)],
+    "cross": [
+        (-0.3, -1),
+        (0.3, -1),
+        (0.3, -0.3),
+        (1, -0.3),
+        (1, 0.3),
+        (0.3, 0.3),
+        (0.3, 1),
+        (-0.3, 1),
+        (-0.3, 0.3),
+        (-1, 0.3),
+        (-1, -0.3),
+        (-0.3, -0.3),
+    ],
     "heart": _heart(),
     "hexagon": _regular(6, start=0.0),
     "diamond": [(0.0, -1.0), (0.6, 0.0), (0.0, 1.0), (-0.6, 0.0)],
@@ -191,12 +270,12 @@ def _alpha(obj: Obj, side: int, fill: str, stroke: int) -> np.ndarray:
         pattern = (((xx + yy) // (period // 2)) % 2 == 0).astype(np.float32)
     else:  # dotted
         period = 4 * SS
-        pattern = (((xx % period) - period / 2) ** 2 + ((yy % period) - period / 2) ** 2 < (period * 0.3) ** 2)
+        pattern = ((xx % period) - period / 2) ** 2 + ((yy % period) - period / 2) ** 2 < (period * 0.3) ** 2
         pattern = pattern.astype(np.float32)
     return np.maximum(edge, inner * pattern)
 
 
-# --- sampling ------------------------------------------------------------------------------------------------
+# --- sampling -------------------------------------------------------------------------------------------
 def _rng(seed: int, part: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(part.encode()), index])
 
@@ -206,8 +285,9 @@ def _colour(rng: np.random.Generator, colour: int, jitter: float = 18.0) -> np.n
     return np.clip(base + rng.normal(0, jitter, 3), 0, 255)
 
 
-def _sample_object(rng: np.random.Generator, shape: int, colour: int, size: str | None = None,
-                   fill: str | None = None) -> Obj:
+def _sample_object(
+    rng: np.random.Generator, shape: int, colour: int, size: str | None = None, fill: str | None = None
+) -> Obj:
     size = size or str(rng.choice(list(SIZES)))
     radius = float(rng.uniform(*SIZES[size]))
     position = str(rng.choice(list(POSITIONS))) if radius < 0.3 else "center"
@@ -232,11 +312,13 @@ def _sample_distractors(rng: np.random.Generator, main: Obj, count: int, scale: 
             cx, cy = (float(v) for v in rng.uniform(radius + 0.02, 0.98 - radius, 2))
             if math.hypot(cx - main.cx, cy - main.cy) > main.radius + radius * 0.8:
                 break
-        out.append(Obj(shape, colour, "small", radius, cx, cy, float(rng.uniform(-0.3, 0.3)), "solid", "center"))
+        out.append(
+            Obj(shape, colour, "small", radius, cx, cy, float(rng.uniform(-0.3, 0.3)), "solid", "center")
+        )
     return out
 
 
-# --- rendering -----------------------------------------------------------------------------------------------
+# --- rendering ------------------------------------------------------------------------------------------
 def _background(rng: np.random.Generator, kind: str, n: int, side: int) -> np.ndarray:
     light = rng.random() < 0.7
     base = rng.uniform(205, 250) if light else rng.uniform(15, 60)
@@ -245,7 +327,9 @@ def _background(rng: np.random.Generator, kind: str, n: int, side: int) -> np.nd
     if kind == "plain":
         return np.broadcast_to(colour, (side, side, 3)).copy()
     if kind == "gradient":
-        other = np.clip(colour + rng.uniform(-90, 90, 3) * (1 if not light else -1) * rng.choice([-1, 1]), 0, 255)
+        other = np.clip(
+            colour + rng.uniform(-90, 90, 3) * (1 if not light else -1) * rng.choice([-1, 1]), 0, 255
+        )
         direction = rng.uniform(0, 2 * math.pi)
         yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) / side
         t = (xx - 0.5) * math.cos(direction) + (yy - 0.5) * math.sin(direction) + 0.5
@@ -267,8 +351,14 @@ def _downsample(canvas: np.ndarray, n: int) -> Image.Image:
     return img.resize((n, n), Image.Resampling.BOX)
 
 
-def _render(rng: np.random.Generator, objects: list[Obj], background: str, n: int,
-            contrast: float = 1.0, sketch: bool = False) -> Image.Image:
+def _render(
+    rng: np.random.Generator,
+    objects: list[Obj],
+    background: str,
+    n: int,
+    contrast: float = 1.0,
+    sketch: bool = False,
+) -> Image.Image:
     side = n * SS
     stroke = max(1, round(SS * n / 32))  # ~1 output pixel at 32 px
     if sketch:
@@ -306,7 +396,7 @@ def _corrupt(img: Image.Image, rng: np.random.Generator, kind: str) -> Image.Ima
     return img.filter(ImageFilter.GaussianBlur(radius=img.size[0] / 32 * 1.3))
 
 
-# --- captions ------------------------------------------------------------------------------------------------
+# --- captions -------------------------------------------------------------------------------------------
 def _pick(rng: np.random.Generator, words: list[str]) -> str:
     return words[int(rng.integers(len(words)))]
 
@@ -315,8 +405,9 @@ def _article(phrase: str) -> str:
     return ("an " if phrase[:1] in "aeiou" else "a ") + phrase
 
 
-def _caption(rng: np.random.Generator, obj: Obj, background: str, distractors: list[Obj],
-             rich: bool = False) -> str:
+def _caption(
+    rng: np.random.Generator, obj: Obj, background: str, distractors: list[Obj], rich: bool = False
+) -> str:
     """Alt-text-like: a random subset of the attributes, synonyms, sometimes no shape name at all."""
     p = 1.6 if rich else 1.0
     shape = SHAPES[obj.shape]
@@ -346,16 +437,19 @@ def _caption(rng: np.random.Generator, obj: Obj, background: str, distractors: l
         tail.append(_pick(rng, BACKGROUND_WORDS[background]))
     if distractors and rng.random() < 0.3 * p:
         d = distractors[0]
-        other = f"{_pick(rng, COLOUR_WORDS[COLOUR_NAMES[d.colour]])} {_pick(rng, SHAPE_WORDS[SHAPES[d.shape]])}"
+        other = (
+            f"{_pick(rng, COLOUR_WORDS[COLOUR_NAMES[d.colour]])} {_pick(rng, SHAPE_WORDS[SHAPES[d.shape]])}"
+        )
         tail.append(f"next to {_article(other)}")
     prefix = _pick(rng, PREFIXES)
     text = prefix + " ".join([phrase, *tail]) + _pick(rng, SUFFIXES)
     return text if rng.random() < 0.7 else text.capitalize()
 
 
-# --- one item ------------------------------------------------------------------------------------------------
+# --- one item -------------------------------------------------------------------------------------------
 def _item(seed: int, part: str, kind: str, index: int, n: int) -> tuple[bytes, list[str], int]:
-    """(PNG bytes, captions, label) of item ``index`` of a part; label is the shape (fine: colour*10 + shape)."""
+    """(PNG bytes, captions, label) of item ``index`` of a part; label is the shape (fine: colour*10 +
+    shape)."""
     rng = _rng(seed, part, index)
     shape = int(rng.integers(len(SHAPES)))
     colour = int(rng.integers(len(COLOURS)))
@@ -370,11 +464,25 @@ def _item(seed: int, part: str, kind: str, index: int, n: int) -> tuple[bytes, l
     background = str(rng.choice(BACKGROUNDS, p=[0.5, 0.25, 0.25]))
     if kind == "hard":
         obj = _sample_object(rng, shape, colour, size="small")
-        obj = Obj(obj.shape, obj.colour, obj.size, float(rng.uniform(0.12, 0.17)), obj.cx, obj.cy, obj.angle,
-                  obj.fill, obj.position)
+        obj = Obj(
+            obj.shape,
+            obj.colour,
+            obj.size,
+            float(rng.uniform(0.12, 0.17)),
+            obj.cx,
+            obj.cy,
+            obj.angle,
+            obj.fill,
+            obj.position,
+        )
         distractors = _sample_distractors(rng, obj, int(rng.integers(2, 5)), scale=0.16)
-        img = _render(rng, [*distractors, obj], "noise" if rng.random() < 0.5 else background, n,
-                      contrast=float(rng.uniform(0.35, 0.55)))
+        img = _render(
+            rng,
+            [*distractors, obj],
+            "noise" if rng.random() < 0.5 else background,
+            n,
+            contrast=float(rng.uniform(0.35, 0.55)),
+        )
     elif kind == "sketch":
         obj = _sample_object(rng, shape, colour, fill="outline")
         img = _render(rng, [obj], "plain", n, sketch=True)
@@ -392,11 +500,15 @@ def _item(seed: int, part: str, kind: str, index: int, n: int) -> tuple[bytes, l
     if kind == "captions":
         captions = [_caption(rng, obj, background, distractors)]
     elif kind == "retrieval":
-        captions = [_caption(rng, obj, background, distractors, rich=True)
-                    for _ in range(CAPTIONS_PER_RETRIEVAL_IMAGE)]
+        captions = [
+            _caption(rng, obj, background, distractors, rich=True)
+            for _ in range(CAPTIONS_PER_RETRIEVAL_IMAGE)
+        ]
     label = obj.colour * len(SHAPES) + obj.shape if kind == "fine" else obj.shape
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=6)  # no tIME chunk: bytes depend on pixels only
+    img.save(
+        buf, format="PNG", optimize=False, compress_level=6
+    )  # no tIME chunk: bytes depend on pixels only
     return buf.getvalue(), captions, label
 
 
@@ -412,11 +524,13 @@ def _render_chunk(args: tuple[int, str, str, int, int, int, str]) -> list[tuple[
     return rows
 
 
-# --- the world -----------------------------------------------------------------------------------------------
+# --- the world ------------------------------------------------------------------------------------------
 def world_counts(size: float) -> dict[str, int]:
     """Items per part for a size knob (1.0 = the default world)."""
-    return {part: max(CAPTIONS_PER_RETRIEVAL_IMAGE if kind == "retrieval" else 20, round(base * size))
-            for part, kind, base in PARTS}
+    return {
+        part: max(CAPTIONS_PER_RETRIEVAL_IMAGE if kind == "retrieval" else 20, round(base * size))
+        for part, kind, base in PARTS
+    }
 
 
 def _class_metadata() -> tuple[dict, dict]:
@@ -441,8 +555,14 @@ def _prepare_out(out_dir: Path, overwrite: bool) -> None:
         raise UserError(f"{out_dir}: folder exists and is not empty (pass --overwrite to replace it)")
 
 
-def generate_world(out_dir: str | os.PathLike, seed: int = 0, size: float = DEFAULT_SIZE, image_size: int = 32,
-                   workers: int | None = None, overwrite: bool = False) -> dict:
+def generate_world(
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    size: float = DEFAULT_SIZE,
+    image_size: int = 32,
+    workers: int | None = None,
+    overwrite: bool = False,
+) -> dict:
     """Write the world folder (layout in docs/contracts.md) and return the content of its world.json.
 
     The folder is built in a temp folder beside ``out_dir`` and renamed into place, so a failed or interrupted
@@ -465,8 +585,10 @@ def generate_world(out_dir: str | os.PathLike, seed: int = 0, size: float = DEFA
         chunk = 250
         for part, count in counts.items():
             (tmp / part / "images").mkdir(parents=True)
-            jobs += [(seed, part, kinds[part], s, min(s + chunk, count), image_size, str(tmp))
-                     for s in range(0, count, chunk)]
+            jobs += [
+                (seed, part, kinds[part], s, min(s + chunk, count), image_size, str(tmp))
+                for s in range(0, count, chunk)
+            ]
         if workers > 1:
             with multiprocessing.get_context("spawn").Pool(workers) as pool:
                 results = pool.map(_render_chunk, jobs, chunksize=1)
@@ -477,11 +599,19 @@ def generate_world(out_dir: str | os.PathLike, seed: int = 0, size: float = DEFA
             rows[job[1]].extend(result)
         _write_parts(tmp, rows, kinds)
         info = {
-            "generator": "cyclip-bench world", "generator_version": GENERATOR_VERSION, "seed": seed, "size": size,
-            "image_size": image_size, "counts": counts,
-            "captions": {"train": counts["captions/train"], "val": counts["captions/val"],
-                         "retrieval": counts["retrieval"] * CAPTIONS_PER_RETRIEVAL_IMAGE},
-            "shapes": list(SHAPES), "colours": list(COLOUR_NAMES),
+            "generator": "cyclip-bench world",
+            "generator_version": GENERATOR_VERSION,
+            "seed": seed,
+            "size": size,
+            "image_size": image_size,
+            "counts": counts,
+            "captions": {
+                "train": counts["captions/train"],
+                "val": counts["captions/val"],
+                "retrieval": counts["retrieval"] * CAPTIONS_PER_RETRIEVAL_IMAGE,
+            },
+            "shapes": list(SHAPES),
+            "colours": list(COLOUR_NAMES),
         }
         (tmp / "world.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o755)
@@ -500,13 +630,21 @@ def _write_parts(tmp: Path, rows: dict[str, list], kinds: dict[str, str]) -> Non
             split = part.split("/")[1]
             # Caption images live under captions/images/<split>/; the CSV sits in captions/.
             (tmp / part / "images").rename(tmp / "captions" / f"images-{split}")
-            _write_csv(tmp / "captions" / f"{split}.csv", ["image", "caption"],
-                       ([f"images/{split}/{Path(img).name}", caps[0]] for img, caps, _ in part_rows))
+            _write_csv(
+                tmp / "captions" / f"{split}.csv",
+                ["image", "caption"],
+                ([f"images/{split}/{Path(img).name}", caps[0]] for img, caps, _ in part_rows),
+            )
         elif kind == "retrieval":
-            _write_csv(tmp / part / "captions.csv", ["image", "caption"],
-                       ([img, c] for img, caps, _ in part_rows for c in caps))
+            _write_csv(
+                tmp / part / "captions.csv",
+                ["image", "caption"],
+                ([img, c] for img, caps, _ in part_rows for c in caps),
+            )
         else:
-            _write_csv(tmp / part / "labels.csv", ["image", "label"], ([img, label] for img, _, label in part_rows))
+            _write_csv(
+                tmp / part / "labels.csv", ["image", "label"], ([img, label] for img, _, label in part_rows)
+            )
     # Move caption images to the documented place: captions/images/<split>/.
     for split in ("train", "val"):
         src = tmp / "captions" / f"images-{split}"
@@ -514,7 +652,8 @@ def _write_parts(tmp: Path, rows: dict[str, list], kinds: dict[str, str]) -> Non
         src.rename(tmp / "captions" / "images" / split)
         (tmp / "captions" / split).rmdir()
     (tmp / "shapes" / "classes.json").write_text(json.dumps(shapes_meta, indent=1) + "\n", encoding="utf-8")
-    # The shift sets share the shape classes; a copy beside them lets a shift folder be checked/used on its own.
+    # The shift sets share the shape classes; a copy beside them lets a shift folder be checked/used on its
+    # own.
     (tmp / "shifts" / "classes.json").write_text(json.dumps(shapes_meta, indent=1) + "\n", encoding="utf-8")
     (tmp / "fine" / "classes.json").write_text(json.dumps(fine_meta, indent=1) + "\n", encoding="utf-8")
 
