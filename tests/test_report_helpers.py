@@ -164,7 +164,7 @@ def make_result(label, loss, p, seed, run_dir, class_names=SHAPES, shape_labels=
             "split": "test",
             "metrics": {f"{pt['dataset']}/effective_robustness": 0.01 * (seed % 5) for pt in points},
             "metric_info": {
-                f"{pt['dataset']}/effective_robustness": {"higher_is_better": True, "unit": "value"}
+                f"{pt['dataset']}/effective_robustness": {"higher_is_better": True, "unit": "fraction"}
                 for pt in points
             },
             "per_example": {},

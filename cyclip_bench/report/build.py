@@ -258,6 +258,8 @@ def _suite_bars(loaded, suite, labels, colours, writer, config) -> Plot | None:
     groups, series = [], {label: [] for label in labels}
     for task_name in tables.suite_tasks(loaded, suite):
         ref = tables.reference_task(loaded, suite, task_name)
+        if ref.kind == "effective_robustness":  # differences, not accuracies: they have their own plot
+            continue
         for metric in tables.headline_metrics(ref):
             if ref.unit(metric) != "fraction":
                 continue

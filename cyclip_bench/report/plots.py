@@ -122,7 +122,7 @@ def effective_robustness(
     top = min(100.0, max(100 * points["id_top1"].max(), 100 * points["shift_top1"].max()) * 1.1 + 2)
     grid = np.linspace(0.5, top, 200)
     ax.plot(grid, grid, color="black", linestyle=":", linewidth=1, label="y = x")
-    if fit and "slope" in fit and "intercept" in fit:
+    if fit and "slope" in fit and "intercept" in fit and fit.get("kind") != "identity":
         p = np.clip(grid / 100, 1e-4, 1 - 1e-4)
         logit = np.log(p / (1 - p))
         fitted = 100 / (1 + np.exp(-(fit["slope"] * logit + fit["intercept"])))

@@ -32,13 +32,13 @@ class Task:
 
     def higher_is_better(self, metric: str) -> bool:
         info = self.metric_info.get(metric, {})
-        if "higher_is_better" in info:
+        if info.get("higher_is_better") is not None:  # eval writes null when a metric has no direction
             return bool(info["higher_is_better"])
         return _default_higher_is_better(metric)
 
     def unit(self, metric: str) -> str:
         info = self.metric_info.get(metric, {})
-        if "unit" in info:
+        if info.get("unit"):
             return str(info["unit"])
         return _default_unit(self.kind, metric)
 

@@ -342,7 +342,9 @@ def points_table(points: pd.DataFrame) -> Table:
                 f"{d} {100 * v:.2f}" for d, v in zip(points["id_dataset"], points["id_top1"], strict=False)
             ],
             "shift top-1 (%)": [f"{100 * v:.2f}" for v in points["shift_top1"]],
-            "effective robustness": [format_value(v, "value") for v in points["effective_robustness"]],
+            "effective robustness (pp)": [
+            "—" if v is None or pd.isna(v) else f"{100 * v:+.2f}" for v in points["effective_robustness"]
+        ],
         }
     )
     frame.index = list(points["dataset"])
