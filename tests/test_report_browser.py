@@ -1,5 +1,5 @@
-"""The HTML report in a real browser (Debian's headless chromium; CI installs it in .ci/run, this test installs
-nothing): it renders without console errors, its tables are there and every image decodes.
+"""The HTML report in a real browser (Debian's headless chromium; CI installs it in .ci/run, this test
+installs nothing): it renders without console errors, its tables are there and every image decodes.
 
 The report has no JavaScript (by design), so the check runs from the outside: chromium prints the DOM after
 layout (`--dump-dom`), and a small probe page (written beside the report, never part of it) loads the report
@@ -37,8 +37,8 @@ document.getElementById("r").addEventListener("load", function () {
   var imgs = Array.prototype.slice.call(d.images);
   var widths = imgs.map(function (i) { return i.complete ? i.naturalWidth : -1; });
   document.getElementById("out").textContent =
-    "tables=" + d.querySelectorAll("table").length + " images=" + imgs.length + " widths=" + widths.join(",") +
-    " scripts=" + d.querySelectorAll("script").length;
+    "tables=" + d.querySelectorAll("table").length + " images=" + imgs.length +
+    " widths=" + widths.join(",") + " scripts=" + d.querySelectorAll("script").length;
 });
 </script></body></html>
 """
@@ -68,7 +68,8 @@ def test_report_renders_in_chromium(tmp_path):
     html_path = paths["html"]
     n_images = len([p for p in paths["plots"] if p.suffix == ".png"])
 
-    dom = _run(browser, ["--enable-logging=stderr", "--v=0", "--dump-dom", html_path.as_uri()], tmp_path / "p1")
+    args = ["--enable-logging=stderr", "--v=0", "--dump-dom", html_path.as_uri()]
+    dom = _run(browser, args, tmp_path / "p1")
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert dom.stdout.count("<table") >= 10
     assert dom.stdout.count("<img") == n_images
@@ -89,5 +90,6 @@ def test_report_renders_in_chromium(tmp_path):
     assert all(int(w) > 0 for w in widths.split(",")), f"images that did not decode: {widths}"
 
     shot = tmp_path / "shot.png"
-    result = _run(browser, ["--window-size=1280,2400", f"--screenshot={shot}", html_path.as_uri()], tmp_path / "p3")
+    args = ["--window-size=1280,2400", f"--screenshot={shot}", html_path.as_uri()]
+    result = _run(browser, args, tmp_path / "p3")
     assert shot.is_file() and shot.stat().st_size > 10_000, result.stderr[-2000:]
