@@ -194,7 +194,10 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # unpickling errors come in many types; all mean "not a usable checkpoint"
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        # torch's weights-only refusal puts the reason (the disallowed global) on a later line
+        reason = [line for line in lines if "Unpickler error" in line] or lines or [type(err).__name__]
+        first = reason[0]
         raise UserError(f"cannot load checkpoint {str(path)!r}: {first}") from err
     if not isinstance(payload, dict):
         raise UserError(f"checkpoint {str(path)!r} is not a dict (found {type(payload).__name__})")

@@ -117,7 +117,7 @@ class ShardStream(torch.utils.data.IterableDataset):
     Each pass shuffles the shard list with (seed, pass); consumer c of C = world × workers reads shards
     c, c+C, … (or, with fewer shards than consumers, every C-th sample of all shards). Samples go through a
     seeded shuffle buffer. DataLoader interleaves workers' batches round-robin, so skipping k batches means
-    worker w skips the batches k' < k with k' % workers == w, before decoding them.
+    stream w skips the batches k' < k with k' % workers == w, before decoding them.
     """
 
     def __init__(self, paths, per_rank, world, rank, seed, epoch, skip, transform, tokenizer, workers):
@@ -155,8 +155,11 @@ class ShardStream(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
         worker = info.id if info is not None else 0
-        to_skip = sum(1 for k in range(self.skip) if k % self.workers == worker)
-        raw = self._raw(worker)
+        # A new DataLoader starts its round-robin at worker 0, so worker w continues the stream of the worker
+        # that would have produced batch number `skip + w`.
+        stream = (worker + self.skip) % self.workers
+        to_skip = sum(1 for k in range(self.skip) if k % self.workers == stream)
+        raw = self._raw(stream)
         while True:
             chunk = [next(raw) for _ in range(self.per_rank)]
             if to_skip:

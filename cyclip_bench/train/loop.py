@@ -47,6 +47,10 @@ class TrainingDiverged(UserError):
 class TrainingInterrupted(UserError):
     """SIGTERM/SIGINT: the run saved its checkpoint and stopped; exit code 128 + signal number."""
 
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
 
 @dataclass
 class Run:
@@ -273,6 +277,7 @@ def _train_epoch(run: Run, data: TrainData, stop: _StopSignals) -> None:
             raise TrainingInterrupted(
                 f"stopped by {signal.Signals(signum).name} at step {run.step}; checkpoint "
                 f"saved to {path}; continue with --resume latest",
+                signum,
             ) from None
         if run.step % cfg.checkpoint_steps == 0:
             _save(run)

@@ -53,7 +53,7 @@ def restore_rng(state: dict[str, Any]) -> None:
 def versions() -> dict[str, str]:
     return {
         "cyclip_bench": cyclip_bench.__version__,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "open_clip": open_clip.__version__,
         "python": platform.python_version(),
     }

@@ -1,0 +1,251 @@
+"""Checkpoints this project did not make: open_clip files and pretrained tags, and the official CyCLIP release.
+
+Every path ends in a strict load: a state dict that does not fit the architecture is a UserError with the counts
+(and first names) of missing, unexpected and mis-shaped keys — never a silent ``strict=False``.
+
+The official CyCLIP release (``{epoch, name, state_dict, optimizer}``, saved from DDP so every key starts with
+``module.``) holds OpenAI's model code's state dict. OpenAI's ResNet/ViT CLIP uses QuickGELU and the same parameter
+names as open_clip's ``*-quickgelu`` architectures, so the mapping is: strip ``module.``, drop OpenAI's non-parameter
+entries (``input_resolution``, ``context_length``, ``vocab_size``), infer the architecture from tensor shapes
+(RN50 → ``RN50-quickgelu``; plain ``RN50`` would load too but compute different text embeddings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import open_clip
+import torch
+
+from cyclip_bench.errors import UserError
+from cyclip_bench.fileio import sha256_file
+from cyclip_bench.models import (
+    CHECKPOINT_FORMAT,
+    ModelInfo,
+    create_model,
+    create_model_from_config,
+    load_checkpoint,
+)
+
+OPENAI_METADATA_KEYS = ("input_resolution", "context_length", "vocab_size")
+# OpenAI ResNet depths (blocks per stage) → open_clip architecture with QuickGELU.
+_RESNETS = {(3, 4, 6, 3): "RN50", (3, 4, 23, 3): "RN101", (4, 6, 10, 6): "RN50x4", (6, 8, 18, 8): "RN50x16"}
+_VITS = {(768, 32): "ViT-B-32", (768, 16): "ViT-B-16", (1024, 14): "ViT-L-14"}
+_OFFICIAL_KEYS = {"epoch", "name", "state_dict", "optimizer"}
+
+
+@dataclass
+class LoadedCheckpoint:
+    """A model ready for evaluation plus the provenance that goes into the results' ``checkpoint`` record."""
+
+    model: torch.nn.Module
+    info: ModelInfo
+    label: str
+    record: dict  # label, path, sha256, format, model_name, model_config, preprocess, train_config, run_dir
+
+    @property
+    def sha256(self) -> str:
+        return self.record["sha256"]
+
+
+def strip_prefix(state_dict: dict[str, Any], prefix: str = "module.") -> dict[str, Any]:
+    """Remove a DDP ``module.`` prefix when every key has it."""
+    if state_dict and all(k.startswith(prefix) for k in state_dict):
+        return {k[len(prefix) :]: v for k, v in state_dict.items()}
+    return dict(state_dict)
+
+
+def openai_to_open_clip(state_dict: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """OpenAI-layout (CyCLIP official) state dict → open_clip ``*-quickgelu`` names (see the module docstring)."""
+    out = strip_prefix(state_dict)
+    for key in OPENAI_METADATA_KEYS:
+        out.pop(key, None)
+    return out
+
+
+def infer_openai_architecture(state_dict: dict[str, Any]) -> str:
+    """open_clip model name of an OpenAI-layout state dict, from its tensor shapes."""
+    sd = strip_prefix(state_dict)
+    if "visual.layer1.0.conv1.weight" in sd:
+        depths = tuple(
+            len({k.split(".")[2] for k in sd if k.startswith(f"visual.layer{stage}.")})
+            for stage in range(1, 5)
+        )
+        name = _RESNETS.get(depths)
+        if name is None:
+            raise UserError(f"unrecognised ResNet CLIP with blocks per stage {depths}; pass --model NAME")
+        return f"{name}-quickgelu"
+    if "visual.conv1.weight" in sd and "visual.proj" in sd:
+        width, _, patch, _ = sd["visual.conv1.weight"].shape
+        name = _VITS.get((int(width), int(patch)))
+        if name is None:
+            raise UserError(f"unrecognised ViT CLIP (width {width}, patch {patch}); pass --model NAME")
+        return f"{name}-quickgelu"
+    raise UserError(
+        "state dict is not in OpenAI's CLIP layout (no visual.layer1 / visual.conv1 keys); pass --model"
+    )
+
+
+def load_state_dict_strictly(model: torch.nn.Module, state_dict: dict[str, Any], source: str) -> None:
+    """Load every tensor; any missing, unexpected or mis-shaped key is a one-line UserError with counts.
+
+    BatchNorm's ``num_batches_tracked`` counters are the one tolerated absence: they do not affect inference and
+    some exporters (OpenAI's JIT archives) drop them.
+    """
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state_dict if k not in expected]
+    mis_shaped = [
+        k
+        for k, v in state_dict.items()
+        if k in expected and hasattr(v, "shape") and tuple(v.shape) != tuple(expected[k].shape)
+    ]
+    if missing or unexpected or mis_shaped:
+
+        def first(keys: list[str]) -> str:
+            return f" (e.g. {', '.join(keys[:2])})" if keys else ""
+
+        raise UserError(
+            f"checkpoint {source} does not fit the architecture: {len(missing)} missing key(s){first(missing)}, "
+            f"{len(unexpected)} unexpected key(s){first(unexpected)}, {len(mis_shaped)} with the wrong shape"
+            f"{first(mis_shaped)}"
+        )
+    filled = {k: v for k, v in expected.items() if k not in state_dict}  # num_batches_tracked only
+    model.load_state_dict({**state_dict, **filled}, strict=True)
+
+
+def state_dict_sha256(model: torch.nn.Module) -> str:
+    """Content hash of a model's weights (for pretrained tags, which have no file of ours to hash)."""
+    digest = hashlib.sha256()
+    for key, value in sorted(model.state_dict().items()):
+        digest.update(key.encode())
+        digest.update(value.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _label_for(path: Path) -> str:
+    # <logs>/<run>/checkpoints/latest.pt → "<run>"; epoch_3.pt → "<run>-epoch_3"; else the file stem.
+    if path.parent.name == "checkpoints" and path.parent.parent.name:
+        run = path.parent.parent.name
+        return run if path.stem == "latest" else f"{run}-{path.stem}"
+    return path.stem
+
+
+def _read_payload(path: Path) -> dict:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as err:  # any parse failure means "not a usable checkpoint"
+            raise UserError(f"cannot load checkpoint {str(path)!r}: {err}") from err
+    return load_checkpoint(path)
+
+
+def _foreign_model(name: str, device: str) -> tuple[torch.nn.Module, ModelInfo]:
+    try:
+        return create_model(name, device=device)
+    except UserError as err:
+        raise UserError(f"--model: {err}") from err
+
+
+def load_for_eval(source: str, model_name: str | None = None, device: str = "cpu") -> LoadedCheckpoint:
+    """A checkpoint file (this project's, open_clip's, the official CyCLIP release, safetensors) or, with
+    ``model_name``, an open_clip pretrained tag → model in eval mode + provenance record."""
+    path = Path(source)
+    if not path.is_file():
+        return _load_pretrained_tag(source, model_name, device)
+    payload = _read_payload(path)
+    sha = sha256_file(path)
+    record: dict[str, Any] = {
+        "label": _label_for(path),
+        "path": str(path.resolve()),
+        "sha256": sha,
+        "train_config": None,
+        "run_dir": None,
+    }
+    if payload.get("format") == CHECKPOINT_FORMAT:
+        for key in ("model_name", "model_config", "state_dict"):
+            if key not in payload:
+                raise UserError(f"checkpoint {source}: {CHECKPOINT_FORMAT} format but no {key!r} entry")
+        model, info = create_model_from_config(
+            payload["model_name"], payload["model_config"], payload.get("preprocess"), device
+        )
+        load_state_dict_strictly(model, payload["state_dict"], source)
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+        record.update(
+            format=CHECKPOINT_FORMAT,
+            train_config=payload.get("train_config"),
+            run_dir=str(run_dir.resolve()) if run_dir else None,
+        )
+    else:
+        if "state_dict" in payload:
+            state_dict, container = payload["state_dict"], payload
+        elif payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+            state_dict, container = payload, {}
+        else:
+            raise UserError(
+                f"checkpoint {source}: unrecognised layout (keys {', '.join(sorted(payload)[:6])}); expected this "
+                f"project's format, an open_clip/CyCLIP dict with 'state_dict', or a plain state dict"
+            )
+        if model_name is None:
+            # No architecture given: the official CyCLIP release / OpenAI layout, inferred from shapes.
+            state_dict = openai_to_open_clip(state_dict)
+            model_name = infer_openai_architecture(state_dict)
+            fmt = "cyclip-official" if _OFFICIAL_KEYS <= set(container) else "openai"
+        else:
+            state_dict = openai_to_open_clip(state_dict)
+            fmt = "open_clip"
+        model, info = _foreign_model(model_name, device)
+        load_state_dict_strictly(model, state_dict, source)
+        record["format"] = fmt
+    record.update(model_name=info.name, model_config=info.config, preprocess=info.preprocess)
+    model.eval()
+    return LoadedCheckpoint(model=model, info=info, label=record["label"], record=record)
+
+
+def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> LoadedCheckpoint:
+    if model_name is None:
+        raise UserError(f"checkpoint {tag!r} does not exist (a pretrained tag needs --model NAME)")
+    tags = open_clip.list_pretrained_tags_by_model(model_name)
+    if tag not in tags:
+        known = ", ".join(tags) or "none"
+        raise UserError(
+            f"checkpoint {tag!r} is neither a file nor a pretrained tag of {model_name!r} ({known})"
+        )
+    model, info = create_model(model_name, pretrained=tag, device=device)
+    model.eval()
+    record = {
+        "label": f"{model_name}-{tag}",
+        "path": f"pretrained:{model_name}:{tag}",
+        "sha256": state_dict_sha256(model),
+        "format": "open_clip",
+        "model_name": info.name,
+        "model_config": info.config,
+        "preprocess": info.preprocess,
+        "train_config": None,
+        "run_dir": None,
+    }
+    return LoadedCheckpoint(model=model, info=info, label=record["label"], record=record)
+
+
+def as_device(device: str) -> str:
+    """'auto' → cuda when available, else cpu."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+__all__ = [
+    "LoadedCheckpoint",
+    "as_device",
+    "infer_openai_architecture",
+    "load_for_eval",
+    "load_state_dict_strictly",
+    "openai_to_open_clip",
+    "state_dict_sha256",
+    "strip_prefix",
+]
