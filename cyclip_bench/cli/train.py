@@ -94,6 +94,7 @@ def _relaunch(nproc: int) -> int:
         "--standalone",
         f"--nproc_per_node={nproc}",
         "-m",
+        "--",  # torchrun would otherwise take our --logs for its own --logs-specs (prefix match)
         "cyclip_bench",
         *args,
     ]
