@@ -17,6 +17,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib import colormaps  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 from cyclip_bench.fileio import atomic_open  # noqa: E402
 
@@ -65,7 +67,7 @@ def grouped_bars(
         return None
     n = len(series)
     width = 0.8 / n
-    fig = Figure(figsize=(max(6.0, 1.1 * len(groups) * max(1, n) / 2 + 2), 4.2), layout="constrained")
+    fig = Figure(figsize=(min(11.0, max(6.0, 0.55 * len(groups) * max(1, n) + 2)), 4.4), layout="constrained")
     ax = fig.add_subplot()
     x = np.arange(len(groups))
     for i, (label, values) in enumerate(series.items()):
@@ -156,11 +158,15 @@ def consistency_curves(
         return None
     fig = Figure(figsize=(6.2, 4.2), layout="constrained")
     ax = fig.add_subplot()
-    for label, values in series.items():
+    step = 0.06 * (max(ks) - min(ks) or 1) / max(1, len(series))
+    for i, (label, values) in enumerate(series.items()):
+        xs = [
+            k + (i - (len(series) - 1) / 2) * step for k in ks
+        ]  # dodge, so error bars do not hide each other
         ys = [v[0] if v else np.nan for v in values]
         low = [max(0.0, v[0] - v[1]) if v else 0.0 for v in values]
         high = [max(0.0, v[2] - v[0]) if v else 0.0 for v in values]
-        ax.errorbar(ks, ys, yerr=[low, high], color=colours[label], marker="o", capsize=3, label=_text(label))
+        ax.errorbar(xs, ys, yerr=[low, high], color=colours[label], marker="o", capsize=3, label=_text(label))
     for i, (model, values) in enumerate(paper_series.items()):
         ax.plot(
             ks,
@@ -262,9 +268,11 @@ def per_class_differences(
     )
     ax.set_title(_text(title) + suffix, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    ax.bar([], [], color=colours[other], label=f"{_text(other)} better")
-    ax.bar([], [], color=colours[baseline], label=f"{_text(baseline)} better")
-    _legend(ax, loc="lower right")
+    handles = [
+        Patch(color=colours[other], label=f"{_text(other)} better"),
+        Patch(color=colours[baseline], label=f"{_text(baseline)} better"),
+    ]
+    ax.legend(handles=handles, fontsize=8, frameon=False, loc="lower right")
     return fig
 
 
@@ -287,7 +295,6 @@ def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figur
                         train[part],
                         color=colour,
                         linestyle=style,
-                        label=f"{_text(label)} {part}",
                     )
             axes[2].plot(train["step"], train["lr"], color=colour, label=_text(label))
             axes[3].plot(train["step"], train["logit_scale"], color=colour, label=_text(label))
@@ -303,7 +310,7 @@ def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figur
             )
     titles = [
         "total loss",
-        "loss parts (train; − contrastive, -- in-modal, ·· cross-modal)",
+        "loss parts (train, before λ)",
         "learning rate",
         "logit scale s = exp(t)",
     ]
@@ -313,5 +320,6 @@ def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figur
         ax.grid(alpha=0.3)
     axes[1].set_yscale("symlog", linthresh=1e-3)
     _legend(axes[0])
-    _legend(axes[1], ncol=1 if len(logs) < 3 else 2)
+    styles = [Line2D([], [], color="0.2", linestyle=style, label=part) for part, style in part_styles.items()]
+    axes[1].legend(handles=styles, fontsize=8, frameon=False, loc="upper right")
     return fig

@@ -128,8 +128,8 @@ def reference_task(results: list[Result], suite: str, task_name: str) -> Task:
 
 def _best_flags(values: list[float | None], higher_is_better: bool) -> list[bool]:
     present = [v for v in values if v is not None]
-    if len(present) < 2:
-        return [False] * len(values)
+    if len(present) < 2 or all(math.isclose(v, present[0], rel_tol=1e-12, abs_tol=1e-12) for v in present):
+        return [False] * len(values)  # nothing to single out
     target = max(present) if higher_is_better else min(present)
     return [v is not None and math.isclose(v, target, rel_tol=1e-12, abs_tol=1e-12) for v in values]
 
@@ -281,10 +281,10 @@ def comparison_table(
         "checkpoint",
         "n",
         "baseline",
-        "checkpoint's",
+        "value",
         "difference",
         "95% CI",
-        "right only: baseline / checkpoint",
+        "discordant (base / ckpt)",
         "test",
         "verdict",
     ]
@@ -343,8 +343,8 @@ def points_table(points: pd.DataFrame) -> Table:
             ],
             "shift top-1 (%)": [f"{100 * v:.2f}" for v in points["shift_top1"]],
             "effective robustness (pp)": [
-            "—" if v is None or pd.isna(v) else f"{100 * v:+.2f}" for v in points["effective_robustness"]
-        ],
+                "—" if v is None or pd.isna(v) else f"{100 * v:+.2f}" for v in points["effective_robustness"]
+            ],
         }
     )
     frame.index = list(points["dataset"])
