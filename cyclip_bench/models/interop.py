@@ -1,11 +1,15 @@
-"""Checkpoints this project did not make: open_clip files and pretrained tags, and the official CyCLIP release.
+"""Checkpoints this project did not make: open_clip files and pretrained tags, and the official CyCLIP
+release.
 
-Every path ends in a strict load: a state dict that does not fit the architecture is a UserError with the counts
+Every path ends in a strict load: a state dict that does not fit the architecture is a UserError with
+the counts
 (and first names) of missing, unexpected and mis-shaped keys — never a silent ``strict=False``.
 
 The official CyCLIP release (``{epoch, name, state_dict, optimizer}``, saved from DDP so every key starts with
-``module.``) holds OpenAI's model code's state dict. OpenAI's ResNet/ViT CLIP uses QuickGELU and the same parameter
-names as open_clip's ``*-quickgelu`` architectures, so the mapping is: strip ``module.``, drop OpenAI's non-parameter
+``module.``) holds OpenAI's model code's state dict. OpenAI's ResNet/ViT CLIP uses QuickGELU and the
+same parameter
+names as open_clip's ``*-quickgelu`` architectures, so the mapping is: strip ``module.``, drop OpenAI's
+non-parameter
 entries (``input_resolution``, ``context_length``, ``vocab_size``), infer the architecture from tensor shapes
 (RN50 → ``RN50-quickgelu``; plain ``RN50`` would load too but compute different text embeddings).
 """
@@ -59,7 +63,8 @@ def strip_prefix(state_dict: dict[str, Any], prefix: str = "module.") -> dict[st
 
 
 def openai_to_open_clip(state_dict: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """OpenAI-layout (CyCLIP official) state dict → open_clip ``*-quickgelu`` names (see the module docstring)."""
+    """OpenAI-layout (CyCLIP official) state dict → open_clip ``*-quickgelu`` names (see the module "
+    "docstring)."""
     out = strip_prefix(state_dict)
     for key in OPENAI_METADATA_KEYS:
         out.pop(key, None)
@@ -92,7 +97,8 @@ def infer_openai_architecture(state_dict: dict[str, Any]) -> str:
 def load_state_dict_strictly(model: torch.nn.Module, state_dict: dict[str, Any], source: str) -> None:
     """Load every tensor; any missing, unexpected or mis-shaped key is a one-line UserError with counts.
 
-    BatchNorm's ``num_batches_tracked`` counters are the one tolerated absence: they do not affect inference and
+    BatchNorm's ``num_batches_tracked`` counters are the one tolerated absence: they do not affect
+    inference and
     some exporters (OpenAI's JIT archives) drop them.
     """
     expected = model.state_dict()
@@ -109,7 +115,8 @@ def load_state_dict_strictly(model: torch.nn.Module, state_dict: dict[str, Any],
             return f" (e.g. {', '.join(keys[:2])})" if keys else ""
 
         raise UserError(
-            f"checkpoint {source} does not fit the architecture: {len(missing)} missing key(s){first(missing)}, "
+            f"checkpoint {source} does not fit the architecture: {len(missing)} missing "
+            f"key(s){first(missing)}, "
             f"{len(unexpected)} unexpected key(s){first(unexpected)}, {len(mis_shaped)} with the wrong shape"
             f"{first(mis_shaped)}"
         )
@@ -188,7 +195,8 @@ def load_for_eval(source: str, model_name: str | None = None, device: str = "cpu
             state_dict, container = payload, {}
         else:
             raise UserError(
-                f"checkpoint {source}: unrecognised layout (keys {', '.join(sorted(payload)[:6])}); expected this "
+                f"checkpoint {source}: unrecognised layout (keys {', '.join(sorted(payload)[:6])}); "
+                f"expected this "
                 f"project's format, an open_clip/CyCLIP dict with 'state_dict', or a plain state dict"
             )
         if model_name is None:

@@ -1,0 +1,139 @@
+"""What a task sees while it runs for one checkpoint: datasets and their features, built and encoded lazily
+and at most once per run (memoised here, cached on disk by ``FeatureCache``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cyclip_bench.eval.features import Encoder, FeatureCache, cache_key, normalise, texts_sha256
+from cyclip_bench.eval.suite import DatasetRef, dataset_label
+from cyclip_bench.metrics import class_embeddings
+
+
+def _ref_key(ref: DatasetRef | None, split: str) -> str:
+    return json.dumps([ref, split], sort_keys=True)
+
+
+def build_labelled(ref: DatasetRef, data_root: Path | None, split: str, transform: Any) -> Any:
+    from cyclip_bench.data.catalog import build_dataset
+
+    return build_dataset(ref, data_root, split, transform)
+
+
+def build_retrieval(ref: DatasetRef, data_root: Path | None, transform: Any) -> Any:
+    from cyclip_bench.data.catalog import build_retrieval_dataset
+
+    return build_retrieval_dataset(ref, data_root, transform)
+
+
+@dataclass
+class RetrievalFeatures:
+    images: torch.Tensor  # [I, d] un-normalised
+    texts: torch.Tensor  # [Cap, d] un-normalised
+    caption_image: torch.Tensor  # [Cap] index into images
+    captions: list[str]
+
+
+@dataclass
+class EvalContext:
+    """Per checkpoint. ``checkpoint_sha256`` + ``preprocess`` + ``precision`` go into every cache key."""
+
+    encoder: Encoder
+    cache: FeatureCache
+    data_root: Path | None
+    transform: Any
+    checkpoint_sha256: str
+    preprocess: dict
+    precision: str
+    text_model_id: dict  # tokenizer identity: model name + context length
+    templates_sha256: dict[str, str] = field(default_factory=dict)
+    _datasets: dict[str, Any] = field(default_factory=dict)
+    _features: dict[str, Any] = field(default_factory=dict)
+
+    # --- datasets -------------------------------------------------------------------------------------------
+    def labelled(self, ref: DatasetRef, split: str) -> Any:
+        key = _ref_key(ref, split)
+        if key not in self._datasets:
+            self._datasets[key] = build_labelled(ref, self.data_root, split, self.transform)
+        return self._datasets[key]
+
+    def retrieval(self, ref: DatasetRef) -> Any:
+        key = _ref_key(ref, "retrieval")
+        if key not in self._datasets:
+            self._datasets[key] = build_retrieval(ref, self.data_root, self.transform)
+        return self._datasets[key]
+
+    # --- features -------------------------------------------------------------------------------------------
+    def _cached(self, key: str, compute: Any) -> torch.Tensor:
+        if key in self._features:
+            return self._features[key]
+        tensor = self.cache.get(key)
+        if tensor is None:
+            tensor = compute()
+            if self.encoder.dist.is_main:
+                self.cache.put(key, tensor)
+        self._features[key] = tensor
+        return tensor
+
+    def _image_key(self, dataset: Any) -> str:
+        return cache_key(
+            kind="image",
+            checkpoint=self.checkpoint_sha256,
+            dataset=dataset.fingerprint(),
+            preprocess=self.preprocess,
+            precision=self.precision,
+        )
+
+    def image_features(self, ref: DatasetRef, split: str) -> torch.Tensor:
+        """[N, d] un-normalised image embeddings of a labelled dataset, in dataset order."""
+        dataset = self.labelled(ref, split)
+        name = getattr(dataset, "name", f"{dataset_label(ref)}/{split}")
+        return self._cached(self._image_key(dataset), lambda: self.encoder.images(dataset, f"images {name}"))
+
+    def labels(self, ref: DatasetRef, split: str) -> torch.Tensor:
+        return torch.as_tensor(list(self.labelled(ref, split).labels), dtype=torch.long)
+
+    def text_features(self, texts: list[str], what: str = "texts") -> torch.Tensor:
+        key = cache_key(
+            kind="text",
+            checkpoint=self.checkpoint_sha256,
+            texts=texts_sha256(texts),
+            tokenizer=self.text_model_id,
+            precision=self.precision,
+        )
+        return self._cached(key, lambda: self.encoder.texts(texts, what))
+
+    def zeroshot_head(self, metadata: Any, label: str) -> torch.Tensor:
+        """[C, d] class embeddings (renormalised mean of normalised template embeddings). Datasets that share
+        class names and templates (ImageNet and its variants) share one head: the key is the text content."""
+        self.templates_sha256[label] = texts_sha256(list(metadata.templates))
+        classes, templates = list(metadata.classes), list(metadata.templates)
+        texts = [t.replace("{}", c) for c in classes for t in templates]
+        key = "head:" + texts_sha256(texts)
+        if key not in self._features:
+            feats = self.text_features(texts, f"class prompts {label}")
+            self._features[key] = class_embeddings(feats.view(len(classes), len(templates), -1))
+        return self._features[key]
+
+    def retrieval_features(self, ref: DatasetRef) -> RetrievalFeatures:
+        key = _ref_key(ref, "retrieval-features")
+        if key not in self._features:
+            data = self.retrieval(ref)
+            name = getattr(data, "name", dataset_label(ref))
+            images = self._cached(
+                self._image_key(data), lambda: self.encoder.images(data.images, f"images {name}")
+            )
+            captions = list(data.captions)
+            texts = self.text_features(captions, f"captions {name}")
+            self._features[key] = RetrievalFeatures(
+                images, texts, torch.as_tensor(list(data.caption_image), dtype=torch.long), captions
+            )
+        return self._features[key]
+
+
+__all__ = ["EvalContext", "RetrievalFeatures", "normalise"]

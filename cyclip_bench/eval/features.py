@@ -1,0 +1,175 @@
+"""Features: every (checkpoint, dataset, split) is encoded once per run, whatever number of tasks use it, and
+cached on disk under a key of everything that decides the numbers (checkpoint sha256, dataset fingerprint,
+preprocessing, precision; for texts the exact strings and the tokenizer). Under torchrun each rank encodes a
+contiguous shard and the shards are gathered in order, so the features equal a 1-process run's."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from cyclip_bench.fileio import atomic_open
+
+CACHE_VERSION = 1
+_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def cache_key(**parts: Any) -> str:
+    """sha256 of a canonical JSON of the parts (any change of any part is a different key)."""
+    text = json.dumps({"cache_version": CACHE_VERSION, **parts}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def texts_sha256(texts: list[str]) -> str:
+    return hashlib.sha256(json.dumps(list(texts)).encode()).hexdigest()
+
+
+class FeatureCache:
+    """Tensors on disk, one file per key (written atomically). ``None`` folder = no cache."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: str) -> torch.Tensor | None:
+        if self.folder is None:
+            return None
+        path = self.folder / key[:2] / f"{key}.pt"
+        if not path.is_file():
+            self.misses += 1
+            return None
+        self.hits += 1
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+    def put(self, key: str, tensor: torch.Tensor) -> None:
+        if self.folder is None:
+            return
+        with atomic_open(self.folder / key[:2] / f"{key}.pt", "wb") as handle:
+            torch.save(tensor.contiguous(), handle)
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def current(cls) -> Distributed:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return cls(torch.distributed.get_rank(), torch.distributed.get_world_size())
+        return cls()
+
+    def shard(self, n: int) -> range:
+        """Contiguous block of indices for this rank (blocks concatenate back in rank order)."""
+        start, stop = n * self.rank // self.world_size, n * (self.rank + 1) // self.world_size
+        return range(start, stop)
+
+    def gather(self, tensor: torch.Tensor) -> torch.Tensor:
+        if self.world_size == 1:
+            return tensor
+        parts: list[Any] = [None] * self.world_size
+        torch.distributed.all_gather_object(parts, tensor.cpu())
+        return torch.cat(parts, dim=0)
+
+
+def _first(item: Any) -> Any:
+    return item[0] if isinstance(item, (tuple, list)) else item
+
+
+def _collate_images(batch: list) -> torch.Tensor:
+    return torch.stack([_first(item) for item in batch])
+
+
+class _TextList(Dataset):
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int) -> str:
+        return self.texts[i]
+
+
+@dataclass
+class Encoder:
+    """Runs one model over datasets: batched, DataLoader workers, autocast precision, rich progress."""
+
+    model: torch.nn.Module
+    tokenizer: Callable[[list[str]], torch.Tensor]
+    device: str = "cpu"
+    precision: str = "fp32"
+    batch_size: int = 256
+    workers: int = 0
+    progress: Any = None  # a rich Progress, or None
+    dist: Distributed = field(default_factory=Distributed)
+    seconds: float = 0.0  # time spent encoding (for the results' wall_time_s)
+
+    @contextlib.contextmanager
+    def _autocast(self) -> Iterator[None]:
+        dtype = _DTYPES[self.precision]
+        if dtype is None:
+            yield
+            return
+        with torch.autocast(device_type=torch.device(self.device).type, dtype=dtype):
+            yield
+
+    def _run(
+        self, dataset: Dataset, encode: Callable, collate: Callable, what: str, workers: int
+    ) -> torch.Tensor:
+        start = time.perf_counter()
+        shard = self.dist.shard(len(dataset))
+        data = dataset if self.dist.world_size == 1 else Subset(dataset, list(shard))
+        loader = DataLoader(
+            data,
+            batch_size=self.batch_size,
+            shuffle=False,
+            num_workers=workers,
+            collate_fn=collate,
+            persistent_workers=False,
+        )
+        task = self.progress.add_task(what, total=len(loader)) if self.progress else None
+        chunks = []
+        with torch.inference_mode(), self._autocast():
+            for batch in loader:
+                chunks.append(encode(batch).float().cpu())
+                if task is not None:
+                    self.progress.advance(task)
+        if task is not None:
+            self.progress.remove_task(task)
+        local = torch.cat(chunks) if chunks else torch.empty(0, 0)
+        out = self.dist.gather(local)
+        self.seconds += time.perf_counter() - start
+        return out
+
+    def images(self, dataset: Dataset, what: str) -> torch.Tensor:
+        def encode(batch: torch.Tensor) -> torch.Tensor:
+            return self.model.encode_image(batch.to(self.device))
+
+        return self._run(dataset, encode, _collate_images, what, self.workers)
+
+    def texts(self, texts: list[str], what: str) -> torch.Tensor:
+        def encode(batch: list[str]) -> torch.Tensor:
+            return self.model.encode_text(self.tokenizer(batch).to(self.device))
+
+        # Tokenising is cheap: no worker processes for text.
+        return self._run(_TextList(texts), encode, list, what, 0)
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    return F.normalize(x.float(), dim=-1)

@@ -1,0 +1,99 @@
+"""Typed result records and their JSON / CSV form (the format in docs/contracts.md)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cyclip_bench.errors import UserError
+from cyclip_bench.fileio import atomic_write_json, atomic_write_text
+
+SCHEMA_VERSION = 1
+CSV_COLUMNS = ("checkpoint", "suite", "task", "dataset", "metric", "value")
+
+
+@dataclass
+class MetricInfo:
+    higher_is_better: bool | None
+    unit: str = "fraction"
+    per_example: str | None = None
+
+
+@dataclass
+class TaskResult:
+    name: str
+    kind: str
+    dataset: str
+    split: str
+    metrics: dict[str, float]
+    metric_info: dict[str, MetricInfo]
+    per_example: dict[str, list] = field(default_factory=dict)
+    class_names: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        out = asdict(self)
+        out["metrics"] = {k: float(v) for k, v in self.metrics.items()}
+        if self.class_names is None:
+            out.pop("class_names")
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict) -> TaskResult:
+        info = {k: MetricInfo(**v) for k, v in obj.get("metric_info", {}).items()}
+        return cls(
+            name=obj["name"],
+            kind=obj["kind"],
+            dataset=obj.get("dataset", ""),
+            split=obj.get("split", ""),
+            metrics=dict(obj.get("metrics", {})),
+            metric_info=info,
+            per_example=dict(obj.get("per_example", {})),
+            class_names=obj.get("class_names"),
+            extra=dict(obj.get("extra", {})),
+        )
+
+
+def result_filename(label: str, suite: str) -> str:
+    return f"{label}__{suite}.json"
+
+
+def read_result(path: Path) -> dict:
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"cannot read results {path}: {err}") from None
+    if obj.get("schema_version") != SCHEMA_VERSION:
+        raise UserError(f"{path}: schema_version {obj.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+    return obj
+
+
+def write_result(path: Path, obj: dict) -> None:
+    atomic_write_json(path, obj)
+
+
+def csv_rows(obj: dict) -> list[tuple]:
+    label, suite = obj["checkpoint"]["label"], obj["suite"]["name"]
+    return [
+        (label, suite, task["name"], task["dataset"], metric, value)
+        for task in obj["tasks"]
+        for metric, value in task["metrics"].items()
+    ]
+
+
+def write_results_csv(out_dir: Path) -> Path:
+    """Long-format CSV over every result JSON in ``out_dir`` (rebuilt whole, so --resume stays consistent)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for path in sorted(Path(out_dir).glob("*__*.json")):
+        obj = json.loads(path.read_text(encoding="utf-8"))
+        if obj.get("schema_version") == SCHEMA_VERSION:
+            writer.writerows(csv_rows(obj))
+    target = Path(out_dir) / "results.csv"
+    atomic_write_text(target, buffer.getvalue())
+    return target

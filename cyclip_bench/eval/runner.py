@@ -1,0 +1,276 @@
+"""``evaluate(cfg)``: suite → tasks → features (encode once, cache) → metrics → results JSON + CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from cyclip_bench import __version__
+from cyclip_bench.errors import UserError
+from cyclip_bench.eval.config import EvalConfig
+from cyclip_bench.eval.context import EvalContext, build_labelled, build_retrieval
+from cyclip_bench.eval.features import Distributed, Encoder, FeatureCache
+from cyclip_bench.eval.results import (
+    SCHEMA_VERSION,
+    TaskResult,
+    read_result,
+    result_filename,
+    write_result,
+    write_results_csv,
+)
+from cyclip_bench.eval.suite import SuiteSpec, load_suite
+from cyclip_bench.eval.tasks import TaskKind, make_task
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import open_clip
+
+    return {
+        "cyclip_bench": __version__,
+        "torch": torch.__version__,
+        "open_clip": open_clip.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _init_distributed(device: str) -> Distributed:
+    # torchrun sets WORLD_SIZE/RANK; one process group for the whole run (gloo on CPU).
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
+        backend = "nccl" if device.startswith("cuda") else "gloo"
+        torch.distributed.init_process_group(backend)
+    return Distributed.current()
+
+
+def _resolve_device(cfg: EvalConfig, dist: Distributed) -> str:
+    from cyclip_bench.models.interop import as_device
+
+    device = as_device(cfg.device)
+    if device == "cuda" and dist.world_size > 1:
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    return device
+
+
+def plan(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind]]:
+    """Load the suite and instantiate every task (names, kinds, options and cross-references checked)."""
+    suite = load_suite(cfg.suite)
+    tasks = [make_task(spec) for spec in suite.tasks]
+    for task in tasks:
+        task.validate(suite)
+    return suite, tasks
+
+
+def resolve_data(cfg: EvalConfig, tasks: list[TaskKind]) -> list[tuple[str, str, int]]:
+    """Build (without encoding) every dataset the tasks read: (kind, name, size). Missing folders fail "
+    "here."""
+    seen, out = set(), []
+    for task in tasks:
+        for need in task.needs():
+            key = (need.kind, repr(need.ref), need.split)
+            if key in seen:
+                continue
+            seen.add(key)
+            if need.kind == "retrieval":
+                data = build_retrieval(need.ref, cfg.data_root, None)
+                out.append(("retrieval", getattr(data, "name", str(need.ref)), len(data.captions)))
+            else:
+                data = build_labelled(need.ref, cfg.data_root, need.split, None)
+                out.append(("labelled", getattr(data, "name", f"{need.ref}/{need.split}"), len(data)))
+    return out
+
+
+def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dict[str, TaskResult]:
+    """Tasks already in ``path`` that --resume may keep. Results of another suite version are refused."""
+    if not path.is_file():
+        return {}
+    obj = read_result(path)
+    if cfg.overwrite:
+        return {}
+    if obj["suite"].get("version") != suite.version or obj["suite"].get("sha256") != suite.sha256:
+        raise UserError(
+            f"--out {cfg.out} holds results of suite {obj['suite'].get('name')!r} version "
+            f"{obj['suite'].get('version')} ({path.name}); this is version {suite.version} — pass "
+            f"--overwrite "
+            f"or another --out"
+        )
+    if not cfg.resume:
+        return {}
+    if obj["checkpoint"].get("sha256") != sha256:
+        raise UserError(f"--resume: {path.name} was computed from another checkpoint file; pass --overwrite")
+    names = {t.name for t in suite.tasks}
+    return {t["name"]: TaskResult.from_json(t) for t in obj["tasks"] if t["name"] in names}
+
+
+def _check_other_versions(cfg: EvalConfig, suite: SuiteSpec) -> None:
+    if cfg.overwrite or not cfg.out.is_dir():
+        return
+    for path in cfg.out.glob(f"*__{suite.name}.json"):
+        obj = read_result(path)
+        if obj["suite"].get("version") != suite.version:
+            raise UserError(
+                f"--out {cfg.out} holds results of suite {suite.name!r} version "
+                f"{obj['suite'].get('version')} "
+                f"({path.name}); this is version {suite.version} — pass --overwrite or another --out"
+            )
+
+
+def _progress(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+
+
+def evaluate(cfg: EvalConfig) -> list[Path]:
+    """Run ``cfg.suite`` over every checkpoint; returns the result JSON paths (planned ones for a dry run)."""
+    from cyclip_bench.models import get_tokenizer
+    from cyclip_bench.models.interop import load_for_eval
+
+    suite, tasks = plan(cfg)
+    dist = _init_distributed(cfg.device if cfg.device != "auto" else "cpu")
+    device = _resolve_device(cfg, dist)
+    loaded = [load_for_eval(c, cfg.model, device) for c in cfg.checkpoints]
+    labels = [c.label for c in loaded]
+    duplicate = next((x for x in labels if labels.count(x) > 1), None)
+    if duplicate:
+        raise UserError(f"--checkpoint: two checkpoints share the label {duplicate!r} (rename one file)")
+    paths = [cfg.out / result_filename(c.label, suite.name) for c in loaded]
+    if cfg.dry_run:
+        resolve_data(cfg, tasks)
+        _check_other_versions(cfg, suite)
+        return paths
+    _check_other_versions(cfg, suite)
+    done = {c.label: _existing(cfg, suite, p, c.sha256) for c, p in zip(loaded, paths, strict=True)}
+
+    cache = FeatureCache(cfg.resolved_cache_dir)
+    records: dict[str, dict] = {}
+    results: dict[str, dict[str, TaskResult]] = {}
+    progress = _progress(cfg.progress and dist.is_main)
+    if progress:
+        progress.start()
+    try:
+        for ckpt in loaded:
+            started, t0 = _now(), time.perf_counter()
+            encoder = Encoder(
+                ckpt.model,
+                get_tokenizer(ckpt.info),
+                device,
+                cfg.precision,
+                cfg.batch_size,
+                cfg.workers,
+                progress,
+                dist,
+            )
+            ctx = EvalContext(
+                encoder=encoder,
+                cache=cache,
+                data_root=cfg.data_root,
+                transform=_transform(ckpt.info.preprocess),
+                checkpoint_sha256=ckpt.sha256,
+                preprocess=ckpt.info.preprocess,
+                precision=cfg.precision,
+                text_model_id={"model": ckpt.info.name, "context_length": ckpt.info.context_length},
+            )
+            out: dict[str, TaskResult] = {}
+            for task in tasks:
+                if task.spec.name in done[ckpt.label]:
+                    out[task.spec.name] = done[ckpt.label][task.spec.name]
+                elif task.scope == "checkpoint":
+                    out[task.spec.name] = task.run(ctx)
+            total = time.perf_counter() - t0
+            results[ckpt.label] = out
+            records[ckpt.label] = _run_record(cfg, device, dist, ctx, started, encoder.seconds, total)
+    finally:
+        if progress:
+            progress.stop()
+    for task in tasks:  # suite-scope kinds see every checkpoint's results
+        if task.scope == "suite":
+            for label, result in task.run_suite(results).items():
+                results[label][task.spec.name] = result
+    if dist.is_main:
+        for ckpt, path in zip(loaded, paths, strict=True):
+            ordered = [results[ckpt.label][t.spec.name].to_json() for t in tasks]
+            write_result(
+                path,
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "suite": {
+                        "name": suite.name,
+                        "version": suite.version,
+                        "sha256": suite.sha256,
+                        "source": suite.source,
+                        "path": suite.path,
+                    },
+                    "checkpoint": ckpt.record,
+                    "run": records[ckpt.label],
+                    "tasks": ordered,
+                },
+            )
+        write_results_csv(cfg.out)
+    return paths
+
+
+def _transform(preprocess: dict) -> Any:
+    from cyclip_bench.models import build_transform
+
+    return build_transform(preprocess)
+
+
+def _run_record(
+    cfg: EvalConfig,
+    device: str,
+    dist: Distributed,
+    ctx: EvalContext,
+    started: str,
+    encode_s: float,
+    total_s: float,
+) -> dict:
+    return {
+        "precision": cfg.precision,
+        "batch_size": cfg.batch_size,
+        "device": device,
+        "workers": cfg.workers,
+        "world_size": dist.world_size,
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "templates_sha256": dict(ctx.templates_sha256),
+        "cache": {"enabled": cfg.cache, "hits": ctx.cache.hits, "misses": ctx.cache.misses},
+        "started": started,
+        "finished": _now(),
+        "wall_time_s": {
+            "encode": round(encode_s, 4),
+            "tasks": round(total_s - encode_s, 4),
+            "total": round(total_s, 4),
+        },
+    }

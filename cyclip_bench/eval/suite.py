@@ -1,0 +1,163 @@
+"""Suite specs: TOML data files (built-ins in the top-level ``suites/`` folder, shipped as
+``cyclip_bench.suites``)
+loaded strictly into dataclasses. An unknown key is an error naming it and the keys allowed."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cyclip_bench.errors import ConfigError, UserError
+from cyclip_bench.fileio import sha256_bytes
+from cyclip_bench.registry import did_you_mean
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DatasetRef = str | dict[str, str]  # a catalog name, or {"path", "format", "metadata"}
+# Same keys as the data catalog's path references.
+_DATASET_REF_KEYS = {"path", "format", "metadata", "name", "image_key", "caption_key", "delimiter"}
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task instance: a task kind applied to a dataset with kind-specific options."""
+
+    name: str
+    kind: str
+    dataset: DatasetRef | None = None
+    split: str = "test"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    name: str
+    version: int
+    description: str
+    tasks: tuple[TaskSpec, ...]
+    source: str  # "builtin" | "path"
+    path: str
+    sha256: str  # of the TOML file's bytes
+
+    def task(self, name: str) -> TaskSpec:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        names = [t.name for t in self.tasks]
+        raise UserError(f"suite {self.name!r} has no task {name!r}.{did_you_mean(name, names)}")
+
+
+def _strict(table: dict, cls: type, where: str) -> None:
+    allowed = {f.name for f in fields(cls)} - {"source", "path", "sha256"}
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}.{did_you_mean(unknown[0], sorted(allowed))} "
+            f"Allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+def dataset_label(ref: DatasetRef | None) -> str:
+    """A short name for results: the catalog name, or the path of a custom dataset."""
+    if ref is None:
+        return ""
+    return ref if isinstance(ref, str) else str(ref.get("path", ""))
+
+
+def _parse_dataset(value: Any, where: str) -> DatasetRef | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - _DATASET_REF_KEYS)
+        if unknown or "path" not in value:
+            bad = unknown[0] if unknown else "(missing 'path')"
+            raise ConfigError(
+                f"{where}.dataset: bad key {bad}; a custom dataset is {{path, format, metadata}}"
+            )
+        return {k: str(v) for k, v in value.items()}
+    raise ConfigError(f"{where}.dataset must be a catalog name or a table {{path, format, metadata}}")
+
+
+def parse_suite(data: dict, source: str, path: str, sha256: str) -> SuiteSpec:
+    where = f"suite {path}"
+    _strict(data, SuiteSpec, where)
+    for key in ("name", "version", "tasks"):
+        if key not in data:
+            raise ConfigError(f"{where}: missing required key {key!r}")
+    if not isinstance(data["version"], int):
+        raise ConfigError(f"{where}: 'version' must be an integer")
+    if not isinstance(data["tasks"], list) or not data["tasks"]:
+        raise ConfigError(f"{where}: 'tasks' must be a non-empty array of tables ([[tasks]])")
+    tasks = []
+    for i, table in enumerate(data["tasks"]):
+        at = f"{where} tasks[{i}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{at}: each task must be a table")
+        _strict(table, TaskSpec, at)
+        for key in ("name", "kind"):
+            if not isinstance(table.get(key), str):
+                raise ConfigError(f"{at}: missing required string key {key!r}")
+        options = table.get("options", {})
+        if not isinstance(options, dict):
+            raise ConfigError(f"{at}.options must be a table")
+        tasks.append(
+            TaskSpec(
+                name=table["name"],
+                kind=table["kind"],
+                dataset=_parse_dataset(table.get("dataset"), at),
+                split=str(table.get("split", "test")),
+                options=dict(options),
+            )
+        )
+    names = [t.name for t in tasks]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise ConfigError(f"{where}: task name {duplicate!r} appears twice")
+    return SuiteSpec(
+        name=str(data["name"]),
+        version=data["version"],
+        description=str(data.get("description", "")),
+        tasks=tuple(tasks),
+        source=source,
+        path=path,
+        sha256=sha256,
+    )
+
+
+def builtin_suite_names() -> list[str]:
+    folder = resources.files("cyclip_bench.suites")
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_suite(name_or_path: str | Path) -> SuiteSpec:
+    """A built-in suite by name, or a user TOML file by path."""
+    text_path = str(name_or_path)
+    if text_path.endswith(".toml") or Path(text_path).is_file():
+        path = Path(text_path)
+        if not path.is_file():
+            raise UserError(f"suite file {text_path} not found")
+        raw, source, shown = path.read_bytes(), "path", str(path.resolve())
+    else:
+        names = builtin_suite_names()
+        if text_path not in names:
+            raise UserError(
+                f"unknown suite {text_path!r}.{did_you_mean(text_path, names)} "
+                f"Built-in: {', '.join(names)}; or pass a .toml file"
+            )
+        resource = resources.files("cyclip_bench.suites").joinpath(f"{text_path}.toml")
+        raw, source, shown = resource.read_bytes(), "builtin", f"{text_path}.toml"
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"suite {shown}: invalid TOML ({err})") from None
+    return parse_suite(data, source, shown, sha256_bytes(raw))
+
+
+def builtin_suites() -> list[SuiteSpec]:
+    return [load_suite(name) for name in builtin_suite_names()]

@@ -1,0 +1,130 @@
+"""Consistency of the two embedding spaces (the benchmark's subject):
+
+- consistency@k: zero-shot label of each test image vs the majority (true) label of its k nearest train
+images;
+- in-/cross-modal gaps, per-pair cyclic losses, modality gap, cone, alignment and uniformity over held-out
+  image–caption pairs (``pairs``: a retrieval dataset; each image with its first caption);
+- fine / coarse zero-shot accuracy when the class metadata has superclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from cyclip_bench.eval.results import MetricInfo, TaskResult
+from cyclip_bench.eval.suite import dataset_label
+from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
+from cyclip_bench.eval.tasks.zeroshot import check_labels, zeroshot_logits
+from cyclip_bench.metrics import (
+    alignment,
+    coarse_correct,
+    cone,
+    consistency_at_k,
+    crossmodal_gap,
+    fine_correct,
+    inmodal_gap,
+    modality_gap,
+    uniformity,
+)
+
+
+@dataclass(frozen=True)
+class ConsistencyOptions:
+    train_split: str = "train"
+    k: tuple[int, ...] = (1, 3, 5, 10)
+    # Held-out image–caption pairs for the gap measurements: a retrieval catalog name or a path table
+    # ({path = "captions/val.csv", format = "captions"}); "" = skip them (recorded in extra.skipped).
+    pairs: str | dict = ""
+
+
+def first_caption_pairs(caption_image: torch.Tensor, num_images: int) -> torch.Tensor:
+    """[I] index of the first caption of every image (every image must have one)."""
+    first = torch.full((num_images,), -1, dtype=torch.long)
+    for caption in range(len(caption_image) - 1, -1, -1):
+        first[caption_image[caption]] = caption
+    if (first < 0).any():
+        raise ValueError(f"{int((first < 0).sum())} image(s) of the pairs dataset have no caption")
+    return first
+
+
+def space_metrics(images: torch.Tensor, texts: torch.Tensor) -> dict[str, tuple[float, MetricInfo]]:
+    inm, crm = inmodal_gap(images, texts), crossmodal_gap(images, texts)
+    lower = MetricInfo(False, "cosine")
+    return {
+        "inmodal_gap": (inm["gap"], lower),
+        "crossmodal_gap": (crm["gap"], lower),
+        "inmodal_loss_per_pair": (inm["loss_per_pair"], MetricInfo(False, "squared cosine")),
+        "crossmodal_loss_per_pair": (crm["loss_per_pair"], MetricInfo(False, "squared cosine")),
+        "modality_gap": (modality_gap(images, texts), MetricInfo(False, "distance")),
+        "cone_image": (cone(images), lower),
+        "cone_text": (cone(texts), lower),
+        "align_image_text": (alignment(images, texts), MetricInfo(False, "squared distance")),
+        "uniform_image": (uniformity(images), MetricInfo(False, "log")),
+        "uniform_text": (uniformity(texts), MetricInfo(False, "log")),
+        "uniform_joint": (uniformity(torch.cat([images, texts])), MetricInfo(False, "log")),
+    }
+
+
+@TASKS.register("consistency")
+class Consistency(TaskKind):
+    Options = ConsistencyOptions
+
+    def needs(self) -> list[DataNeed]:
+        ref = self.spec.dataset
+        needs = [
+            DataNeed("labelled", ref, self.spec.split),
+            DataNeed("labelled", ref, self.options.train_split),
+        ]
+        if self.options.pairs:
+            needs.append(DataNeed("retrieval", self.options.pairs))
+        return needs
+
+    def run(self, ctx: Any) -> TaskResult:
+        ref, opts = self.spec.dataset, self.options
+        label = f"{self.result({}, {}).dataset}/{self.spec.split}"
+        logits, labels, dataset = zeroshot_logits(ctx, ref, self.spec.split, label)
+        train_set = ctx.labelled(ref, opts.train_split)
+        check_labels(train_set, f"{self.spec.name}/{opts.train_split}")
+        predictions = logits.argmax(dim=1)
+        test_feats, train_feats = (
+            ctx.image_features(ref, self.spec.split),
+            ctx.image_features(ref, opts.train_split),
+        )
+        train_labels = ctx.labels(ref, opts.train_split)
+        metrics, info, per_example = {}, {}, {}
+        for k in opts.k:
+            hits = consistency_at_k(predictions, test_feats, train_feats, train_labels, k)
+            name = f"consistency@{k}"
+            metrics[name], info[name], per_example[name] = (
+                float(hits.float().mean()),
+                MetricInfo(True, "fraction", name),
+                as_int_list(hits),
+            )
+        extra: dict[str, Any] = {"zeroshot_top1": float((predictions == labels).float().mean())}
+        superclasses = dataset.metadata.superclasses
+        if superclasses:
+            for name, hits in (
+                ("fine_top1", fine_correct(logits, labels, superclasses)),
+                ("coarse_top1", coarse_correct(logits, labels, superclasses)),
+            ):
+                metrics[name], info[name], per_example[name] = (
+                    float(hits.float().mean()),
+                    MetricInfo(True, "fraction", name),
+                    as_int_list(hits),
+                )
+        if opts.pairs:
+            feats = ctx.retrieval_features(opts.pairs)
+            captions = first_caption_pairs(feats.caption_image, feats.images.shape[0])
+            for name, (value, metric_info) in space_metrics(feats.images, feats.texts[captions]).items():
+                metrics[name], info[name] = value, metric_info
+            extra["pairs"] = {"dataset": dataset_label(opts.pairs), "num_pairs": int(feats.images.shape[0])}
+        else:
+            extra["skipped"] = "gap metrics: no 'pairs' dataset given"
+        per_example["label"] = as_int_list(labels)
+        per_example["prediction"] = as_int_list(predictions)
+        return self.result(
+            metrics, info, per_example=per_example, class_names=list(dataset.metadata.classes), extra=extra
+        )

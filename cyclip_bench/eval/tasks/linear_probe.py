@@ -1,0 +1,159 @@
+"""Linear probe: L2-regularised multinomial logistic regression on frozen, un-normalised image features.
+
+CLIP's protocol: the regularisation strength C (sklearn's convention: loss = C·ΣCE + ½‖W‖²) is chosen on a
+validation split carved from the train split with a coarse-to-fine search over log10 C, then the probe
+is refit
+on train+val with that C. L-BFGS (scipy) in float64 from a zero start on a fixed split: deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+import torch
+
+from cyclip_bench.errors import ConfigError
+from cyclip_bench.eval.blas import single_threaded_blas
+from cyclip_bench.eval.results import MetricInfo, TaskResult
+from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
+from cyclip_bench.eval.tasks.zeroshot import check_labels
+from cyclip_bench.metrics import mean_per_class_recall
+
+
+def fit_logistic_regression(
+    x: torch.Tensor, y: torch.Tensor, num_classes: int, C: float, max_iter: int = 1000
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(W [d, K], b [K]) minimising C·Σ CE(xW + b, y) + ½‖W‖² (bias unregularised).
+
+    scipy's L-BFGS-B with the analytic gradient, in float64 from a zero start (deterministic). The
+    objective is
+    divided by C·N, which keeps its scale O(1) for every C without moving the minimiser.
+    """
+    xn = x.double().numpy()
+    yn = y.numpy()
+    n, d = xn.shape
+    onehot = np.zeros((n, num_classes))
+    onehot[np.arange(n), yn] = 1.0
+    l2 = 1.0 / (C * n)
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[: d * num_classes].reshape(d, num_classes), theta[d * num_classes :]
+        logits = xn @ w + b
+        logits -= logits.max(axis=1, keepdims=True)
+        log_z = np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        log_p = logits - log_z
+        loss = -(onehot * log_p).sum() / n + 0.5 * l2 * (w**2).sum()
+        residual = (np.exp(log_p) - onehot) / n
+        grad_w = xn.T @ residual + l2 * w
+        return loss, np.concatenate([grad_w.ravel(), residual.sum(axis=0)])
+
+    theta0 = np.zeros(d * num_classes + num_classes)
+    with single_threaded_blas():
+        found = scipy.optimize.minimize(
+            objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-8}
+        )
+    theta = torch.from_numpy(found.x)
+    return theta[: d * num_classes].view(d, num_classes), theta[d * num_classes :]
+
+
+def predict(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (x.double() @ w + b).argmax(dim=1)
+
+
+def split_train_val(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = max(1, int(round(n * val_fraction)))
+    return order[n_val:], order[:n_val]
+
+
+def search_C(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    max_iter: int = 1000,
+) -> tuple[float, list[dict[str, float]]]:
+    """Coarse grid log10 C ∈ {−6, −4, …, 6}, then two refinements (±1, ±0.5) around the best.
+
+    Ties keep the smaller C (stronger regularisation). Returns (C, every (log10 C, val accuracy) tried).
+    """
+    train, val = split_train_val(len(y), val_fraction, seed)
+    tried: dict[float, float] = {}
+
+    def score(log_c: float) -> float:
+        if log_c not in tried:
+            w, b = fit_logistic_regression(x[train], y[train], num_classes, 10.0**log_c, max_iter)
+            tried[log_c] = float((predict(x[val], w, b) == y[val]).double().mean())
+        return tried[log_c]
+
+    def best_of(candidates: list[float]) -> float:
+        return max(sorted(candidates), key=lambda c: (score(c), -c))
+
+    best = best_of([-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0])
+    for step in (1.0, 0.5):
+        best = best_of([best - step, best, best + step])
+    history = [{"log10_C": k, "val_top1": v} for k, v in sorted(tried.items())]
+    return 10.0**best, history
+
+
+@dataclass(frozen=True)
+class LinearProbeOptions:
+    train_split: str = "train"
+    val_fraction: float = 0.2
+    seed: int = 0
+    max_iter: int = 1000
+
+
+@TASKS.register("linear_probe", aliases=("linear-probe",))
+class LinearProbe(TaskKind):
+    Options = LinearProbeOptions
+
+    def __init__(self, spec: Any) -> None:
+        super().__init__(spec)
+        if not 0 < self.options.val_fraction < 1:
+            raise ConfigError(f"task {spec.name!r}: option 'val_fraction' must be in (0, 1)")
+
+    def needs(self) -> list[DataNeed]:
+        ref = self.spec.dataset
+        return [
+            DataNeed("labelled", ref, self.options.train_split),
+            DataNeed("labelled", ref, self.spec.split),
+        ]
+
+    def run(self, ctx: Any) -> TaskResult:
+        ref, opts = self.spec.dataset, self.options
+        train_set = ctx.labelled(ref, opts.train_split)
+        check_labels(train_set, f"{self.spec.name}/{opts.train_split}")
+        check_labels(ctx.labelled(ref, self.spec.split), f"{self.spec.name}/{self.spec.split}")
+        x_train, y_train = ctx.image_features(ref, opts.train_split), ctx.labels(ref, opts.train_split)
+        x_test, y_test = ctx.image_features(ref, self.spec.split), ctx.labels(ref, self.spec.split)
+        num_classes = len(train_set.metadata.classes)
+        C, history = search_C(x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter)
+        w, b = fit_logistic_regression(x_train, y_train, num_classes, C, opts.max_iter)  # refit on train+val
+        predictions = predict(x_test, w, b)
+        hits = predictions == y_test
+        metrics = {
+            "top1": float(hits.double().mean()),
+            "mean_per_class_recall": mean_per_class_recall(predictions, y_test),
+        }
+        info = {"top1": MetricInfo(True, "fraction", "top1"), "mean_per_class_recall": MetricInfo(True)}
+        per_example = {
+            "top1": as_int_list(hits),
+            "label": as_int_list(y_test),
+            "prediction": as_int_list(predictions),
+        }
+        extra = {
+            "C": C,
+            "log10_C": math.log10(C),
+            "search": history,
+            "num_train": len(y_train),
+            "val_fraction": opts.val_fraction,
+        }
+        return self.result(
+            metrics, info, per_example=per_example, class_names=list(train_set.metadata.classes), extra=extra
+        )

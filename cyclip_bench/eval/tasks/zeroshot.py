@@ -1,0 +1,74 @@
+"""Zero-shot classification: top-1/3/5 (k capped at the class count) and mean per-class recall."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from cyclip_bench.errors import DataError
+from cyclip_bench.eval.results import MetricInfo, TaskResult
+from cyclip_bench.eval.tasks.base import TASKS, TaskKind, as_int_list
+from cyclip_bench.metrics import mean_per_class_recall, topk_correct
+
+
+@dataclass(frozen=True)
+class ZeroShotOptions:
+    topk: tuple[int, ...] = (1, 3, 5)
+
+
+def check_labels(dataset: Any, name: str) -> None:
+    """Class metadata must cover every label (a count mismatch is bad input, not a wrong number)."""
+    labels = list(dataset.labels)
+    num_classes = len(dataset.metadata.classes)
+    if labels and (max(labels) >= num_classes or min(labels) < 0):
+        raise DataError(
+            f"{name}: labels go up to {max(labels)} but the class metadata lists {num_classes} classes"
+        )
+
+
+def zeroshot_logits(ctx: Any, ref: Any, split: str, label: str) -> tuple[torch.Tensor, torch.Tensor, Any]:
+    """(logits [N, C], labels [N], dataset). Classes outside the dataset's ``class_subset`` get −inf."""
+    dataset = ctx.labelled(ref, split)
+    check_labels(dataset, label)
+    head = ctx.zeroshot_head(dataset.metadata, label)
+    images = torch.nn.functional.normalize(ctx.image_features(ref, split), dim=-1)
+    logits = images @ head.T
+    subset = getattr(dataset, "class_subset", None)
+    if subset is not None:
+        mask = torch.full((logits.shape[1],), float("-inf"))
+        mask[list(subset)] = 0.0
+        logits = logits + mask
+    return logits, ctx.labels(ref, split), dataset
+
+
+@TASKS.register("zeroshot", aliases=("zero-shot",))
+class ZeroShot(TaskKind):
+    Options = ZeroShotOptions
+
+    def run(self, ctx: Any) -> TaskResult:
+        label = f"{self.result({}, {}).dataset}/{self.spec.split}"
+        logits, labels, dataset = zeroshot_logits(ctx, self.spec.dataset, self.spec.split, label)
+        metrics, info, per_example = {}, {}, {}
+        for k in self.options.topk:
+            hits = topk_correct(logits, labels, k)
+            metrics[f"top{k}"] = float(hits.float().mean())
+            info[f"top{k}"] = MetricInfo(True, "fraction", f"top{k}")
+            per_example[f"top{k}"] = as_int_list(hits)
+        predictions = logits.argmax(dim=1)
+        metrics["mean_per_class_recall"] = mean_per_class_recall(predictions, labels)
+        info["mean_per_class_recall"] = MetricInfo(True, "fraction", None)
+        per_example["label"] = as_int_list(labels)
+        per_example["prediction"] = as_int_list(predictions)
+        subset = getattr(dataset, "class_subset", None)
+        extra = {
+            "num_classes": len(dataset.metadata.classes),
+            "num_examples": len(labels),
+            "k_capped_at": int(logits.shape[1] if subset is None else len(subset)),
+        }
+        if subset is not None:
+            extra["class_subset"] = list(subset)
+        return self.result(
+            metrics, info, per_example=per_example, class_names=list(dataset.metadata.classes), extra=extra
+        )
