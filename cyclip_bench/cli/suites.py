@@ -1,12 +1,16 @@
-"""`cyclip-bench suites`: list the built-in suites and their tasks (filled by the evaluation engine)."""
+"""`cyclip-bench suites`: list the built-in suites and their tasks."""
 
 from __future__ import annotations
 
+from rich.console import Console
+
 from cyclip_bench.cli.app import app
-from cyclip_bench.errors import UserError
 
 
 @app.command()
 def suites() -> None:
-    """List the built-in evaluation suites and their tasks (not yet available)."""
-    raise UserError("`suites` is not available yet")
+    """List the built-in evaluation suites, their versions and tasks."""
+    from cyclip_bench.eval import builtin_suites
+    from cyclip_bench.eval.summary import suites_table
+
+    Console(width=140).print(suites_table(builtin_suites()))

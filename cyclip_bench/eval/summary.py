@@ -1,0 +1,70 @@
+"""Terminal summaries: the headline number of every task per checkpoint, and the suite listing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+from cyclip_bench.eval.suite import SuiteSpec, dataset_label
+
+# The one number a task kind is known by (first present wins).
+HEADLINE = ("top1", "image_to_text_R@1", "consistency@1")
+
+
+def _headline(task: dict) -> tuple[str, float] | None:
+    metrics = task["metrics"]
+    for name in HEADLINE:
+        if name in metrics:
+            return name, metrics[name]
+    if metrics:
+        name = next(iter(metrics))
+        return name, metrics[name]
+    return None
+
+
+def headline_table(paths: list[Path]) -> Table:
+    results = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    suite = results[0]["suite"]["name"] if results else ""
+    table = Table(title=f"suite {suite}: headline metrics (fractions as %)")
+    table.add_column("task")
+    table.add_column("metric")
+    for obj in results:
+        table.add_column(obj["checkpoint"]["label"], justify="right")
+    if not results:
+        return table
+    for i, task in enumerate(results[0]["tasks"]):
+        head = _headline(task)
+        if head is None:
+            continue
+        values = []
+        for obj in results:
+            value = obj["tasks"][i]["metrics"].get(head[0])
+            unit = obj["tasks"][i]["metric_info"].get(head[0], {}).get("unit")
+            values.append(
+                "" if value is None else f"{100 * value:.2f}" if unit == "fraction" else f"{value:.4f}"
+            )
+        table.add_row(task["name"], head[0], *values)
+    return table
+
+
+def suites_table(suites: list[SuiteSpec]) -> Table:
+    table = Table(title="built-in suites (cyclip-bench eval --suite NAME | FILE.toml)")
+    for col in ("suite", "version", "task", "kind", "dataset"):
+        table.add_column(col)
+    for suite in suites:
+        for i, task in enumerate(suite.tasks):
+            first = i == 0
+            dataset = dataset_label(task.dataset)
+            if task.dataset is not None and task.split != "test":
+                dataset += f" ({task.split})"
+            table.add_row(
+                suite.name if first else "",
+                str(suite.version) if first else "",
+                task.name,
+                task.kind,
+                dataset,
+            )
+        table.add_section()
+    return table
