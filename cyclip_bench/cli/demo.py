@@ -1,12 +1,64 @@
-"""`cyclip-bench demo`: the whole pipeline on the generated world."""
+"""`cyclip-bench demo`: the whole pipeline on the generated world (world → train → eval → report)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
 from cyclip_bench.cli.app import app
-from cyclip_bench.errors import UserError
+from cyclip_bench.errors import ConfigError
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{flag}: expected a comma list of integers such as 0,1,2 (got {text!r})") from None
 
 
 @app.command()
-def demo() -> None:
-    """Generate the world, train CLIP and CyCLIP, evaluate and report (not yet available)."""
-    raise UserError("`demo` is not available yet")
+def demo(
+    quick: bool = typer.Option(False, "--quick", help="The ~3-minute version: a smaller world and a shorter budget."),
+    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the world, runs, results, cache and report."),
+    objectives: str = typer.Option(
+        "clip,cyclip", "--objectives", help="Comma list of objectives: clip, cyclip, c-cyclip, i-cyclip."
+    ),
+    seeds: str = typer.Option("0", "--seeds", help="Comma list of training seeds (each objective × each seed)."),
+    world_seed: int = typer.Option(0, "--world-seed", help="Seed of the generated world."),
+    world_size: float = typer.Option(None, "--world-size", help="World size knob (default: 1.0, --quick: 0.2)."),
+    epochs: int = typer.Option(None, "--epochs", help="Training epochs per run (default: the flavour's budget)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Training batch size (default 128)."),
+    lr: float = typer.Option(None, "--lr", help="Peak learning rate (default 1e-3)."),
+    suite: str = typer.Option("world", "--suite", help="Suite to evaluate (a world suite name or a TOML file)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over instead of reusing runs, results and cache."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars / plain log lines."),
+    title: str = typer.Option(None, "--title", help="Report title."),
+) -> None:
+    """Generate the world, train CLIP and CyCLIP (same seed and budget), evaluate every world suite, and write
+    the Markdown and HTML reports. Re-running reuses the world, finished runs and cached features."""
+    from cyclip_bench.demo import DemoConfig, run_demo
+
+    cfg = DemoConfig(
+        out=out,
+        quick=quick,
+        objectives=tuple(o.strip() for o in objectives.split(",") if o.strip()),
+        seeds=_int_list(seeds, "--seeds"),
+        world_seed=world_seed,
+        world_size=world_size,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        suite=suite,
+        fresh=fresh,
+        progress=progress,
+        title=title,
+    )
+    console = Console(stderr=True)
+    outcome = run_demo(cfg, console)
+    report = outcome["report"]
+    console.rule("[bold green]done")
+    console.print(f"stage times (s): {outcome['seconds']}")
+    print(f"report (Markdown): {report['markdown']}")
+    print(f"report (HTML):     {report['html']}")

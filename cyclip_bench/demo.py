@@ -1,0 +1,210 @@
+"""The main job: generate the world, train CLIP and CyCLIP variants, evaluate every world suite, write the report.
+
+Every stage reuses what an earlier run left in the output folder (the world, finished or interrupted training runs,
+cached features and finished eval tasks), so re-running continues instead of starting over; ``fresh`` starts over.
+The same function produces the committed reference run (more objectives, more seeds, a longer budget)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from cyclip_bench.errors import ConfigError, UserError
+
+# objective name → (--loss, λ_in, λ_cross). C-/I-CyCLIP keep only one of the two cyclic terms (PAPER.md).
+OBJECTIVES: dict[str, tuple[str, float, float]] = {
+    "clip": ("clip", 0.0, 0.0),
+    "cyclip": ("cyclip", 0.25, 0.25),
+    "c-cyclip": ("cyclip", 0.0, 0.25),
+    "i-cyclip": ("cyclip", 0.25, 0.0),
+}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """World size and training budget of one demo flavour (measured to fit its time target on 2 cores)."""
+
+    world_size: float
+    epochs: int
+    batch_size: int = 128
+    lr: float = 1e-3
+    warmup: int = 50
+
+
+BUDGETS = {
+    "quick": Budget(world_size=0.2, epochs=3),
+    "default": Budget(world_size=1.0, epochs=4),
+}
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    out: Path = Path("demo-out")
+    quick: bool = False
+    objectives: tuple[str, ...] = ("clip", "cyclip")
+    seeds: tuple[int, ...] = (0,)
+    world_seed: int = 0
+    world_size: float | None = None  # None → the flavour's budget
+    image_size: int = 32
+    model: str = "tiny"
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    suite: str = "world"
+    fresh: bool = False
+    workers: int = 0
+    progress: bool = True
+    title: str | None = None
+    extra_train: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = [o for o in self.objectives if o not in OBJECTIVES]
+        if unknown or not self.objectives:
+            raise ConfigError(
+                f"--objectives: unknown {', '.join(unknown) or '(none given)'}; expected a comma list of "
+                f"{', '.join(OBJECTIVES)}"
+            )
+        if not self.seeds or any(s < 0 for s in self.seeds):
+            raise ConfigError("--seeds: expected a comma list of non-negative integers, e.g. 0,1,2")
+        if self.epochs is not None and self.epochs < 1:
+            raise ConfigError(f"--epochs must be ≥ 1 (got {self.epochs})")
+
+    @property
+    def budget(self) -> Budget:
+        base = BUDGETS["quick" if self.quick else "default"]
+        return Budget(
+            world_size=self.world_size if self.world_size is not None else base.world_size,
+            epochs=self.epochs if self.epochs is not None else base.epochs,
+            batch_size=self.batch_size if self.batch_size is not None else base.batch_size,
+            lr=self.lr if self.lr is not None else base.lr,
+            warmup=base.warmup,
+        )
+
+
+def run_name(objective: str, seed: int) -> str:
+    return f"{objective}-s{seed}"
+
+
+def _stage(console: Console, text: str) -> None:
+    console.rule(f"[bold]{text}")
+
+
+def _ensure_world(cfg: DemoConfig, console: Console) -> Path:
+    """Generate the world unless the same one (seed, size, image size) is already there."""
+    from cyclip_bench.data.synth import generate_world
+
+    world = cfg.out / "world"
+    meta_path = world / "world.json"
+    want = {"seed": cfg.world_seed, "size": cfg.budget.world_size, "image_size": cfg.image_size}
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if all(meta.get(k) == v for k, v in want.items()):
+            console.print(f"reusing the world in {world}")
+            return world
+        if not cfg.fresh:
+            raise UserError(
+                f"{world} holds another world ({ {k: meta.get(k) for k in want} }); "
+                f"pass --fresh to replace it or choose another --out"
+            )
+    started = time.perf_counter()
+    generate_world(world, seed=cfg.world_seed, size=cfg.budget.world_size, image_size=cfg.image_size,
+                   overwrite=world.exists())
+    console.print(f"generated the world in {world} ({time.perf_counter() - started:.0f} s)")
+    return world
+
+
+def _train_one(cfg: DemoConfig, world: Path, objective: str, seed: int, console: Console) -> Path:
+    """Train (or finish, or reuse) one run; the trainer's exact resume makes a continued run equal a fresh one."""
+    from cyclip_bench.train import TrainConfig, train
+
+    loss, lambda_in, lambda_cross = OBJECTIVES[objective]
+    budget = cfg.budget
+    logs = cfg.out / "runs"
+    name = run_name(objective, seed)
+    latest = logs / name / "checkpoints" / "latest.pt"
+    train_cfg = TrainConfig.from_sources(
+        None,
+        train_data=str(world / "captions" / "train.csv"),
+        val_data=str(world / "captions" / "val.csv"),
+        model=cfg.model,
+        loss=loss,
+        lambda_inmodal=lambda_in,
+        lambda_crossmodal=lambda_cross,
+        epochs=budget.epochs,
+        batch_size=budget.batch_size,
+        lr=budget.lr,
+        warmup=budget.warmup,
+        seed=seed,
+        name=name,
+        logs=str(logs),
+        resume="latest" if latest.is_file() else None,
+        workers=cfg.workers,
+        progress=cfg.progress,
+        **cfg.extra_train,
+    )
+    console.print(f"[bold]{name}[/]: {objective} (λ_in={lambda_in}, λ_cross={lambda_cross}), seed {seed}")
+    return Path(train(train_cfg))
+
+
+def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path]) -> list[Path]:
+    from cyclip_bench.eval import EvalConfig, evaluate
+
+    eval_cfg = EvalConfig(
+        checkpoints=tuple(str(p) for p in checkpoints),
+        suite=cfg.suite,
+        out=cfg.out / "results",
+        data_root=world,
+        cache_dir=cfg.out / "cache",
+        resume=True,
+        workers=cfg.workers,
+        progress=cfg.progress,
+    )
+    return [Path(p) for p in evaluate(eval_cfg)]
+
+
+def run_demo(cfg: DemoConfig, console: Console | None = None,
+             on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run the whole pipeline; returns {"world", "checkpoints", "results", "report": {...}, "seconds"}."""
+    from cyclip_bench.report import build_report
+
+    console = console or Console(stderr=True)
+    started = time.perf_counter()
+    if cfg.fresh and cfg.out.exists():
+        for part in ("runs", "results", "cache", "report"):
+            shutil.rmtree(cfg.out / part, ignore_errors=True)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+
+    def stage(name: str) -> None:
+        timings[name] = time.perf_counter()
+        if on_stage:
+            on_stage(name)
+
+    total_runs = len(cfg.objectives) * len(cfg.seeds)
+    _stage(console, "1/4 world")
+    stage("world")
+    world = _ensure_world(cfg, console)
+    _stage(console, f"2/4 training {total_runs} run(s) on {world / 'captions' / 'train.csv'}")
+    stage("train")
+    checkpoints = [
+        _train_one(cfg, world, objective, seed, console) for seed in cfg.seeds for objective in cfg.objectives
+    ]
+    _stage(console, f"3/4 evaluating {len(checkpoints)} checkpoint(s) on suite {cfg.suite!r}")
+    stage("eval")
+    results = _evaluate(cfg, world, checkpoints)
+    _stage(console, "4/4 report")
+    stage("report")
+    title = cfg.title or f"cyclip-bench demo: {', '.join(cfg.objectives)} on the generated world"
+    report = build_report(results, cfg.out / "report", title=title, baseline=run_name(cfg.objectives[0], cfg.seeds[0]))
+    stage("end")
+    names = list(timings)
+    seconds = {a: round(timings[b] - timings[a], 1) for a, b in zip(names, names[1:], strict=False)}
+    seconds["total"] = round(time.perf_counter() - started, 1)
+    return {"world": world, "checkpoints": checkpoints, "results": results, "report": report, "seconds": seconds}
