@@ -122,9 +122,10 @@ def make_result(label, loss, p, seed, run_dir, class_names=SHAPES, shape_labels=
     )
     retrieval = {}
     for direction in ("image_to_text", "text_to_image"):
+        n = 120 if direction == "image_to_text" else 600  # five captions per image
         for k in (1, 5, 10):
             retrieval[f"{direction}_R@{k}"] = (
-                (rng.random(120) < min(0.95, p * 0.5 + 0.05 * k)).astype(int).tolist()
+                (rng.random(n) < min(0.95, p * 0.5 + 0.05 * k)).astype(int).tolist()
             )
     tasks.append(
         {

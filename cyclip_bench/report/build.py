@@ -344,7 +344,9 @@ def _task_section(loaded, suite, task_name, labels, baseline, colours, writer, c
         )
         section.plots.extend([plot] if plot else [])
     if len(labels) > 1:
-        section.plots.extend(_per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer))
+        section.plots.extend(
+            _per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer, section.notes)
+        )
     return section
 
 
@@ -373,7 +375,7 @@ def _consistency_plot(loaded, suite, task_name, ks, labels, colours, writer, con
     )
 
 
-def _per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer) -> list[Plot]:
+def _per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer, notes) -> list[Plot]:
     base = tables.find_task(loaded, baseline, suite, task_name)
     if base is None:
         return []
@@ -397,6 +399,8 @@ def _per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer
         )
         if plot:
             out.append(plot)
+        else:
+            notes.append(f"Per-class top-1: {label} and {baseline} agree on every class.")
     return out
 
 

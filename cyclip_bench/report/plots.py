@@ -93,7 +93,8 @@ def grouped_bars(
     )
     ax.set_ylabel(ylabel)
     ax.set_title(_text(title))
-    ax.set_ylim(0, 100)
+    tops = [v[2] if not math.isnan(v[2]) else v[0] for values in series.values() for v in values if v]
+    ax.set_ylim(0, min(100.0, max(tops, default=100.0) * 1.15 + 2))  # room for the legend, no empty 100%
     ax.grid(axis="y", alpha=0.3)
     _legend(ax, loc="upper right")
     return fig
@@ -251,10 +252,12 @@ def geometry_panel(
 def per_class_differences(
     diff: pd.Series, baseline: str, other: str, colours: dict[str, tuple], title: str
 ) -> Figure | None:
-    """Horizontal bars of per-class accuracy difference (other − baseline, pp), largest |difference| first."""
-    if diff.empty:
+    """Horizontal bars of per-class accuracy difference (other − baseline, pp), largest |difference| first;
+    classes with no difference are left out (counted in the title). None when no class differs."""
+    changed = diff[diff.abs() > 1e-12]
+    if changed.empty:
         return None
-    shown = diff.reindex(diff.abs().sort_values(ascending=False).index)[:MAX_CLASSES]
+    shown = changed.reindex(changed.abs().sort_values(ascending=False, kind="stable").index)[:MAX_CLASSES]
     shown = shown.iloc[::-1]
     fig = Figure(figsize=(7.0, max(2.5, 0.28 * len(shown) + 1.4)), layout="constrained")
     ax = fig.add_subplot()
@@ -263,9 +266,9 @@ def per_class_differences(
     ax.set_yticks(range(len(shown)), [_text(name) for name in shown.index], fontsize=8)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(f"accuracy difference, {_text(other)} − {_text(baseline)} (percentage points)")
-    suffix = (
-        f" ({MAX_CLASSES} of {len(diff)} classes, largest |difference|)" if len(diff) > MAX_CLASSES else ""
-    )
+    suffix = f"\n{len(changed)} of {len(diff)} classes differ"
+    if len(changed) > MAX_CLASSES:
+        suffix += f"; the {MAX_CLASSES} largest shown"
     ax.set_title(_text(title) + suffix, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     handles = [

@@ -203,16 +203,12 @@ def _parse_task(doc: Any, where: str) -> Task:
     if not isinstance(per_example_doc, dict):
         raise UserError(f"{where}: 'per_example' must map names to arrays")
     per_example: dict[str, list[float]] = {}
-    lengths = set()
     for key, values in per_example_doc.items():
         if not isinstance(values, list) or not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
         ):
             raise UserError(f"{where}: per_example[{key!r}] must be an array of numbers")
         per_example[str(key)] = values
-        lengths.add(len(values))
-    if len(lengths) > 1:
-        raise UserError(f"{where}: per_example arrays have different lengths {sorted(lengths)}")
     for metric, info in metric_info.items():
         ref = info.get("per_example")
         if ref is not None and ref not in per_example:

@@ -250,7 +250,7 @@ def comparison_table(
             a, b = base.per_example_of(metric), other.per_example_of(metric)
             if not a or not b:
                 continue
-            if not _same_examples(base, other):
+            if not _same_examples(base, other, metric):
                 notes.append(f"{label} vs {baseline}: not paired (the per-example labels or counts differ).")
                 break
             cmp = compare_paired(a, b, n_boot=n_boot, seed=seed)
@@ -301,10 +301,10 @@ def _p(p_value: float) -> str:
     return f"{p_value:.3g}" if p_value >= 1e-4 else "< 0.0001"
 
 
-def _same_examples(a: Task, b: Task) -> bool:
-    lengths_a = {len(v) for v in a.per_example.values()}
-    lengths_b = {len(v) for v in b.per_example.values()}
-    if lengths_a != lengths_b:
+def _same_examples(a: Task, b: Task, metric: str) -> bool:
+    """Paired only when both arrays cover the same examples: equal lengths, and equal labels where recorded.
+    (Arrays of one task may differ in length, e.g. retrieval's image→text vs text→image.)"""
+    if len(a.per_example_of(metric) or ()) != len(b.per_example_of(metric) or ()):
         return False
     if "label" in a.per_example and "label" in b.per_example:
         return a.per_example["label"] == b.per_example["label"]
