@@ -1,0 +1,375 @@
+"""The evaluation engine end to end on the generated world: results format, caching, encode-once, resume,
+bad input, plugins, linear-probe determinism."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from cyclip_bench.errors import UserError
+from cyclip_bench.eval import EvalConfig, evaluate
+from cyclip_bench.eval.features import Encoder
+from cyclip_bench.fileio import sha256_file
+
+
+@pytest.fixture(scope="module")
+def random_checkpoint(tmp_path_factory) -> Path:
+    """An untrained tiny model in this project's checkpoint format (fast; for plumbing tests)."""
+    from cyclip_bench.models import create_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model, info = create_model("tiny")
+    path = tmp_path_factory.mktemp("ckpt") / "random.pt"
+    save_checkpoint(
+        path,
+        {
+            "format": "cyclip-bench",
+            "format_version": 1,
+            "model_name": info.name,
+            "model_config": info.config,
+            "preprocess": info.preprocess,
+            "state_dict": model.state_dict(),
+            "train_config": None,
+        },
+    )
+    return path
+
+
+def _cfg(ckpt, world_dir, tmp_path, suite="world-zeroshot", **kw) -> EvalConfig:
+    base = dict(
+        checkpoints=(str(ckpt),),
+        suite=suite,
+        out=tmp_path / "out",
+        data_root=world_dir,
+        workers=0,
+        cache_dir=tmp_path / "cache",
+        progress=False,
+    )
+    return EvalConfig(**{**base, **kw})
+
+
+# --- the results of the trained tiny checkpoints (contract) ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_eval_results_follow_the_contract(eval_results, tiny_checkpoints):
+    assert [p.name for p in eval_results] == ["clip__world.json", "cyclip__world.json"]
+    obj = json.loads(eval_results[0].read_text())
+    assert obj["schema_version"] == 1
+    assert (
+        obj["suite"]["name"] == "world" and obj["suite"]["version"] == 1 and len(obj["suite"]["sha256"]) == 64
+    )
+    ck = obj["checkpoint"]
+    assert ck["label"] == "clip" and ck["format"] == "cyclip-bench"
+    assert ck["sha256"] == sha256_file(tiny_checkpoints["clip"])
+    assert ck["model_config"] and ck["preprocess"]["image_size"] and ck["train_config"] is not None
+    assert ck["run_dir"] and Path(ck["run_dir"]).name == "clip"
+    run = obj["run"]
+    for key in (
+        "precision",
+        "batch_size",
+        "device",
+        "world_size",
+        "versions",
+        "git_commit",
+        "templates_sha256",
+        "started",
+        "finished",
+        "wall_time_s",
+    ):
+        assert key in run
+    assert set(run["wall_time_s"]) == {"encode", "tasks", "total"} and run["templates_sha256"]
+    tasks = {t["name"]: t for t in obj["tasks"]}
+    assert {t["kind"] for t in tasks.values()} == {
+        "zeroshot",
+        "effective_robustness",
+        "linear_probe",
+        "retrieval",
+        "consistency",
+    }
+    for task in obj["tasks"]:
+        for metric, info in task["metric_info"].items():
+            assert metric in task["metrics"] and "higher_is_better" in info
+            if info["per_example"]:  # the metric is the mean of its per-example array
+                values = task["per_example"][info["per_example"]]
+                assert task["metrics"][metric] == pytest.approx(sum(values) / len(values))
+    zs = tasks["shapes-zeroshot"]
+    assert set(zs["metrics"]) == {"top1", "top3", "top5", "mean_per_class_recall"}
+    assert len(zs["per_example"]["top1"]) == 50 and len(zs["class_names"]) == 10
+    cons = tasks["fine-consistency"]["metrics"]
+    for m in (
+        "consistency@1",
+        "consistency@3",
+        "consistency@5",
+        "consistency@10",
+        "inmodal_gap",
+        "crossmodal_gap",
+        "inmodal_loss_per_pair",
+        "crossmodal_loss_per_pair",
+        "modality_gap",
+        "cone_image",
+        "cone_text",
+        "align_image_text",
+        "uniform_image",
+        "uniform_text",
+        "uniform_joint",
+        "fine_top1",
+        "coarse_top1",
+    ):
+        assert m in cons
+    assert "fine_top1" not in tasks["shapes-consistency"]["metrics"]  # shapes have no superclasses
+    assert set(tasks["retrieval"]["metrics"]) == {
+        f"{d}_R@{k}" for d in ("image_to_text", "text_to_image") for k in (1, 5, 10)
+    }
+    assert "C" in tasks["shapes-linear-probe"]["extra"]
+    er = tasks["effective-robustness"]
+    assert len(er["extra"]["points"]) == 6 and set(er["extra"]["fit"]) >= {"slope", "intercept"}
+    table = pd.read_csv(eval_results[0].parent / "results.csv")
+    assert list(table.columns) == ["checkpoint", "suite", "task", "dataset", "metric", "value"]
+    assert set(table["checkpoint"]) == {"clip", "cyclip"}
+
+
+@pytest.mark.slow
+def test_trained_models_beat_chance(eval_results):
+    for path in eval_results:
+        tasks = {t["name"]: t for t in json.loads(path.read_text())["tasks"]}
+        assert tasks["shapes-linear-probe"]["metrics"]["top1"] > 0.2  # chance is 0.1
+
+
+# --- features: encode once, cache keys ---------------------------------------------------------------------
+
+
+def test_each_dataset_is_encoded_once_per_run(random_checkpoint, world_dir, tmp_path, monkeypatch):
+    calls: list[str] = []
+    original = Encoder.images
+
+    def counting(self, dataset, what):
+        calls.append(what)
+        return original(self, dataset, what)
+
+    monkeypatch.setattr(Encoder, "images", counting)
+    # shapes test is used by zeroshot, linear probe and consistency; shapes train by both of the latter.
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'name = "s"\nversion = 1\n'
+        '[[tasks]]\nname = "z"\nkind = "zeroshot"\ndataset = "world-shapes"\n'
+        '[[tasks]]\nname = "lp"\nkind = "linear_probe"\ndataset = "world-shapes"\n'
+        '[[tasks]]\nname = "c"\nkind = "consistency"\ndataset = "world-shapes"\n'
+    )
+    evaluate(_cfg(random_checkpoint, world_dir, tmp_path, suite=str(path), cache=False))
+    assert sorted(calls) == ["images world-shapes/test", "images world-shapes/train"]
+
+
+def _cache_stats(paths):
+    return json.loads(paths[0].read_text())["run"]["cache"]
+
+
+def test_cache_hits_and_each_key_part_misses(random_checkpoint, world_dir, tmp_path):
+    cfg = _cfg(random_checkpoint, world_dir, tmp_path)
+    cold = _cache_stats(evaluate(cfg))
+    assert cold["hits"] == 0 and cold["misses"] == 4  # 2 image sets + 2 text heads
+    warm = _cache_stats(evaluate(cfg))
+    assert warm == {"enabled": True, "hits": 4, "misses": 0}
+    # precision is part of every key
+    assert _cache_stats(evaluate(replace(cfg, precision="bf16")))["misses"] == 4
+    # another checkpoint (different sha256) misses everything
+    other = tmp_path / "other.pt"
+    payload = torch.load(random_checkpoint, weights_only=True)
+    payload["train_config"] = {"note": "same weights, other file"}
+    torch.save(payload, other)
+    assert _cache_stats(evaluate(replace(cfg, checkpoints=(str(other),))))["misses"] == 4
+    # preprocessing: same weights, other normalisation → image features miss, texts hit
+    payload["preprocess"] = {**payload["preprocess"], "mean": [0.5, 0.5, 0.5]}
+    torch.save(payload, other)
+    evaluate(replace(cfg, checkpoints=(str(other),)))
+    stats = _cache_stats(evaluate(replace(cfg, checkpoints=(str(other),), out=tmp_path / "o2")))
+    assert stats["hits"] == 4  # (the run before filled it)
+    # dataset fingerprint and templates: a copy of the world with one image and the templates changed
+    world2 = tmp_path / "world2"
+    shutil.copytree(world_dir, world2)
+    evaluate(replace(cfg, data_root=world2))  # same content → same fingerprints → all hits
+    assert _cache_stats(evaluate(replace(cfg, data_root=world2)))["misses"] == 0
+    image = next((world2 / "shapes" / "test").rglob("*.png"))
+    image.write_bytes(image.read_bytes() + b"\0")  # file size changes → fingerprint changes
+    meta = json.loads((world2 / "fine" / "classes.json").read_text())
+    meta["templates"] = meta["templates"][:1]
+    (world2 / "fine" / "classes.json").write_text(json.dumps(meta))
+    assert _cache_stats(evaluate(replace(cfg, data_root=world2))) == {"enabled": True, "hits": 2, "misses": 2}
+
+
+def test_no_cache_writes_nothing(random_checkpoint, world_dir, tmp_path):
+    evaluate(_cfg(random_checkpoint, world_dir, tmp_path, cache=False))
+    assert not (tmp_path / "cache").exists()
+
+
+def test_dry_run_encodes_nothing(random_checkpoint, world_dir, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("encoded during a dry run")
+
+    monkeypatch.setattr(Encoder, "_run", fail)
+    paths = evaluate(_cfg(random_checkpoint, world_dir, tmp_path, suite="world", dry_run=True))
+    assert paths == [tmp_path / "out" / "random__world.json"] and not paths[0].exists()
+
+
+# --- resume, overwrite, suite versions ---------------------------------------------------------------------
+
+
+def test_resume_skips_done_tasks_and_other_versions_are_refused(
+    random_checkpoint, world_dir, tmp_path, monkeypatch
+):
+    from cyclip_bench.eval.tasks.zeroshot import ZeroShot
+
+    cfg = _cfg(random_checkpoint, world_dir, tmp_path)
+    first = json.loads(evaluate(cfg)[0].read_text())
+
+    def fail(self, ctx):
+        raise AssertionError("a finished task ran again")
+
+    monkeypatch.setattr(ZeroShot, "run", fail)
+    again = json.loads(evaluate(replace(cfg, resume=True))[0].read_text())
+    assert again["tasks"] == first["tasks"]
+    monkeypatch.undo()
+    # a user suite of the same name and another version into the same folder
+    suite = tmp_path / "world-zeroshot.toml"
+    suite.write_text(load_text("world-zeroshot").replace("version = 1", "version = 2"))
+    with pytest.raises(UserError, match="version 1.*this is version 2.*--overwrite"):
+        evaluate(replace(cfg, suite=str(suite)))
+    assert (
+        json.loads(evaluate(replace(cfg, suite=str(suite), overwrite=True))[0].read_text())["suite"][
+            "version"
+        ]
+        == 2
+    )
+
+
+def load_text(name: str) -> str:
+    from importlib import resources
+
+    return resources.files("cyclip_bench.suites").joinpath(f"{name}.toml").read_text()
+
+
+# --- bad input from the CLI: one line, exit 2 --------------------------------------------------------------
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cyclip_bench", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_bad_inputs_are_one_line_exit_2(random_checkpoint, world_dir, tmp_path):
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    empty_root = tmp_path / "empty"
+    empty_root.mkdir()
+    bad_meta = tmp_path / "meta.json"
+    bad_meta.write_text(json.dumps({"classes": ["a", "b"], "templates": ["a {}."]}))
+    mismatch = tmp_path / "mismatch.toml"
+    mismatch.write_text(
+        f'name = "m"\nversion = 1\n[[tasks]]\nname = "z"\nkind = "zeroshot"\n'
+        f'dataset = {{ path = "{world_dir / "shapes" / "test"}", metadata = "{bad_meta}" }}\n'
+    )
+    common = ["--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--workers", "0", "-q"]
+    cases = [
+        (
+            ["-c", str(garbage), "--suite", "world-zeroshot", "--data-root", str(world_dir)],
+            "cannot load checkpoint",
+        ),
+        (
+            ["-c", str(random_checkpoint), "--suite", "world-zeroshot", "--data-root", str(empty_root)],
+            "not found",
+        ),
+        (["-c", str(random_checkpoint), "--suite", "world-zeroshots"], "Did you mean"),
+        (["-c", str(random_checkpoint), "--suite", str(mismatch)], "2 classes"),
+        (["-c", str(random_checkpoint), "--suite", "world-zeroshot", "--precision", "fp8"], "--precision"),
+    ]
+    for args, message in cases:
+        proc = _cli("eval", *args, *common)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert (
+            proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ") and message in proc.stderr
+        ), (args, proc.stderr)
+
+
+def test_cli_eval_world_zeroshot(random_checkpoint, world_dir, tmp_path):
+    proc = _cli(
+        "eval",
+        "--checkpoint",
+        str(random_checkpoint),
+        "--suite",
+        "world-zeroshot",
+        "--data-root",
+        str(world_dir),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-cache",
+        "--workers",
+        "0",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "shapes-zeroshot" in proc.stdout and (tmp_path / "out" / "results.csv").is_file()
+
+
+# --- task kinds as plugins ---------------------------------------------------------------------------------
+
+PLUGIN = """
+from cyclip_bench.eval import TaskKind
+from cyclip_bench.eval.results import MetricInfo
+
+
+class ImageCount(TaskKind):
+    def run(self, ctx):
+        n = ctx.image_features(self.spec.dataset, self.spec.split).shape[0]
+        return self.result({"count": float(n)}, {"count": MetricInfo(True, "count")})
+"""
+
+
+def test_task_kind_from_an_entry_point(random_checkpoint, world_dir, tmp_path, monkeypatch):
+    from cyclip_bench.eval import TASKS
+
+    site = tmp_path / "site"
+    (site / "fake_plugin-0.1.dist-info").mkdir(parents=True)
+    (site / "fake_plugin_tasks.py").write_text(PLUGIN)
+    (site / "fake_plugin-0.1.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: fake-plugin\nVersion: 0.1\n"
+    )
+    (site / "fake_plugin-0.1.dist-info" / "entry_points.txt").write_text(
+        "[cyclip_bench.tasks]\nimage_count = fake_plugin_tasks:ImageCount\n"
+    )
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(TASKS, "_entry_points_loaded", False)
+    monkeypatch.setattr(TASKS, "_items", dict(TASKS._items))
+    suite = tmp_path / "p.toml"
+    suite.write_text(
+        'name = "p"\nversion = 1\n[[tasks]]\nname = "n"\nkind = "image_count"\ndataset = "world-shapes"\n'
+    )
+    obj = json.loads(evaluate(_cfg(random_checkpoint, world_dir, tmp_path, suite=str(suite)))[0].read_text())
+    assert obj["tasks"][0]["metrics"] == {"count": 50.0}
+
+
+# --- linear probe -------------------------------------------------------------------------------------------
+
+
+def test_linear_probe_is_deterministic_and_learns():
+    from cyclip_bench.eval.tasks.linear_probe import fit_logistic_regression, predict, search_C
+
+    g = torch.Generator().manual_seed(0)
+    centres = torch.randn(4, 8, generator=g) * 3
+    y = torch.arange(200) % 4
+    x = centres[y] + torch.randn(200, 8, generator=g)
+    c1, hist1 = search_C(x, y, 4)
+    c2, hist2 = search_C(x, y, 4)
+    assert c1 == c2 and hist1 == hist2 and len(hist1) >= 7
+    w, b = fit_logistic_regression(x, y, 4, c1)
+    assert float((predict(x, w, b) == y).double().mean()) > 0.9
+    # stronger regularisation shrinks the weights
+    w_small, _ = fit_logistic_regression(x, y, 4, 1e-4)
+    assert w_small.norm() < w.norm()
