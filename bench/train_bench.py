@@ -20,8 +20,8 @@ import tempfile
 from pathlib import Path
 
 OPEN_CLIP_LAUNCHER = (
-    "import sys, open_clip; from cyclip_bench.models import PRESET_DIR; open_clip.add_model_config(PRESET_DIR); "
-    "from open_clip_train.main import main; main(sys.argv[1:])"
+    "import sys, open_clip; from cyclip_bench.models import PRESET_DIR; "
+    "open_clip.add_model_config(PRESET_DIR); from open_clip_train.main import main; main(sys.argv[1:])"
 )
 
 
