@@ -33,7 +33,7 @@ def train(
     epochs: int = typer.Option(None, "--epochs", help="Epochs [default: 10]."),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many optimiser steps."),
     batch_size: int = typer.Option(None, "--batch-size", help="Pairs per rank per step [default: 128]."),
-    lr: float = typer.Option(None, "--lr", help="Peak learning rate [default: 1e-3]."),
+    lr: float = typer.Option(None, "--lr", help="Peak learning rate [default: 5e-4]."),
     warmup: int = typer.Option(None, "--warmup", help="Linear warmup steps [default: 50]."),
     weight_decay: float = typer.Option(
         None, "--weight-decay", help="AdamW decay on matrices [default: 0.1]."
