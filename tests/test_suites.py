@@ -82,8 +82,8 @@ def test_user_suite_with_custom_dataset(world_dir, tmp_path):
         ),
         (
             BASE
-            + '[[tasks]]\nname = "a"\nkind = "zeroshot"\ndataset = "world-shapes"\noptions = { topp =
-            [1] }\n',
+            + '[[tasks]]\nname = "a"\nkind = "zeroshot"\ndataset = "world-shapes"\n'
+            + "options = { topp = [1] }\n",
             "unknown option 'topp'",
         ),
         (
