@@ -1,0 +1,133 @@
+"""Evaluation speed: a multi-task suite vs the encode-once floor, and a warm-cache re-run vs a cold one.
+
+    .venv/bin/python bench/eval_bench.py [--world DIR] [--size 0.2] [--suite world] [--batch-size 256]
+
+The floor is the time to encode every image the suite reads exactly once (same model, batch size, workers),
+with no text, no tasks and no I/O of results. The checkpoint is an untrained `tiny` model: speed does not
+depend on the weights. Prints one JSON line with the figures (recorded in bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+
+def _checkpoint(folder: Path) -> Path:
+    from cyclip_bench.models import create_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model, info = create_model("tiny")
+    path = folder / "bench.pt"
+    save_checkpoint(
+        path,
+        {
+            "format": "cyclip-bench",
+            "format_version": 1,
+            "model_name": info.name,
+            "model_config": info.config,
+            "preprocess": info.preprocess,
+            "state_dict": model.state_dict(),
+            "train_config": None,
+        },
+    )
+    return path
+
+
+def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
+    """Seconds to encode each (dataset, split) the suite reads once; and the number of images."""
+    from cyclip_bench.eval import plan
+    from cyclip_bench.eval.context import build_labelled, build_retrieval
+    from cyclip_bench.models import build_transform
+    from cyclip_bench.models.interop import load_for_eval
+
+    loaded = load_for_eval(str(checkpoint))
+    transform = build_transform(loaded.info.preprocess)
+    _, tasks = plan(cfg)
+    datasets, seen = [], set()
+    for task in tasks:
+        for need in task.needs():
+            key = (need.kind, repr(need.ref), need.split)
+            if key not in seen:
+                seen.add(key)
+                if need.kind == "retrieval":
+                    datasets.append(build_retrieval(need.ref, cfg.data_root, transform).images)
+                else:
+                    datasets.append(build_labelled(need.ref, cfg.data_root, need.split, transform))
+    start, count = time.perf_counter(), 0
+    with torch.inference_mode():
+        for data in datasets:
+            loader = DataLoader(
+                data,
+                batch_size=cfg.batch_size,
+                num_workers=cfg.workers,
+                collate_fn=lambda b: torch.stack([x[0] if isinstance(x, tuple) else x for x in b]),
+            )
+            for batch in loader:
+                loaded.model.encode_image(batch)
+                count += batch.shape[0]
+    return time.perf_counter() - start, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--world", type=Path, default=None, help="world folder (generated if missing)")
+    parser.add_argument("--size", type=float, default=0.2, help="world size when generating")
+    parser.add_argument("--suite", default="world")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=0)
+    args = parser.parse_args()
+
+    from cyclip_bench.data.synth import generate_world
+    from cyclip_bench.eval import EvalConfig, evaluate
+
+    tmp = Path(tempfile.mkdtemp(prefix="eval-bench-"))
+    world = args.world or tmp / "world"
+    if not (world / "world.json").is_file():
+        generate_world(world, seed=0, size=args.size)
+    checkpoint = _checkpoint(tmp)
+    cfg = EvalConfig(
+        checkpoints=(str(checkpoint),),
+        suite=args.suite,
+        out=tmp / "out",
+        data_root=world,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        cache_dir=tmp / "cache",
+        progress=False,
+    )
+    floor, images = encode_once_floor(cfg, checkpoint)
+    start = time.perf_counter()
+    evaluate(cfg)
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    paths = evaluate(cfg)
+    warm = time.perf_counter() - start
+    run = json.loads(paths[0].read_text())["run"]
+    print(
+        json.dumps(
+            {
+                "suite": args.suite,
+                "images_encoded_once": images,
+                "batch_size": args.batch_size,
+                "workers": args.workers,
+                "floor_s": round(floor, 2),
+                "cold_s": round(cold, 2),
+                "warm_s": round(warm, 2),
+                "cold_over_floor": round(cold / floor, 2),
+                "warm_over_cold": round(warm / cold, 3),
+                "warm_stage_s": run["wall_time_s"],
+                "torch_threads": torch.get_num_threads(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
