@@ -8,13 +8,13 @@ in an iframe and writes, into its own DOM, the table count and each image's natu
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from test_report_helpers import write_results
 
 from cyclip_bench.report import build_report
 
@@ -59,12 +59,20 @@ def _console_errors(stderr: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_report_renders_in_chromium(tmp_path):
+def test_report_renders_in_chromium(request, tmp_path):
     browser = _chromium()
     if browser is None:
         pytest.skip("chromium not installed (CI installs Debian's chromium in .ci/run)")
-    write_results(tmp_path / "results", label_cyclip="<script>alert(1)</script>")
-    paths = build_report([tmp_path / "results"], tmp_path / "out", title="browser check")
+    eval_results = request.getfixturevalue("eval_results")  # only once we know the browser is there
+    # Real eval results, with one checkpoint relabelled to something hostile.
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for path in eval_results:
+        doc = json.loads(Path(path).read_text())
+        if doc["checkpoint"]["label"] == "cyclip":
+            doc["checkpoint"]["label"] = "<script>alert(1)</script>"
+        (folder / Path(path).name).write_text(json.dumps(doc))
+    paths = build_report([folder], tmp_path / "out", title="browser check")
     html_path = paths["html"]
     n_images = len([p for p in paths["plots"] if p.suffix == ".png"])
 
