@@ -112,6 +112,7 @@ def open_clip_train(args: argparse.Namespace, logs: Path) -> float:
         ],
         capture_output=True,
         text=True,
+        cwd=Path(args.train_data).resolve().parent,  # open_clip_train reads image paths relative to the CWD
     )
     rates = [float(r) for r in re.findall(r"Batch \(t\): [\d.]+, ([\d.]+)/s", proc.stdout + proc.stderr)]
     if not rates:
@@ -134,9 +135,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         clip, cyclip = ours(args, "clip", Path(tmp)), ours(args, "cyclip", Path(tmp))
-        reference = open_clip_train(args, Path(tmp) / "oc")
-    print(f"cyclip-bench CLIP    {clip:8.1f} pairs/s")
-    print(f"cyclip-bench CyCLIP  {cyclip:8.1f} pairs/s")
+        print(f"cyclip-bench CLIP    {clip:8.1f} pairs/s")
+        print(f"cyclip-bench CyCLIP  {cyclip:8.1f} pairs/s", flush=True)
+        reference = open_clip_train(args, Path(tmp).resolve() / "oc")
     print(f"open_clip_train CLIP {reference:8.1f} pairs/s")
     print(f"ratio ours/open_clip_train (CLIP): {clip / reference:.2f}x   (target >= 1.3x)")
     print(f"step time CyCLIP/CLIP: {clip / cyclip:.3f}x   (target <= 1.03x)")
