@@ -73,6 +73,9 @@ class EvalContext:
         if key in self._features:
             return self._features[key]
         tensor = self.cache.get(key)
+        # Under torchrun every rank must agree to encode (a collective follows) or to use the cache.
+        if not self.encoder.dist.all_true(tensor is not None):
+            tensor = None
         if tensor is None:
             tensor = compute()
             if self.encoder.dist.is_main:

@@ -79,6 +79,14 @@ class Distributed:
         start, stop = n * self.rank // self.world_size, n * (self.rank + 1) // self.world_size
         return range(start, stop)
 
+    def all_true(self, flag: bool) -> bool:
+        """Every rank's flag is true (so that ranks take the same branch before a collective)."""
+        if self.world_size == 1:
+            return flag
+        flags: list[Any] = [None] * self.world_size
+        torch.distributed.all_gather_object(flags, bool(flag))
+        return all(flags)
+
     def gather(self, tensor: torch.Tensor) -> torch.Tensor:
         if self.world_size == 1:
             return tensor

@@ -54,7 +54,7 @@ def fit_logistic_regression(
     theta0 = np.zeros(d * num_classes + num_classes)
     with single_threaded_blas():
         found = scipy.optimize.minimize(
-            objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-8}
+            objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-6}
         )
     theta = torch.from_numpy(found.x)
     return theta[: d * num_classes].view(d, num_classes), theta[d * num_classes :]
