@@ -102,7 +102,8 @@ def main() -> None:
         cache_dir=tmp / "cache",
         progress=False,
     )
-    floor, images = encode_once_floor(cfg, checkpoint)
+    # The floor is measured twice (the first pass also warms the OS file cache); the faster one counts.
+    floor, images = min(encode_once_floor(cfg, checkpoint) for _ in range(2))
     start = time.perf_counter()
     evaluate(cfg)
     cold = time.perf_counter() - start

@@ -83,6 +83,23 @@ class EvalContext:
         self._features[key] = tensor
         return tensor
 
+    def cached_result(self, compute: Any, **parts: Any) -> Any:
+        """A task's own expensive, deterministic by-product (e.g. a fitted probe), cached like features: keyed
+        by this checkpoint, precision and preprocessing plus ``parts`` (no collective inside)."""
+        key = cache_key(
+            kind="result",
+            checkpoint=self.checkpoint_sha256,
+            preprocess=self.preprocess,
+            precision=self.precision,
+            **parts,
+        )
+        value = self.cache.get(key)
+        if value is None:
+            value = compute()
+            if self.encoder.dist.is_main:
+                self.cache.put(key, value)
+        return value
+
     def _image_key(self, dataset: Any) -> str:
         return cache_key(
             kind="image",

@@ -42,7 +42,7 @@ class FeatureCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: str) -> torch.Tensor | None:
+    def get(self, key: str) -> Any:
         if self.folder is None:
             return None
         path = self.folder / key[:2] / f"{key}.pt"
@@ -52,11 +52,12 @@ class FeatureCache:
         self.hits += 1
         return torch.load(path, map_location="cpu", weights_only=True)
 
-    def put(self, key: str, tensor: torch.Tensor) -> None:
+    def put(self, key: str, value: Any) -> None:
+        """A tensor, or plain data (dicts/lists of tensors, numbers, strings: loadable with weights_only)."""
         if self.folder is None:
             return
         with atomic_open(self.folder / key[:2] / f"{key}.pt", "wb") as handle:
-            torch.save(tensor.contiguous(), handle)
+            torch.save(value.contiguous() if isinstance(value, torch.Tensor) else value, handle)
 
 
 @dataclass

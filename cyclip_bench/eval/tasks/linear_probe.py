@@ -8,6 +8,7 @@ on train+val with that C. L-BFGS (scipy) in float64 from a zero start on a fixed
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -133,8 +134,23 @@ class LinearProbe(TaskKind):
         x_train, y_train = ctx.image_features(ref, opts.train_split), ctx.labels(ref, opts.train_split)
         x_test, y_test = ctx.image_features(ref, self.spec.split), ctx.labels(ref, self.spec.split)
         num_classes = len(train_set.metadata.classes)
-        C, history = search_C(x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter)
-        w, b = fit_logistic_regression(x_train, y_train, num_classes, C, opts.max_iter)  # refit on train+val
+
+        def fit() -> dict:
+            C, history = search_C(x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter)
+            w, b = fit_logistic_regression(
+                x_train, y_train, num_classes, C, opts.max_iter
+            )  # refit on train+val
+            return {"C": C, "history": history, "w": w, "b": b}
+
+        # The fit is a deterministic function of the train features and the options: cache it with them.
+        probe = ctx.cached_result(
+            fit,
+            task="linear_probe",
+            train=train_set.fingerprint(),
+            options=dataclasses.asdict(opts),
+            solver=1,
+        )
+        C, history, w, b = probe["C"], probe["history"], probe["w"], probe["b"]
         predictions = predict(x_test, w, b)
         hits = predictions == y_test
         metrics = {
