@@ -417,3 +417,16 @@ def test_two_process_run_equals_one_process(random_checkpoint, world_dir, tmp_pa
     for ta, tb in zip(a["tasks"], b["tasks"], strict=True):
         assert ta["per_example"] == tb["per_example"]
         assert ta["metrics"] == pytest.approx(tb["metrics"], abs=1e-5)
+
+
+def test_shift_sets_share_one_text_head(random_checkpoint, world_dir, tmp_path, monkeypatch):
+    calls: list[str] = []
+    original = Encoder.texts
+
+    def counting(self, texts, what):
+        calls.append(what)
+        return original(self, texts, what)
+
+    monkeypatch.setattr(Encoder, "texts", counting)
+    evaluate(_cfg(random_checkpoint, world_dir, tmp_path, suite="world-shifts", cache=False))
+    assert len(calls) == 1  # shapes + 6 shift sets: same classes and templates → one head

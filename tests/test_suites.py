@@ -141,3 +141,78 @@ def test_cli_suites_lists_every_suite():
     assert result.exit_code == 0
     for name in WORLD_SUITES + REAL_SUITES:
         assert name in result.output
+
+
+# --- the real-data suites resolve against small folders in the real layouts --------------------------------
+
+
+def _png(path: Path) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), (120, 30, 200)).save(path, format="PNG")
+
+
+def _cifar(root: Path, n: int = 4) -> None:
+    import pickle
+
+    import numpy as np
+
+    data = np.zeros((n, 3072), dtype=np.uint8)
+    c10 = root / "cifar-10-batches-py"
+    c10.mkdir(parents=True)
+    with open(c10 / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": [f"c{i}" for i in range(10)], "num_cases_per_batch": n}, f)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(c10 / name, "wb") as f:
+            pickle.dump({b"labels": [i % 10 for i in range(n)], b"data": data}, f)
+    c100 = root / "cifar-100-python"
+    c100.mkdir(parents=True)
+    with open(c100 / "meta", "wb") as f:
+        pickle.dump(
+            {
+                "fine_label_names": [f"c{i}" for i in range(100)],
+                "coarse_label_names": [f"s{i}" for i in range(20)],
+            },
+            f,
+        )
+    for split in ("train", "test"):
+        with open(c100 / split, "wb") as f:
+            pickle.dump({"data": data, "fine_labels": list(range(n)), "coarse_labels": [0] * n}, f)
+
+
+@pytest.fixture(scope="module")
+def real_root(tmp_path_factory) -> Path:
+    from cyclip_bench.data.metadata import builtin_metadata
+
+    root = tmp_path_factory.mktemp("real")
+    _cifar(root)
+    wnids = builtin_metadata("imagenet").wnids
+    for wnid in wnids[:3]:
+        _png(root / "imagenet" / "val" / wnid / "a.JPEG")
+        _png(root / "imagenet-sketch" / "sketch" / wnid / "a.JPEG")
+        _png(root / "imagenet-a" / wnid / "a.jpg")
+        _png(root / "imagenet-r" / wnid / "a.jpg")
+    for wnid in wnids[3:]:
+        (root / "imagenet" / "val" / wnid).mkdir(parents=True)
+        (root / "imagenet-sketch" / "sketch" / wnid).mkdir(parents=True)
+    for i in range(1000):
+        (root / "imagenetv2-matched-frequency-format-val" / str(i)).mkdir(parents=True)
+    _png(root / "imagenetv2-matched-frequency-format-val" / "0" / "a.jpeg")
+    for name in ("flickr30k", "mscoco"):
+        _png(root / name / "images" / "1.jpg")
+        (root / name / "test.csv").write_text("image,caption\nimages/1.jpg,a dog\nimages/1.jpg,a brown dog\n")
+    return root
+
+
+@pytest.mark.parametrize("name", REAL_SUITES)
+def test_real_suites_resolve_against_fixture_layouts(name, real_root, tmp_path):
+    cfg = EvalConfig(checkpoints=("x",), suite=name, out=tmp_path, data_root=real_root)
+    datasets = resolve_data(cfg, plan(cfg)[1])
+    assert datasets and all(size > 0 for _, _, size in datasets)
+
+
+def test_real_suite_missing_folder_names_path_and_layout(tmp_path):
+    cfg = EvalConfig(checkpoints=("x",), suite="shifts", out=tmp_path, data_root=tmp_path)
+    with pytest.raises(UserError, match="imagenet"):
+        resolve_data(cfg, plan(cfg)[1])
