@@ -102,6 +102,7 @@ def test_knn_against_naive_reference():
                     break
         got = M.knn_majority_labels(test, train, labels, k)
         assert got.tolist() == ref
+        assert M.knn_majority_labels(test, train, labels, k, chunk=7).tolist() == ref  # blocks of queries
         preds = torch.tensor(ref)
         assert M.consistency_at_k(preds, test, train, labels, k).all()
 

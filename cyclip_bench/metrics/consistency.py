@@ -19,21 +19,31 @@ def _off_diagonal(m: torch.Tensor) -> torch.Tensor:
 
 
 def knn_majority_labels(
-    query: torch.Tensor, reference: torch.Tensor, reference_labels: torch.Tensor, k: int, chunk: int = 4096
+    query: torch.Tensor,
+    reference: torch.Tensor,
+    reference_labels: torch.Tensor,
+    k: int,
+    chunk: int | None = None,
 ) -> torch.Tensor:
     """[Nq] majority label among the k nearest ``reference`` rows (cosine) of each query.
 
     A tie for the most votes is broken by shrinking k by one until one label leads (k = 1 always does).
-    Neighbours are ranked by similarity, ties between equal similarities by reference index (stable).
+    Neighbours are ranked by similarity, equal similarities by reference index.
     """
     k = max(1, min(int(k), reference.shape[0]))
     q, r = _unit(query), _unit(reference)
     out = torch.empty(q.shape[0], dtype=torch.long)
     num_labels = int(reference_labels.max()) + 1
+    # Similarity blocks of about 256 MB (float64), whatever the size of the reference set.
+    chunk = chunk or max(1, (1 << 25) // max(1, r.shape[0]))
     for start in range(0, q.shape[0], chunk):
         sims = q[start : start + chunk] @ r.T
-        order = torch.sort(sims, dim=1, descending=True, stable=True).indices[:, :k]
-        neighbour_labels = reference_labels[order]  # [b, k], nearest first
+        values, index = sims.topk(k, dim=1)
+        # Deterministic order among the k: by similarity, then by reference index.
+        by_index = index.sort(dim=1)
+        values, index = values.gather(1, by_index.indices), by_index.values
+        order = torch.sort(values, dim=1, descending=True, stable=True).indices
+        neighbour_labels = reference_labels[index.gather(1, order)]  # [b, k], nearest first
         for row, labels in enumerate(neighbour_labels):
             out[start + row] = _majority_shrinking(labels, num_labels)
     return out
