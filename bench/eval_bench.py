@@ -75,6 +75,75 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
+CB_WORKER = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[3])  # the repository (this venv only sees the project's site-packages)
+import torch
+from torch.utils.data import DataLoader
+import clip_benchmark.metrics.zeroshot_classification as zsc
+from cyclip_bench.data.catalog import build_dataset
+from cyclip_bench.models import build_transform, get_tokenizer
+from cyclip_bench.models.interop import load_for_eval
+
+start = time.perf_counter()
+loaded = load_for_eval(sys.argv[1])
+data = build_dataset("world-shapes", sys.argv[2], "test", build_transform(loaded.info.preprocess))
+loader = DataLoader(data, batch_size=int(sys.argv[4]), num_workers=0)
+meta = data.metadata
+data.classes = meta.classes  # CLIP_benchmark reads dataset.classes
+templates = [t.replace("{}", "{c}") for t in meta.templates]  # its placeholder is {c}
+tokenizer = get_tokenizer(loaded.info)
+out = zsc.evaluate(loaded.model, loader, tokenizer, meta.classes, templates, "cpu", amp=False)
+print(json.dumps({"seconds": time.perf_counter() - start, "acc1": float(out["acc1"]),
+                  "mean_per_class_recall": float(out["mean_per_class_recall"])}))
+"""
+
+
+def compare_clip_benchmark(python: str, world: Path, tmp: Path, batch_size: int) -> dict:
+    """Zero-shot on world-shapes/test with CLIP_benchmark's evaluate() (in its own venv) and with ours."""
+    import subprocess
+
+    from cyclip_bench.eval import EvalConfig, evaluate
+
+    checkpoint = _checkpoint(tmp)
+    suite = tmp / "shapes.toml"
+    suite.write_text(
+        'name = "shapes"\nversion = 1\n[[tasks]]\nname = "z"\nkind = "zeroshot"\ndataset = "world-shapes"\n'
+    )
+    start = time.perf_counter()
+    ours_path = evaluate(
+        EvalConfig(
+            checkpoints=(str(checkpoint),),
+            suite=str(suite),
+            out=tmp / "cb-out",
+            data_root=world,
+            batch_size=batch_size,
+            workers=0,
+            cache=False,
+            progress=False,
+        )
+    )[0]
+    ours_s = time.perf_counter() - start
+    ours = json.loads(ours_path.read_text())["tasks"][0]["metrics"]
+    repo = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.run(
+        [python, "-c", CB_WORKER, str(checkpoint), str(world), repo, str(batch_size)],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"CLIP_benchmark side failed:\n{proc.stderr[-3000:]}")
+    theirs = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {
+        "ours_s": round(ours_s, 2),
+        "ours_top1": ours["top1"],
+        "ours_mean_per_class_recall": ours["mean_per_class_recall"],
+        "clip_benchmark_s": round(theirs["seconds"], 2),
+        "clip_benchmark_acc1": theirs["acc1"],
+        "clip_benchmark_mean_per_class_recall": theirs["mean_per_class_recall"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", type=Path, default=None, help="world folder (generated if missing)")
@@ -82,6 +151,11 @@ def main() -> None:
     parser.add_argument("--suite", default="world")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument(
+        "--clip-benchmark-python",
+        default=None,
+        help="python of a venv with clip-benchmark (numpy<2.4): also compare zero-shot with it",
+    )
     args = parser.parse_args()
 
     from cyclip_bench.data.synth import generate_world
@@ -91,6 +165,9 @@ def main() -> None:
     world = args.world or tmp / "world"
     if not (world / "world.json").is_file():
         generate_world(world, seed=0, size=args.size)
+    if args.clip_benchmark_python:
+        print(json.dumps(compare_clip_benchmark(args.clip_benchmark_python, world, tmp, args.batch_size)))
+        return
     checkpoint = _checkpoint(tmp)
     cfg = EvalConfig(
         checkpoints=(str(checkpoint),),

@@ -103,22 +103,24 @@ def resolve_data(cfg: EvalConfig, tasks: list[TaskKind]) -> list[tuple[str, str,
 
 def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dict[str, TaskResult]:
     """Tasks already in ``path`` that --resume may keep. Results of another suite version are refused."""
-    if not path.is_file():
+    if cfg.overwrite or not path.is_file():
         return {}
     obj = read_result(path)
-    if cfg.overwrite:
-        return {}
-    if obj["suite"].get("version") != suite.version or obj["suite"].get("sha256") != suite.sha256:
+    if obj["suite"].get("version") != suite.version:
         raise UserError(
             f"--out {cfg.out} holds results of suite {obj['suite'].get('name')!r} version "
             f"{obj['suite'].get('version')} ({path.name}); this is version {suite.version} — pass "
-            f"--overwrite "
-            f"or another --out"
+            f"--overwrite or another --out"
         )
     if not cfg.resume:
         return {}
     if obj["checkpoint"].get("sha256") != sha256:
         raise UserError(f"--resume: {path.name} was computed from another checkpoint file; pass --overwrite")
+    if obj["suite"].get("sha256") != suite.sha256:
+        raise UserError(
+            f"--resume: {path.name} came from another file of suite {suite.name!r} version {suite.version} "
+            f"(its tasks may differ); bump the suite's version or pass --overwrite"
+        )
     names = {t.name for t in suite.tasks}
     return {t["name"]: TaskResult.from_json(t) for t in obj["tasks"] if t["name"] in names}
 
