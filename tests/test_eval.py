@@ -258,7 +258,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_bad_inputs_are_one_line_exit_2(random_checkpoint, world_dir, tmp_path):
+def test_cli_bad_inputs_are_one_line_exit_2(random_checkpoint, world_dir, tmp_path, capsys):
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint")
     empty_root = tmp_path / "empty"
@@ -284,12 +284,14 @@ def test_cli_bad_inputs_are_one_line_exit_2(random_checkpoint, world_dir, tmp_pa
         (["-c", str(random_checkpoint), "--suite", str(mismatch)], "2 classes"),
         (["-c", str(random_checkpoint), "--suite", "world-zeroshot", "--precision", "fp8"], "--precision"),
     ]
-    for args, message in cases:
-        proc = _cli("eval", *args, *common)
-        assert proc.returncode == 2, (args, proc.stderr)
-        assert (
-            proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ") and message in proc.stderr
-        ), (args, proc.stderr)
+    from cyclip_bench.cli import main
+
+    for args, message in cases:  # in-process: the same main() the console script runs
+        with pytest.raises(SystemExit) as exit_info:
+            main(["eval", *args, *common])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2, (args, err)
+        assert err.count("\n") == 1 and err.startswith("error: ") and message in err, (args, err)
 
 
 def test_cli_eval_world_zeroshot(random_checkpoint, world_dir, tmp_path):
