@@ -229,7 +229,16 @@ def test_resume_skips_done_tasks_and_other_versions_are_refused(
     monkeypatch.setattr(ZeroShot, "run", fail)
     again = json.loads(evaluate(replace(cfg, resume=True))[0].read_text())
     assert again["tasks"] == first["tasks"]
+    assert again["run"]["resumed_tasks"] == ["fine-zeroshot", "shapes-zeroshot"]
     monkeypatch.undo()
+    # results of another checkpoint file under the same label are stale: recomputed, not reused
+    retrained = tmp_path / "other" / "random.pt"
+    retrained.parent.mkdir()
+    payload = torch.load(random_checkpoint, weights_only=True)
+    payload["step"] = 1
+    torch.save(payload, retrained)
+    stale = json.loads(evaluate(replace(cfg, checkpoints=(str(retrained),), resume=True))[0].read_text())
+    assert stale["run"]["resumed_tasks"] == [] and stale["checkpoint"]["sha256"] == sha256_file(retrained)
     # a user suite of the same name and another version into the same folder
     suite = tmp_path / "world-zeroshot.toml"
     suite.write_text(load_text("world-zeroshot").replace("version = 1", "version = 2"))

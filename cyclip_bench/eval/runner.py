@@ -114,13 +114,10 @@ def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dic
         )
     if not cfg.resume:
         return {}
-    if obj["checkpoint"].get("sha256") != sha256:
-        raise UserError(f"--resume: {path.name} was computed from another checkpoint file; pass --overwrite")
-    if obj["suite"].get("sha256") != suite.sha256:
-        raise UserError(
-            f"--resume: {path.name} came from another file of suite {suite.name!r} version {suite.version} "
-            f"(its tasks may differ); bump the suite's version or pass --overwrite"
-        )
+    # Stale results (another checkpoint file under the same label, or another file of this suite version)
+    # are not reused: every task is recomputed. ``run.resumed_tasks`` records what was reused.
+    if obj["checkpoint"].get("sha256") != sha256 or obj["suite"].get("sha256") != suite.sha256:
+        return {}
     names = {t.name for t in suite.tasks}
     return {t["name"]: TaskResult.from_json(t) for t in obj["tasks"] if t["name"] in names}
 
@@ -213,6 +210,7 @@ def evaluate(cfg: EvalConfig) -> list[Path]:
             total = time.perf_counter() - t0
             results[ckpt.label] = out
             records[ckpt.label] = _run_record(cfg, device, dist, ctx, started, encoder.seconds, total)
+            records[ckpt.label]["resumed_tasks"] = sorted(done[ckpt.label])
     finally:
         if progress:
             progress.stop()
