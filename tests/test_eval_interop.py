@@ -108,3 +108,18 @@ def test_unknown_pretrained_tag_and_missing_file(tmp_path):
         interop.load_for_eval(str(tmp_path / "nope.pt"))
     with pytest.raises(UserError, match="neither a file nor a pretrained tag of 'RN50'.*openai"):
         interop.load_for_eval("laion9000", model_name="RN50")
+
+
+def test_safetensors_state_dict_and_vit_layout_inference(tmp_path):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(2)
+    source = open_clip.create_model("tiny").eval()
+    path = tmp_path / "weights.safetensors"
+    save_file({k: v.contiguous() for k, v in source.state_dict().items()}, str(path))
+    loaded = interop.load_for_eval(str(path), model_name="tiny")
+    assert loaded.record["format"] == "open_clip" and len(loaded.sha256) == 64
+    with torch.device("meta"):
+        vit = open_clip.CLIP(**open_clip.get_model_config("ViT-B-32-quickgelu")).state_dict()
+    official = {f"module.{k}": v for k, v in vit.items()}
+    assert interop.infer_openai_architecture(official) == "ViT-B-32-quickgelu"
