@@ -10,6 +10,7 @@ depend on the weights. Prints one JSON line with the figures (recorded in bench/
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import tempfile
 import time
@@ -41,13 +42,23 @@ def _checkpoint(folder: Path) -> Path:
 
 
 def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
-    """Seconds to encode each (dataset, split) the suite reads once; and the number of images."""
+    """Seconds to encode each (dataset, split) the suite reads once (on cfg's device and precision); and the
+    number of images."""
     from cyclip_bench.eval import plan
     from cyclip_bench.eval.context import build_labelled, build_retrieval
     from cyclip_bench.models import build_transform
     from cyclip_bench.models.interop import load_for_eval
 
     loaded = load_for_eval(str(checkpoint))
+    device = torch.device(
+        "cuda"
+        if cfg.device == "auto" and torch.cuda.is_available()
+        else "cpu"
+        if cfg.device == "auto"
+        else cfg.device
+    )
+    model = loaded.model.to(device).eval()
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
     transform = build_transform(loaded.info.preprocess)
     _, tasks = plan(cfg)
     datasets, seen = [], set()
@@ -60,8 +71,9 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
                     datasets.append(build_retrieval(need.ref, cfg.data_root, transform).images)
                 else:
                     datasets.append(build_labelled(need.ref, cfg.data_root, need.split, transform))
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
     start, count = time.perf_counter(), 0
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast:
         for data in datasets:
             loader = DataLoader(
                 data,
@@ -70,9 +82,58 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
                 collate_fn=lambda b: torch.stack([x[0] if isinstance(x, tuple) else x for x in b]),
             )
             for batch in loader:
-                loaded.model.encode_image(batch)
+                model.encode_image(batch.to(device, non_blocking=True))
                 count += batch.shape[0]
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - start, count
+
+
+def measure(
+    checkpoint: Path,
+    data_root: Path,
+    suite: str,
+    batch_size: int,
+    workers: int,
+    device: str,
+    precision: str,
+    work: Path,
+) -> dict:
+    """Floor (encode each image once), cold suite run, warm (cached) re-run; used by bench/gpu_bench.py."""
+    from cyclip_bench.eval import EvalConfig, evaluate
+
+    cfg = EvalConfig(
+        checkpoints=(str(checkpoint),),
+        suite=suite,
+        out=work / "out",
+        data_root=data_root,
+        batch_size=batch_size,
+        workers=workers,
+        device=device,
+        precision=precision,
+        cache_dir=work / "cache",
+        progress=False,
+        overwrite=True,
+    )
+    floor, images = min(
+        encode_once_floor(cfg, checkpoint) for _ in range(2)
+    )  # first pass warms the file cache
+    start = time.perf_counter()
+    evaluate(cfg)
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    evaluate(cfg)
+    warm = time.perf_counter() - start
+    return {
+        "suite": suite,
+        "images": images,
+        "floor_s": round(floor, 2),
+        "suite_s": round(cold, 2),
+        "warm_s": round(warm, 2),
+        "suite_over_floor": round(cold / floor, 2),
+        "warm_over_cold": round(warm / cold, 3),
+        "images_per_s": round(images / floor, 1),
+    }
 
 
 CB_WORKER = r"""

@@ -1,14 +1,15 @@
 """Training throughput: this trainer vs open_clip_train on the same model, CSV and batch; CyCLIP vs CLIP.
 
-    python bench/train_bench.py --train-data WORLD/captions/train.csv [--batch-size 128] [--steps 30] [--rounds 3]
+    python bench/train_bench.py --train-data WORLD/captions/train.csv [--batch-size 128] [--steps 30]
 
 Each round runs, one after another, in a fresh process each and on the same CSV subset (exactly
 (skip + steps) × batch rows, one epoch, so both trainers do the same work):
   1. `cyclip-bench train --loss clip`, 2. `cyclip-bench train --loss cyclip`,
   3. `python -m open_clip_train.main` (our presets registered with open_clip.add_model_config).
-Rounds interleave the three so that a slow spell of a shared machine hits all of them alike. Throughput of a run is
-the median pairs/s over its logged steps after the first `--skip` (start-up and warm-up excluded); a trainer's
-figure is the median over rounds. On CUDA each run also reports its peak torch.cuda.max_memory_allocated().
+Rounds interleave the three so that a slow spell of a shared machine hits all of them alike. Throughput of a
+run is the median pairs/s over its logged steps after the first `--skip` (start-up and warm-up excluded); a
+trainer's figure is the median over rounds. On CUDA each run also reports its peak
+torch.cuda.max_memory_allocated().
 `bench/gpu_bench.py` calls `measure()` for the GPU benchmark.
 """
 
@@ -27,8 +28,9 @@ from pathlib import Path
 
 # Prints the peak CUDA memory at exit, whatever way the trainer ends.
 _PEAK = (
-    "import atexit, torch; atexit.register(lambda: print(f'PEAK_CUDA_BYTES {torch.cuda.max_memory_allocated()}', "
-    "flush=True) if torch.cuda.is_available() else None); "
+    "import atexit, torch; atexit.register(lambda: print("
+    "f'PEAK_CUDA_BYTES {torch.cuda.max_memory_allocated()}', flush=True) "
+    "if torch.cuda.is_available() else None); "
 )
 OURS_LAUNCHER = _PEAK + "import sys; from cyclip_bench.cli import main; main(sys.argv[1:])"
 OPEN_CLIP_LAUNCHER = (
@@ -62,13 +64,15 @@ class Setup:
 
 
 def subset_csv(source: str | Path, rows: int, out: Path) -> Path:
-    """The first `rows` rows of a caption CSV, with absolute image paths (both trainers read the same file)."""
+    """The first `rows` rows of a caption CSV with absolute image paths (both trainers read this file)."""
     source = Path(source).resolve()
     with open(source, newline="") as handle:
         reader = csv.DictReader(handle)
         items = [row for _, row in zip(range(rows), reader, strict=False)]
     if len(items) < rows:
-        raise SystemExit(f"{source} has {len(items)} rows; the benchmark needs {rows} (a bigger world or fewer steps)")
+        raise SystemExit(
+            f"{source} has {len(items)} rows; the benchmark needs {rows} (a bigger world or fewer steps)"
+        )
     with open(out, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "caption"])
@@ -94,38 +98,105 @@ def _peak(text: str) -> int | None:
 
 def ours(setup: Setup, loss: str, logs: Path) -> Run:
     name = f"{loss}-{len(list(logs.glob(f'{loss}-*')))}" if logs.exists() else f"{loss}-0"
-    text = _run([
-        sys.executable, "-c", OURS_LAUNCHER, "train",
-        "--train-data", str(setup.train_data), "--model", setup.model, "--loss", loss,
-        "--batch-size", str(setup.batch_size), "--epochs", "1", "--workers", str(setup.workers),
-        "--precision", setup.precision, "--device", setup.device, "--logs", str(logs), "--name", name,
-        "--log-every", "1", "--checkpoint-steps", "1000000", "--no-progress", "--lr", str(setup.lr),
-        "--warmup", "10",
-    ])
-    rates = [json.loads(line)["pairs_per_s"] for line in (logs / name / "metrics.jsonl").read_text().splitlines()
-             if '"split": "train"' in line]
-    return Run(statistics.median(rates[setup.skip:]), _peak(text))
+    text = _run(
+        [
+            sys.executable,
+            "-c",
+            OURS_LAUNCHER,
+            "train",
+            "--train-data",
+            str(setup.train_data),
+            "--model",
+            setup.model,
+            "--loss",
+            loss,
+            "--batch-size",
+            str(setup.batch_size),
+            "--epochs",
+            "1",
+            "--workers",
+            str(setup.workers),
+            "--precision",
+            setup.precision,
+            "--device",
+            setup.device,
+            "--logs",
+            str(logs),
+            "--name",
+            name,
+            "--log-every",
+            "1",
+            "--checkpoint-steps",
+            "1000000",
+            "--no-progress",
+            "--lr",
+            str(setup.lr),
+            "--warmup",
+            "10",
+        ]
+    )
+    rates = [
+        json.loads(line)["pairs_per_s"]
+        for line in (logs / name / "metrics.jsonl").read_text().splitlines()
+        if '"split": "train"' in line
+    ]
+    return Run(statistics.median(rates[setup.skip :]), _peak(text))
 
 
 def open_clip_train(setup: Setup, logs: Path) -> Run:
     name = f"open_clip-{len(list(logs.glob('open_clip-*')))}" if logs.exists() else "open_clip-0"
-    text = _run([
-        sys.executable, "-c", OPEN_CLIP_LAUNCHER,
-        "--train-data", str(setup.train_data), "--dataset-type", "csv", "--csv-separator", ",",
-        "--csv-img-key", "image", "--csv-caption-key", "caption", "--model", setup.model,
-        "--batch-size", str(setup.batch_size), "--epochs", "1", "--workers", str(setup.workers),
-        "--precision", OPEN_CLIP_PRECISION[setup.precision], "--logs", str(logs), "--name", name,
-        "--save-frequency", "0", "--log-every-n-steps", "1", "--lr", str(setup.lr), "--warmup", "10",
-        "--device", setup.device, "--report-to", "",
-    ], cwd=logs)
+    text = _run(
+        [
+            sys.executable,
+            "-c",
+            OPEN_CLIP_LAUNCHER,
+            "--train-data",
+            str(setup.train_data),
+            "--dataset-type",
+            "csv",
+            "--csv-separator",
+            ",",
+            "--csv-img-key",
+            "image",
+            "--csv-caption-key",
+            "caption",
+            "--model",
+            setup.model,
+            "--batch-size",
+            str(setup.batch_size),
+            "--epochs",
+            "1",
+            "--workers",
+            str(setup.workers),
+            "--precision",
+            OPEN_CLIP_PRECISION[setup.precision],
+            "--logs",
+            str(logs),
+            "--name",
+            name,
+            "--save-frequency",
+            "0",
+            "--log-every-n-steps",
+            "1",
+            "--lr",
+            str(setup.lr),
+            "--warmup",
+            "10",
+            "--device",
+            setup.device,
+            "--report-to",
+            "",
+        ],
+        cwd=logs,
+    )
     rates = [float(r) for r in re.findall(r"Batch \(t\): [\d.]+, ([\d.]+)/s", text)]
     if not rates:
         raise SystemExit(f"open_clip_train printed no throughput lines:\n{text[-3000:]}")
-    return Run(statistics.median(rates[setup.skip:]), _peak(text))
+    return Run(statistics.median(rates[setup.skip :]), _peak(text))
 
 
 def measure(setup: Setup, rounds: int, logs: Path, with_open_clip: bool = True) -> dict[str, list[Run]]:
-    """Interleaved rounds of CLIP, CyCLIP and open_clip_train; raises OutOfMemory if the batch does not fit."""
+    """Interleaved rounds of CLIP, CyCLIP and open_clip_train; OutOfMemory if the batch does not fit."""
     logs.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list[Run]] = {"clip": [], "cyclip": [], "open_clip_train": []}
     for _ in range(rounds):
@@ -142,7 +213,11 @@ def median_rate(runs: list[Run]) -> float:
 
 def summary(runs: dict[str, list[Run]]) -> dict[str, float]:
     clip, cyclip = median_rate(runs["clip"]), median_rate(runs["cyclip"])
-    out = {"clip_pairs_per_s": clip, "cyclip_pairs_per_s": cyclip, "cyclip_over_clip_step_time": clip / cyclip}
+    out = {
+        "clip_pairs_per_s": clip,
+        "cyclip_pairs_per_s": cyclip,
+        "cyclip_over_clip_step_time": clip / cyclip,
+    }
     if runs["open_clip_train"]:
         reference = median_rate(runs["open_clip_train"])
         out.update(open_clip_train_pairs_per_s=reference, ours_over_open_clip_train=clip / reference)
@@ -150,8 +225,12 @@ def summary(runs: dict[str, list[Run]]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--train-data", required=True, help="caption CSV (image,caption), e.g. a world's train.csv")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--train-data", required=True, help="caption CSV (image,caption), e.g. a world's train.csv"
+    )
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=30, help="measured steps per run")
@@ -164,14 +243,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp).resolve()
         data = subset_csv(args.train_data, (args.steps + args.skip) * args.batch_size, tmp_path / "train.csv")
-        setup = Setup(data, args.model, args.batch_size, args.steps, args.skip, args.workers, args.precision,
-                      args.device)
+        setup = Setup(
+            data,
+            args.model,
+            args.batch_size,
+            args.steps,
+            args.skip,
+            args.workers,
+            args.precision,
+            args.device,
+        )
         runs = measure(setup, args.rounds, tmp_path / "logs")
     for name, rs in runs.items():
         print(f"{name:16s} " + "  ".join(f"{r.pairs_per_s:8.1f}" for r in rs) + "  pairs/s per round")
     result = summary(runs)
-    print(f"median pairs/s: CLIP {result['clip_pairs_per_s']:.1f}, CyCLIP {result['cyclip_pairs_per_s']:.1f}, "
-          f"open_clip_train {result['open_clip_train_pairs_per_s']:.1f}")
+    print(
+        f"median pairs/s: CLIP {result['clip_pairs_per_s']:.1f}, CyCLIP {result['cyclip_pairs_per_s']:.1f}, "
+        f"open_clip_train {result['open_clip_train_pairs_per_s']:.1f}"
+    )
     print(f"ratio ours/open_clip_train (CLIP): {result['ours_over_open_clip_train']:.2f}x   (target >= 1.3x)")
     print(f"step time CyCLIP/CLIP: {result['cyclip_over_clip_step_time']:.3f}x   (target <= 1.03x)")
 
