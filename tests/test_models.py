@@ -21,6 +21,7 @@ from cyclip_bench.models import (
 @pytest.mark.parametrize("name", PRESETS.names())
 def test_every_preset_builds_and_encodes(name):
     model, info = create_model(name)
+    model.eval()  # BatchNorm (the ResNet presets) cannot take a batch of one in training mode
     image = build_transform(info.preprocess)(Image.new("RGB", (50, 40), (200, 10, 10)))
     assert image.shape == (3, info.image_size, info.image_size)
     tokens = get_tokenizer(info)(["a red circle"])
@@ -45,10 +46,18 @@ def test_unknown_model_suggests_the_preset():
 
 
 def test_image_size_must_fit_the_patch():
-    with pytest.raises(UserError, match="--image-size 30"):
-        create_model("tiny", image_size=30)
-    _, info = create_model("tiny", image_size=48)
+    with pytest.raises(UserError, match="--image-size 30.*patch size 8"):
+        create_model("tiny-vit", image_size=30)
+    _, info = create_model("tiny-vit", image_size=48)
     assert info.preprocess["image_size"] == 48 and info.config["vision_cfg"]["image_size"] == 48
+
+
+def test_image_size_must_fit_the_resnet_downsampling():
+    with pytest.raises(UserError, match="--image-size 48.*multiple of 32"):
+        create_model("tiny", image_size=48)
+    model, info = create_model("tiny", image_size=64)
+    assert info.preprocess["image_size"] == 64
+    assert model.encode_image(torch.zeros(2, 3, 64, 64)).shape == (2, info.config["embed_dim"])
 
 
 def test_checkpoint_round_trip_is_weights_only(tmp_path):

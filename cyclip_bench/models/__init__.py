@@ -80,12 +80,17 @@ def _vision_image_size(config: dict) -> int:
 
 
 def check_image_size(name: str, config: dict, image_size: int) -> None:
-    """A ViT needs an image size that its patch size divides; anything must be positive."""
-    patch = config["vision_cfg"].get("patch_size")
-    if image_size < 1 or (patch and image_size % int(patch)):
+    """A ViT needs an image size that its patch size divides; open_clip's ResNet (layers given as a list) one
+    that its 32x downsampling divides, since its attention pool is sized for image_size // 32."""
+    vision = config["vision_cfg"]
+    patch = vision.get("patch_size")
+    if isinstance(vision.get("layers"), (list, tuple)):
+        multiple, what = 32, "32 (the ResNet's downsampling)"
+    else:
+        multiple, what = (int(patch) if patch else 1), f"the patch size {patch}"
+    if image_size < 1 or image_size % multiple:
         raise UserError(
-            f"--image-size {image_size} cannot be used with model {name!r}: "
-            f"it must be a positive multiple of the patch size {patch}"
+            f"--image-size {image_size} cannot be used with model {name!r}: it must be a positive multiple of {what}"
         )
 
 
