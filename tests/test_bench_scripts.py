@@ -1,0 +1,33 @@
+"""The benchmark scripts' CPU paths run end to end (the GPU run itself is a measurement, not a test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_gpu_bench_smoke_path(tmp_path):
+    out = tmp_path / "gpu"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "gpu_bench.py"), "--smoke", "--out", str(out)],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    figures = json.loads((out / "gpu_bench.json").read_text())
+    (row,) = figures["train"]
+    assert row["model"] == "tiny" and row["batch"] == 32
+    for key in ("clip_pairs_per_s", "cyclip_pairs_per_s", "open_clip_train_pairs_per_s"):
+        assert row[key] > 0
+    assert row["ours_over_open_clip_train"] == pytest.approx(
+        row["clip_pairs_per_s"] / row["open_clip_train_pairs_per_s"]
+    )
+    assert figures["eval"]["floor_s"] > 0 and figures["eval"]["suite_over_floor"] > 0
+    log = (out / "gpu_bench.log").read_text()
+    assert "ours/oc" in log and "images/s encoding" in log  # the table is printed last and logged
