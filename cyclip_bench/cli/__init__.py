@@ -30,7 +30,10 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="cyclip-bench", standalone_mode=False)
+        # Outside standalone mode click *returns* the code of a `typer.Exit` instead of exiting: pass it on.
+        code = app(args=args, prog_name="cyclip-bench", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except UserError as err:
         if debug:
             raise
