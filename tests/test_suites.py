@@ -190,11 +190,13 @@ def real_root(tmp_path_factory) -> Path:
     wnids = builtin_metadata("imagenet").wnids
     for wnid in wnids[:3]:
         _png(root / "imagenet" / "val" / wnid / "a.JPEG")
+        _png(root / "imagenet" / "train" / wnid / "b.JPEG")
         _png(root / "imagenet-sketch" / "sketch" / wnid / "a.JPEG")
         _png(root / "imagenet-a" / wnid / "a.jpg")
         _png(root / "imagenet-r" / wnid / "a.jpg")
     for wnid in wnids[3:]:
         (root / "imagenet" / "val" / wnid).mkdir(parents=True)
+        (root / "imagenet" / "train" / wnid).mkdir(parents=True)
         (root / "imagenet-sketch" / "sketch" / wnid).mkdir(parents=True)
     for i in range(1000):
         (root / "imagenetv2-matched-frequency-format-val" / str(i)).mkdir(parents=True)
@@ -210,6 +212,12 @@ def test_real_suites_resolve_against_fixture_layouts(name, real_root, tmp_path):
     cfg = EvalConfig(checkpoints=("x",), suite=name, out=tmp_path, data_root=real_root)
     datasets = resolve_data(cfg, plan(cfg)[1])
     assert datasets and all(size > 0 for _, _, size in datasets)
+
+
+def test_imagenet_consistency_reads_the_train_split(real_root, tmp_path):
+    cfg = EvalConfig(checkpoints=("x",), suite="consistency", out=tmp_path, data_root=real_root)
+    names = {name for _, name, _ in resolve_data(cfg, plan(cfg)[1])}
+    assert {"imagenet1k/train", "imagenet1k/test"} <= names
 
 
 def test_real_suite_missing_folder_names_path_and_layout(tmp_path):

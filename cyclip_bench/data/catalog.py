@@ -2,7 +2,7 @@
 
 Where things live (also in docs/formats.md):
   cifar10 / cifar100     DATA_ROOT/cifar-10-batches-py, DATA_ROOT/cifar-100-python (torchvision's folders)
-  imagenet1k             DATA_ROOT/imagenet/val: labels.csv (image,label) or wnid folders (n01440764/*.JPEG)
+  imagenet1k             DATA_ROOT/imagenet/val (test) and imagenet/train (train): labels.csv or wnid folders
   imagenetv2             DATA_ROOT/imagenetv2 (or imagenetv2-matched-frequency-format-val): folders 0..999
   imagenet-sketch        DATA_ROOT/imagenet-sketch (or imagenet-sketch/sketch): wnid folders
   imagenet-a / -r        DATA_ROOT/imagenet-a, DATA_ROOT/imagenet-r: 200 wnid folders each
@@ -89,16 +89,20 @@ for _variant in ("cifar10", "cifar100"):
 @_register(
     "imagenet1k",
     "labelled",
-    ("test",),
-    "DATA_ROOT/imagenet/val (labels.csv or wnid folders)",
-    "ImageNet-1k validation set (50,000 images)",
+    ("train", "test"),
+    "DATA_ROOT/imagenet/val and DATA_ROOT/imagenet/train (labels.csv or wnid folders)",
+    "ImageNet-1k: validation set (50,000 images) as test; the train split feeds consistency@k's kNN",
 )
 def _imagenet1k(root: Path, split: str, transform: Any) -> LabelledDataset:
-    val = _first_dir([root / "imagenet" / "val"], "ImageNet val: labels.csv (image,label) or wnid folders")
+    folder_name = "val" if split == "test" else "train"
+    folder = _first_dir(
+        [root / "imagenet" / folder_name], f"ImageNet {folder_name}: labels.csv (image,label) or wnid folders"
+    )
     meta = builtin_metadata("imagenet")
-    if (val / "labels.csv").is_file():
-        return load_labels_csv(val, meta, "imagenet1k/test", transform, "built-in imagenet metadata")
-    return load_image_folder(val, meta, "imagenet1k/test", transform, folder_names="wnids")
+    name = f"imagenet1k/{split}"
+    if (folder / "labels.csv").is_file():
+        return load_labels_csv(folder, meta, name, transform, "built-in imagenet metadata")
+    return load_image_folder(folder, meta, name, transform, folder_names="wnids")
 
 
 @_register(
