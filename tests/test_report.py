@@ -161,6 +161,27 @@ def test_seeds_aggregated(tmp_path):
     assert "clip-s0, clip-s1" in seeds
 
 
+def test_per_class_plots_compare_one_checkpoint_per_configuration(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    # make_result stores seed % 100 in the training config and derives the checkpoint hash from the seed.
+    runs = [("clip-s0", "clip", 0.5, 0), ("clip-s1", "clip", 0.55, 1), ("cyclip-s0", "cyclip", 0.6, 100),
+            ("cyclip-s1", "cyclip", 0.7, 101), ("other", "cyclip", 0.65, 207)]
+    for label, loss, p, seed in runs:
+        doc = make_result(label, loss, p, seed, None)
+        if label == "other":
+            doc["checkpoint"]["train_config"]["lr"] = 0.5  # another configuration, one seed
+        (folder / f"{label}__world.json").write_text(json.dumps(doc))
+    plots = {p.name for p in build_report([folder], tmp_path / "out", baseline="clip-s0")["plots"]}
+    per_class = {name for name in plots if name.startswith("per-class-") and name.endswith(".png")}
+    assert per_class, plots
+    compared = {name.rsplit("-", 2)[-2] + "-" + name.rsplit("-", 1)[-1][:-4] for name in per_class}
+    # cyclip is represented by its seed-0 member (the baseline's seed); clip-s1 (a seed-mate) is not plotted.
+    assert any(name.endswith("-cyclip-s0.png") for name in per_class), compared
+    assert not any(name.endswith(("-cyclip-s1.png", "-clip-s1.png")) for name in per_class), compared
+    assert any(name.endswith("-other.png") for name in per_class), compared
+
+
 def test_baseline_option(tmp_path):
     write_results(tmp_path / "results")
     md = build_report([tmp_path / "results"], tmp_path / "out", baseline="cyclip-s0")["markdown"].read_text()

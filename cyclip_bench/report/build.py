@@ -383,9 +383,9 @@ def _per_class_plots(loaded, suite, task_name, labels, baseline, colours, writer
     if base_acc is None:
         return []
     out = []
-    for label in labels:
+    for label in tables.comparison_labels(loaded, labels, baseline):
         task = tables.find_task(loaded, label, suite, task_name)
-        if label == baseline or task is None:
+        if task is None:
             continue
         acc = tables.per_class_accuracy(task)
         if acc is None or task.per_example.get("label") != base.per_example.get("label"):

@@ -392,6 +392,29 @@ def seed_groups(results: list[Result]) -> dict[str, list[str]]:
     return groups
 
 
+def comparison_labels(results: list[Result], labels: list[str], baseline: str) -> list[str]:
+    """The checkpoints compared class by class with the baseline: one per other configuration.
+
+    Seeds of one configuration are represented by the member trained with the baseline's seed (else the first),
+    and the baseline's own seed-mates are left out: per-class plots of seed against seed show noise, and with
+    many seeds they would fill the report (the seed table covers them)."""
+    groups = seed_groups(results)
+    member_of = {label: name for name, members in groups.items() for label in members}
+    seed_of = {r.label: (r.train_config or {}).get("seed") for r in results}
+    chosen, seen_groups = [], {member_of.get(baseline)} - {None}
+    for label in labels:
+        group = member_of.get(label)
+        if label == baseline or group in seen_groups:
+            continue
+        if group is not None:
+            members = groups[group]
+            same_seed = [m for m in members if seed_of.get(m) == seed_of.get(baseline)]
+            label = (same_seed or members)[0]
+            seen_groups.add(group)
+        chosen.append(label)
+    return chosen
+
+
 def _group_name(labels: list[str]) -> str:
     prefix = labels[0]
     for label in labels[1:]:
