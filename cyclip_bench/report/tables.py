@@ -257,9 +257,9 @@ def comparison_table(
             unit = base.unit(metric)
             scale, suffix = (100.0, " pp") if unit == "fraction" else (1.0, "")
             verdict = (
-                f"significant (p = {_p(cmp.p_value)})"
+                f"significant ({_p(cmp.p_value)})"
                 if cmp.significant
-                else f"not significant (p = {_p(cmp.p_value)})"
+                else f"not significant ({_p(cmp.p_value)})"
             )
             rows.append(
                 [
@@ -298,7 +298,8 @@ def comparison_table(
 
 
 def _p(p_value: float) -> str:
-    return f"{p_value:.3g}" if p_value >= 1e-4 else "< 0.0001"
+    """'p = 0.0123' or 'p < 0.0001'."""
+    return f"p = {p_value:.3g}" if p_value >= 1e-4 else "p < 0.0001"
 
 
 def _same_examples(a: Task, b: Task, metric: str) -> bool:
