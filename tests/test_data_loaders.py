@@ -155,8 +155,13 @@ def test_imagenet_val_wnid_folders_and_labels_csv(tmp_path: Path) -> None:
     png(val / "n01443537" / "ILSVRC2012_val_00000236.JPEG")
     ds = build_dataset("imagenet1k", tmp_path, "test")
     assert ds.labels == [0, 1] and ds.class_subset is None and ds.metadata.classes[1] == "goldfish"
-    with pytest.raises(UserError, match="no 'train' split"):
+    # The train split (for consistency@k's kNN) lives in imagenet/train; missing, it is named with its layout.
+    with pytest.raises(UserError, match=r"imagenet/train: folder not found \(expected ImageNet train"):
         build_dataset("imagenet1k", tmp_path, "train")
+    for wnid in meta.wnids:
+        (tmp_path / "imagenet" / "train" / wnid).mkdir(parents=True)
+    png(tmp_path / "imagenet" / "train" / "n01443537" / "n01443537_1.JPEG")
+    assert build_dataset("imagenet1k", tmp_path, "train").labels == [1]
     # labels.csv variant
     other = tmp_path / "v2root" / "imagenet" / "val"
     png(other / "a.JPEG")
