@@ -21,7 +21,10 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
 @app.command()
 def demo(
     quick: bool = typer.Option(False, "--quick", help="The ~3-minute version: a smaller world and a shorter budget."),
-    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the world, runs, results, cache and report."),
+    out: Path = typer.Option(
+        None, "--out", help="Folder for the world, runs, results, cache and report (default: demo-out, or "
+        "demo-out-quick with --quick, so the two never collide)."
+    ),
     objectives: str = typer.Option(
         "clip,cyclip", "--objectives", help="Comma list of objectives: clip, cyclip, c-cyclip, i-cyclip."
     ),
@@ -41,7 +44,7 @@ def demo(
     from cyclip_bench.demo import DemoConfig, run_demo
 
     cfg = DemoConfig(
-        out=out,
+        out=out if out is not None else Path("demo-out-quick" if quick else "demo-out"),
         quick=quick,
         objectives=tuple(o.strip() for o in objectives.split(",") if o.strip()),
         seeds=_int_list(seeds, "--seeds"),
