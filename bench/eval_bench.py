@@ -21,23 +21,12 @@ from torch.utils.data import DataLoader
 
 
 def _checkpoint(folder: Path) -> Path:
-    from cyclip_bench.models import create_model, save_checkpoint
+    from cyclip_bench.models import create_model, model_payload, save_checkpoint
 
     torch.manual_seed(0)
     model, info = create_model("tiny")
     path = folder / "bench.pt"
-    save_checkpoint(
-        path,
-        {
-            "format": "cyclip-bench",
-            "format_version": 1,
-            "model_name": info.name,
-            "model_config": info.config,
-            "preprocess": info.preprocess,
-            "state_dict": model.state_dict(),
-            "train_config": None,
-        },
-    )
+    save_checkpoint(path, model_payload(model, info))
     return path
 
 

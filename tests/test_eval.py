@@ -23,23 +23,12 @@ from cyclip_bench.fileio import sha256_file
 @pytest.fixture(scope="module")
 def random_checkpoint(tmp_path_factory) -> Path:
     """An untrained tiny model in this project's checkpoint format (fast; for plumbing tests)."""
-    from cyclip_bench.models import create_model, save_checkpoint
+    from cyclip_bench.models import create_model, model_payload, save_checkpoint
 
     torch.manual_seed(0)
     model, info = create_model("tiny")
     path = tmp_path_factory.mktemp("ckpt") / "random.pt"
-    save_checkpoint(
-        path,
-        {
-            "format": "cyclip-bench",
-            "format_version": 1,
-            "model_name": info.name,
-            "model_config": info.config,
-            "preprocess": info.preprocess,
-            "state_dict": model.state_dict(),
-            "train_config": None,
-        },
-    )
+    save_checkpoint(path, model_payload(model, info))
     return path
 
 

@@ -209,6 +209,20 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     return payload
 
 
+def model_payload(model: torch.nn.Module, info: ModelInfo, train_config: dict | None = None) -> dict:
+    """The model part of this project's checkpoint dict: format, architecture, preprocessing and weights.
+    The trainer adds its resume state; a model saved with only this part is evaluable as it is."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_FORMAT_VERSION,
+        "model_name": info.name,
+        "model_config": info.config,
+        "preprocess": info.preprocess,
+        "state_dict": model.state_dict(),
+        "train_config": train_config,
+    }
+
+
 def model_from_checkpoint(
     payload: dict, device: str | torch.device = "cpu"
 ) -> tuple[torch.nn.Module, ModelInfo]:
@@ -236,6 +250,7 @@ __all__ = [
     "get_tokenizer",
     "load_checkpoint",
     "model_from_checkpoint",
+    "model_payload",
     "model_names",
     "save_checkpoint",
 ]

@@ -45,7 +45,8 @@ def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
         fig.savefig(handle, format="png", dpi=80, metadata={"Software": None}, pil_kwargs={"optimize": True})
     # Text stays text in the SVG (searchable, and ~3x smaller than glyph outlines); a fixed hash salt keeps the
     # element ids, and so the bytes, the same from run to run.
-    with atomic_open(paths["svg"], "wb") as handle, matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cyclip"}):
+    svg_rc = {"svg.fonttype": "none", "svg.hashsalt": "cyclip"}
+    with atomic_open(paths["svg"], "wb") as handle, matplotlib.rc_context(svg_rc):
         fig.savefig(handle, format="svg", metadata={"Date": None, "Creator": None})
     return paths
 

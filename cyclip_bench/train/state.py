@@ -12,7 +12,7 @@ import open_clip
 import torch
 
 import cyclip_bench
-from cyclip_bench.models import CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION
+from cyclip_bench.models import model_payload
 
 
 def capture_rng() -> dict[str, Any]:
@@ -62,13 +62,7 @@ def versions() -> dict[str, str]:
 def checkpoint_payload(run: Any, rng_states: list[dict[str, Any]]) -> dict[str, Any]:
     """The contract's checkpoint dict (docs/contracts.md) for the run's current position."""
     return {
-        "format": CHECKPOINT_FORMAT,
-        "format_version": CHECKPOINT_FORMAT_VERSION,
-        "model_name": run.info.name,
-        "model_config": run.info.config,
-        "preprocess": run.info.preprocess,
-        "state_dict": run.raw_model.state_dict(),
-        "train_config": run.cfg.to_dict(),
+        **model_payload(run.raw_model, run.info, run.cfg.to_dict()),
         "step": run.step,
         "epoch": run.epoch,
         "optimizer": run.optimizer.state_dict(),
