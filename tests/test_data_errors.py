@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import cli
 from PIL import Image
 
 from cyclip_bench.data.captions import CaptionDataset, read_caption_table
@@ -20,23 +21,6 @@ def png(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new("RGB", (8, 8), (1, 2, 3)).save(path)
     return path
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    """Run the CLI in-process through ``cyclip_bench.cli.main`` (the console script's function)."""
-    import contextlib
-    import io
-
-    from cyclip_bench.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def test_console_entry_point_exit_code(tmp_path: Path) -> None:

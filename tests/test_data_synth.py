@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import cli
 from PIL import Image
 
-from cyclip_bench.cli import main
 from cyclip_bench.data.captions import CaptionDataset
 from cyclip_bench.data.check import check_path
 from cyclip_bench.data.synth import SHAPES, generate_world, world_counts
 from cyclip_bench.errors import DataError, UserError
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    """Run the CLI in-process through ``cyclip_bench.cli.main`` (the console script's function)."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
