@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 from dataclasses import dataclass
 
@@ -133,5 +134,12 @@ def barrier() -> None:
 
 
 def cleanup() -> None:
+    """Destroy the process group once nothing uses it any more.
+
+    A DDP wrapper (and its reducer) that outlives ``destroy_process_group`` can take a gloo rank down with SIGABRT
+    ("terminate called without an active exception") at interpreter exit — ~1 run in 8 on 2 cores. Collecting the
+    unreachable wrappers first makes the shutdown clean; callers drop their own references before calling this.
+    """
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.destroy_process_group()

@@ -11,6 +11,7 @@ import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 
+from cyclip_bench.distributed import cleanup
 from cyclip_bench.losses import cyclip_loss, distributed_cyclip_loss
 
 
@@ -128,7 +129,8 @@ def _rank_main(rank: int, world: int, port: int, lam: float, out_dir: str) -> No
     out["loss"].backward()
     grads = {k: p.grad.clone() for k, p in model.module.named_parameters()}
     torch.save({"loss": {k: v.detach() for k, v in out.items()}, "grads": grads}, f"{out_dir}/rank{rank}.pt")
-    torch.distributed.destroy_process_group()
+    del model, out
+    cleanup()
 
 
 def _free_port() -> int:
