@@ -40,11 +40,7 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
 
     loaded = load_for_eval(str(checkpoint))
     device = torch.device(
-        "cuda"
-        if cfg.device == "auto" and torch.cuda.is_available()
-        else "cpu"
-        if cfg.device == "auto"
-        else cfg.device
+        "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
     )
     model = loaded.model.to(device).eval()
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
@@ -104,9 +100,7 @@ def measure(
         progress=False,
         overwrite=True,
     )
-    floor, images = min(
-        encode_once_floor(cfg, checkpoint) for _ in range(2)
-    )  # first pass warms the file cache
+    floor, images = min(encode_once_floor(cfg, checkpoint) for _ in range(2))  # first pass warms the file cache
     start = time.perf_counter()
     evaluate(cfg)
     cold = time.perf_counter() - start

@@ -66,9 +66,7 @@ def _train_section(args, world: Path, out: Path, log) -> list[dict]:
     for model in args.models:
         for batch in args.batches:
             rows_needed = (args.steps + args.skip) * batch
-            data = train_bench.subset_csv(
-                world / "captions" / "train.csv", rows_needed, out / f"train-{batch}.csv"
-            )
+            data = train_bench.subset_csv(world / "captions" / "train.csv", rows_needed, out / f"train-{batch}.csv")
             setup = train_bench.Setup(
                 data, model, batch, args.steps, args.skip, args.workers, args.precision, args.device
             )
@@ -112,13 +110,9 @@ def _eval_section(args, world: Path, out: Path, log) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="bench/out/gpu")
-    parser.add_argument(
-        "--smoke", action="store_true", help="CPU path: tiny model and world, fp32, small batches"
-    )
+    parser.add_argument("--smoke", action="store_true", help="CPU path: tiny model and world, fp32, small batches")
     parser.add_argument("--models", nargs="+", default=["RN50", "ViT-B-32"])
     parser.add_argument("--batches", nargs="+", type=int, default=[512, 256])
     parser.add_argument("--steps", type=int, default=20)

@@ -70,9 +70,7 @@ def subset_csv(source: str | Path, rows: int, out: Path) -> Path:
         reader = csv.DictReader(handle)
         items = [row for _, row in zip(range(rows), reader, strict=False)]
     if len(items) < rows:
-        raise SystemExit(
-            f"{source} has {len(items)} rows; the benchmark needs {rows} (a bigger world or fewer steps)"
-        )
+        raise SystemExit(f"{source} has {len(items)} rows; the benchmark needs {rows} (a bigger world or fewer steps)")
     with open(out, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "caption"])
@@ -225,12 +223,8 @@ def summary(runs: dict[str, list[Run]]) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--train-data", required=True, help="caption CSV (image,caption), e.g. a world's train.csv"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train-data", required=True, help="caption CSV (image,caption), e.g. a world's train.csv")
     parser.add_argument("--model", default="tiny")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=30, help="measured steps per run")

@@ -117,8 +117,9 @@ def _ensure_world(cfg: DemoConfig, console: Console) -> Path:
                 f"pass --fresh to replace it or choose another --out"
             )
     started = time.perf_counter()
-    generate_world(world, seed=cfg.world_seed, size=cfg.budget.world_size, image_size=cfg.image_size,
-                   overwrite=world.exists())
+    generate_world(
+        world, seed=cfg.world_seed, size=cfg.budget.world_size, image_size=cfg.image_size, overwrite=world.exists()
+    )
     console.print(f"generated the world in {world} ({time.perf_counter() - started:.0f} s)")
     return world
 
@@ -172,8 +173,9 @@ def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path]) -> list[Pat
     return [Path(p) for p in evaluate(eval_cfg)]
 
 
-def run_demo(cfg: DemoConfig, console: Console | None = None,
-             on_stage: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_demo(
+    cfg: DemoConfig, console: Console | None = None, on_stage: Callable[[str], None] | None = None
+) -> dict[str, Any]:
     """Run the whole pipeline; returns {"world", "checkpoints", "results", "report": {...}, "seconds"}."""
     from cyclip_bench.report import build_report
 

@@ -60,9 +60,7 @@ def init_distributed(device: str | None = None, timeout_s: float = 600.0) -> Dis
     dev = resolve_device(device, local_rank)
     if world > 1 and not dist.is_initialized():
         if "MASTER_ADDR" not in os.environ:
-            raise ConfigError(
-                "distributed run without MASTER_ADDR: launch with torchrun or set MASTER_ADDR/PORT"
-            )
+            raise ConfigError("distributed run without MASTER_ADDR: launch with torchrun or set MASTER_ADDR/PORT")
         if dev.type == "cuda":
             torch.cuda.set_device(dev)
         dist.init_process_group(

@@ -104,9 +104,7 @@ def distributed_cyclip_loss(
     """
     rank, world = world_info()
     if world == 1:
-        return cyclip_loss(
-            image_features, text_features, logit_scale, lambda_inmodal, lambda_crossmodal, normalization
-        )
+        return cyclip_loss(image_features, text_features, logit_scale, lambda_inmodal, lambda_crossmodal, normalization)
     _check(normalization, lambda_inmodal, lambda_crossmodal)
     image, text = image_features.float(), text_features.float()
     scale = torch.as_tensor(logit_scale, dtype=torch.float32, device=image.device)
@@ -124,6 +122,4 @@ def distributed_cyclip_loss(
     partial = _combine(parts, lambda_inmodal, lambda_crossmodal)
     totals = all_reduce_sum(torch.stack([partial[k].detach() for k in LOSS_KEYS]))
     # value = the global sum; gradient = world × local partial (DDP's average gives the global gradient).
-    return {
-        k: world * partial[k] + (totals[i] - world * partial[k]).detach() for i, k in enumerate(LOSS_KEYS)
-    }
+    return {k: world * partial[k] + (totals[i] - world * partial[k]).detach() for i, k in enumerate(LOSS_KEYS)}

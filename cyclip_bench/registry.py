@@ -65,8 +65,7 @@ class Registry(Generic[T]):
             return self._aliases[name]
         known = self.names()
         raise UserError(
-            f"unknown {self.kind} {name!r}.{did_you_mean(name, known + list(self._aliases))} "
-            f"Known: {', '.join(known)}"
+            f"unknown {self.kind} {name!r}.{did_you_mean(name, known + list(self._aliases))} Known: {', '.join(known)}"
         )
 
     def get(self, name: str) -> T:

@@ -17,7 +17,10 @@ def test_gpu_bench_smoke_path(tmp_path):
     out = tmp_path / "gpu"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "gpu_bench.py"), "--smoke", "--out", str(out)],
-        capture_output=True, text=True, timeout=900, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     figures = json.loads((out / "gpu_bench.json").read_text())

@@ -11,9 +11,7 @@ COMMANDS = ["data", "train", "eval", "report", "suites", "demo"]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cyclip_bench", *args], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-m", "cyclip_bench", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_root_help_lists_every_command():

@@ -103,9 +103,7 @@ def write_cifar(root: Path, variant: str, n: int = 6) -> np.ndarray:
             )
         for split in ("train", "test"):
             with open(folder / split, "wb") as f:
-                pickle.dump(
-                    {"data": data, "fine_labels": [99 - i for i in range(n)], "coarse_labels": [0] * n}, f
-                )
+                pickle.dump({"data": data, "fine_labels": [99 - i for i in range(n)], "coarse_labels": [0] * n}, f)
     return data
 
 

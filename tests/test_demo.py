@@ -31,10 +31,15 @@ def test_demo_runs_every_stage_and_reuses_on_rerun(tmp_path):
     # The two runs differ only in the objective: same seed, same budget.
     configs = [r["checkpoint"]["train_config"] for r in results]
     assert configs[0]["lambda_inmodal"] == 0.0 and configs[1]["lambda_inmodal"] == 0.25
-    assert {k: v for k, v in configs[0].items() if k not in ("loss", "lambda_inmodal", "lambda_crossmodal",
-                                                             "name", "resume")} == {
-        k: v for k, v in configs[1].items() if k not in ("loss", "lambda_inmodal", "lambda_crossmodal", "name",
-                                                         "resume")}
+    assert {
+        k: v
+        for k, v in configs[0].items()
+        if k not in ("loss", "lambda_inmodal", "lambda_crossmodal", "name", "resume")
+    } == {
+        k: v
+        for k, v in configs[1].items()
+        if k not in ("loss", "lambda_inmodal", "lambda_crossmodal", "name", "resume")
+    }
     html = first["report"]["html"].read_text()
     assert "clip-s0" in html and "cyclip-s0" in html
     assert first["report"]["markdown"].is_file()
@@ -70,7 +75,9 @@ def test_demo_config_validation():
 def test_demo_cli_bad_flag_is_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "cyclip_bench", "demo", "--out", str(tmp_path), "--seeds", "0,x"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [

@@ -53,9 +53,7 @@ def test_eval_results_follow_the_contract(eval_results, tiny_checkpoints):
     assert [p.name for p in eval_results] == ["clip__world.json", "cyclip__world.json"]
     obj = json.loads(eval_results[0].read_text())
     assert obj["schema_version"] == 1
-    assert (
-        obj["suite"]["name"] == "world" and obj["suite"]["version"] == 1 and len(obj["suite"]["sha256"]) == 64
-    )
+    assert obj["suite"]["name"] == "world" and obj["suite"]["version"] == 1 and len(obj["suite"]["sha256"]) == 64
     ck = obj["checkpoint"]
     assert ck["label"] == "clip" and ck["format"] == "cyclip-bench"
     assert ck["sha256"] == sha256_file(tiny_checkpoints["clip"])
@@ -204,9 +202,7 @@ def test_dry_run_encodes_nothing(random_checkpoint, world_dir, tmp_path, monkeyp
 # --- resume, overwrite, suite versions ---------------------------------------------------------------------
 
 
-def test_resume_skips_done_tasks_and_other_versions_are_refused(
-    random_checkpoint, world_dir, tmp_path, monkeypatch
-):
+def test_resume_skips_done_tasks_and_other_versions_are_refused(random_checkpoint, world_dir, tmp_path, monkeypatch):
     from cyclip_bench.eval.tasks.zeroshot import ZeroShot
 
     cfg = _cfg(random_checkpoint, world_dir, tmp_path)
@@ -233,12 +229,7 @@ def test_resume_skips_done_tasks_and_other_versions_are_refused(
     suite.write_text(load_text("world-zeroshot").replace("version = 1", "version = 2"))
     with pytest.raises(UserError, match="version 1.*this is version 2.*--overwrite"):
         evaluate(replace(cfg, suite=str(suite)))
-    assert (
-        json.loads(evaluate(replace(cfg, suite=str(suite), overwrite=True))[0].read_text())["suite"][
-            "version"
-        ]
-        == 2
-    )
+    assert json.loads(evaluate(replace(cfg, suite=str(suite), overwrite=True))[0].read_text())["suite"]["version"] == 2
 
 
 def load_text(name: str) -> str:
@@ -251,9 +242,7 @@ def load_text(name: str) -> str:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cyclip_bench", *args], capture_output=True, text=True, timeout=300
-    )
+    return subprocess.run([sys.executable, "-m", "cyclip_bench", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_cli_bad_inputs_are_one_line_exit_2(random_checkpoint, world_dir, tmp_path, capsys):
@@ -341,9 +330,7 @@ def test_task_kind_from_an_entry_point(random_checkpoint, world_dir, tmp_path, m
     monkeypatch.setattr(TASKS, "_entry_points_loaded", False)
     monkeypatch.setattr(TASKS, "_items", dict(TASKS._items))
     suite = tmp_path / "p.toml"
-    suite.write_text(
-        'name = "p"\nversion = 1\n[[tasks]]\nname = "n"\nkind = "image_count"\ndataset = "world-shapes"\n'
-    )
+    suite.write_text('name = "p"\nversion = 1\n[[tasks]]\nname = "n"\nkind = "image_count"\ndataset = "world-shapes"\n')
     obj = json.loads(evaluate(_cfg(random_checkpoint, world_dir, tmp_path, suite=str(suite)))[0].read_text())
     assert obj["tasks"][0]["metrics"] == {"count": 50.0}
 

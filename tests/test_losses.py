@@ -34,9 +34,7 @@ def _naive(image, text, s, lam_i, lam_c, per_pair=False):
         ce_t += -row_t[j] + math.log(sum(math.exp(v) for v in row_t))
     contrastive = 0.5 * (ce_i / n + ce_t / n)
     inmodal = sum((dot(image[j], image[k]) - dot(text[j], text[k])) ** 2 for j in range(n) for k in range(n))
-    crossmodal = sum(
-        (dot(image[j], text[k]) - dot(image[k], text[j])) ** 2 for j in range(n) for k in range(n)
-    )
+    crossmodal = sum((dot(image[j], text[k]) - dot(image[k], text[j])) ** 2 for j in range(n) for k in range(n))
     norm = n * n if per_pair else n
     inmodal, crossmodal = inmodal / norm, crossmodal / norm
     return contrastive + lam_i * inmodal + lam_c * crossmodal, contrastive, inmodal, crossmodal
@@ -79,9 +77,7 @@ def test_identical_modalities_have_zero_cyclic_terms_and_paper_norm_grows_with_b
         cyclip_loss(*big, 1.0, 1, 1, normalization="pair")["inmodal"]
         / cyclip_loss(*small, 1.0, 1, 1, normalization="pair")["inmodal"]
     )
-    assert (
-        ratio > 4 and 0.25 < ratio_pair < 4
-    )  # the paper's 1/N·Σ grows ~linearly with N, the per-pair mean not
+    assert ratio > 4 and 0.25 < ratio_pair < 4  # the paper's 1/N·Σ grows ~linearly with N, the per-pair mean not
 
 
 def test_clip_builds_no_graph_for_unused_cyclic_terms():
@@ -123,9 +119,7 @@ def _rank_main(rank: int, world: int, port: int, lam: float, out_dir: str) -> No
     model = torch.nn.parallel.DistributedDataParallel(_Towers())
     x, y = _inputs(8)
     n = len(x) // world
-    out = distributed_cyclip_loss(
-        *model(x[rank * n : (rank + 1) * n], y[rank * n : (rank + 1) * n]), lam, lam
-    )
+    out = distributed_cyclip_loss(*model(x[rank * n : (rank + 1) * n], y[rank * n : (rank + 1) * n]), lam, lam)
     out["loss"].backward()
     grads = {k: p.grad.clone() for k, p in model.module.named_parameters()}
     torch.save({"loss": {k: v.detach() for k, v in out.items()}, "grads": grads}, f"{out_dir}/rank{rank}.pt")

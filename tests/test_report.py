@@ -122,9 +122,7 @@ def test_not_significant_written_out(tmp_path):
 
 
 def test_escaping_of_labels_and_class_names(tmp_path):
-    write_results(
-        tmp_path / "results", label_cyclip=EVIL, class_names=[f"{EVIL}{i}" for i in range(9)] + ["$x$"]
-    )
+    write_results(tmp_path / "results", label_cyclip=EVIL, class_names=[f"{EVIL}{i}" for i in range(9)] + ["$x$"])
     paths = build_report([tmp_path / "results"], tmp_path / "out", title=f"title {EVIL}")
     html = paths["html"].read_text()
     assert EVIL not in html
@@ -165,8 +163,13 @@ def test_per_class_plots_compare_one_checkpoint_per_configuration(tmp_path):
     folder = tmp_path / "results"
     folder.mkdir()
     # make_result stores seed % 100 in the training config and derives the checkpoint hash from the seed.
-    runs = [("clip-s0", "clip", 0.5, 0), ("clip-s1", "clip", 0.55, 1), ("cyclip-s0", "cyclip", 0.6, 100),
-            ("cyclip-s1", "cyclip", 0.7, 101), ("other", "cyclip", 0.65, 207)]
+    runs = [
+        ("clip-s0", "clip", 0.5, 0),
+        ("clip-s1", "clip", 0.55, 1),
+        ("cyclip-s0", "cyclip", 0.6, 100),
+        ("cyclip-s1", "cyclip", 0.7, 101),
+        ("other", "cyclip", 0.65, 207),
+    ]
     for label, loss, p, seed in runs:
         doc = make_result(label, loss, p, seed, None)
         if label == "other":

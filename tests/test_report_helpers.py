@@ -80,10 +80,7 @@ def _consistency(rng, name, dataset, p, n, superclasses, gap):
         per_example.update({"fine_top1": fine, "coarse_top1": coarse})
         metrics.update({"fine_top1": float(np.mean(fine)), "coarse_top1": float(np.mean(coarse))})
         info.update(
-            {
-                k: {"higher_is_better": True, "unit": "fraction", "per_example": k}
-                for k in ("fine_top1", "coarse_top1")
-            }
+            {k: {"higher_is_better": True, "unit": "fraction", "per_example": k} for k in ("fine_top1", "coarse_top1")}
         )
     return {
         "name": name,
@@ -124,9 +121,7 @@ def make_result(label, loss, p, seed, run_dir, class_names=SHAPES, shape_labels=
     for direction in ("image_to_text", "text_to_image"):
         n = 120 if direction == "image_to_text" else 600  # five captions per image
         for k in (1, 5, 10):
-            retrieval[f"{direction}_R@{k}"] = (
-                (rng.random(n) < min(0.95, p * 0.5 + 0.05 * k)).astype(int).tolist()
-            )
+            retrieval[f"{direction}_R@{k}"] = (rng.random(n) < min(0.95, p * 0.5 + 0.05 * k)).astype(int).tolist()
     tasks.append(
         {
             "name": "retrieval",
@@ -134,23 +129,17 @@ def make_result(label, loss, p, seed, run_dir, class_names=SHAPES, shape_labels=
             "dataset": "world-retrieval",
             "split": "test",
             "metrics": {k: float(np.mean(v)) for k, v in retrieval.items()},
-            "metric_info": {
-                k: {"higher_is_better": True, "unit": "fraction", "per_example": k} for k in retrieval
-            },
+            "metric_info": {k: {"higher_is_better": True, "unit": "fraction", "per_example": k} for k in retrieval},
             "per_example": retrieval,
             "class_names": None,
             "extra": {},
         }
     )
     tasks.append(
-        _consistency(
-            rng, "shapes-consistency", "world-shapes", p - 0.1, 200, False, 0.5 if loss == "clip" else 0.2
-        )
+        _consistency(rng, "shapes-consistency", "world-shapes", p - 0.1, 200, False, 0.5 if loss == "clip" else 0.2)
     )
     tasks.append(
-        _consistency(
-            rng, "fine-consistency", "world-fine", p - 0.2, 300, True, 0.5 if loss == "clip" else 0.2
-        )
+        _consistency(rng, "fine-consistency", "world-fine", p - 0.2, 300, True, 0.5 if loss == "clip" else 0.2)
     )
     shapes_top1 = tasks[0]["metrics"]["top1"]
     points = [
@@ -165,8 +154,7 @@ def make_result(label, loss, p, seed, run_dir, class_names=SHAPES, shape_labels=
             "split": "test",
             "metrics": {f"{pt['dataset']}/effective_robustness": 0.01 * (seed % 5) for pt in points},
             "metric_info": {
-                f"{pt['dataset']}/effective_robustness": {"higher_is_better": True, "unit": "fraction"}
-                for pt in points
+                f"{pt['dataset']}/effective_robustness": {"higher_is_better": True, "unit": "fraction"} for pt in points
             },
             "per_example": {},
             "class_names": None,

@@ -87,8 +87,7 @@ def test_user_suite_with_custom_dataset(world_dir, tmp_path):
             "unknown option 'topp'",
         ),
         (
-            BASE
-            + '[[tasks]]\nname = "a"\nkind = "zeroshot"\ndataset = "world-shapes"\noptions = { topk = 3 }\n',
+            BASE + '[[tasks]]\nname = "a"\nkind = "zeroshot"\ndataset = "world-shapes"\noptions = { topk = 3 }\n',
             "option 'topk' must be",
         ),
         ('name = "x"\n[[tasks]]\nname = "a"\nkind = "zeroshot"\n', "missing required key 'version'"),

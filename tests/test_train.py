@@ -96,12 +96,8 @@ def test_training_warms_up_and_writes_its_files(pairs_csv, tmp_path):
     final = train(cfg)
     records = _metrics(tmp_path / "w")
     lrs = [r["lr"] for r in records if r["split"] == "train"]
-    assert lrs[:4] == pytest.approx(
-        [2.5e-4, 5e-4, 7.5e-4, 1e-3]
-    )  # the warmup really runs (the original's never did)
-    assert {"loss", "contrastive", "inmodal", "crossmodal", "logit_scale", "pairs_per_s", "time"} <= set(
-        records[0]
-    )
+    assert lrs[:4] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3])  # the warmup really runs (the original's never did)
+    assert {"loss", "contrastive", "inmodal", "crossmodal", "logit_scale", "pairs_per_s", "time"} <= set(records[0])
     val = [r for r in records if r["split"] == "val"]
     assert len(val) == 1 and val[0]["inmodal"] > 0
     ckpt = load_checkpoint(final)
@@ -219,9 +215,7 @@ def test_sigkill_then_resume_is_bitwise_equal(pairs_csv, tmp_path):
     # A random step of the 8, in either epoch, after the first checkpoint (step 2): killed before any checkpoint
     # there is nothing to resume, and `--resume latest` says so (exit 2).
     kill_at = random.Random(os.getpid()).randint(3, 7)
-    proc = subprocess.Popen(
-        _cli(*args, "--name", "killed"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(_cli(*args, "--name", "killed"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for_step(tmp_path / "killed", kill_at, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -349,9 +343,7 @@ def test_two_ranks_match_one_process(pairs_csv, tmp_path):
         "1e-4",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run(
-        _cli(*common, "--batch-size", "16", "--name", "one"), check=True, capture_output=True, env=env
-    )
+    subprocess.run(_cli(*common, "--batch-size", "16", "--name", "one"), check=True, capture_output=True, env=env)
     proc = subprocess.run(
         _cli(*common, "--batch-size", "8", "--name", "two", "--nproc", "2"),
         capture_output=True,

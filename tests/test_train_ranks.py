@@ -24,10 +24,33 @@ def test_a_dying_rank_ends_the_job(tmp_path):
     (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "cyclip_bench", "train", "--train-data", str(tmp_path / "train.csv"),
-         "--model", "tiny-vit", "--batch-size", "4", "--epochs", "1", "--workers", "0", "--no-progress",
-         "--logs", str(tmp_path / "logs"), "--name", "dies", "--nproc", "2"],
-        capture_output=True, text=True, env=env, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "cyclip_bench",
+            "train",
+            "--train-data",
+            str(tmp_path / "train.csv"),
+            "--model",
+            "tiny-vit",
+            "--batch-size",
+            "4",
+            "--epochs",
+            "1",
+            "--workers",
+            "0",
+            "--no-progress",
+            "--logs",
+            str(tmp_path / "logs"),
+            "--name",
+            "dies",
+            "--nproc",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
     )
     assert proc.returncode != 0
     assert "bad.png" in proc.stderr

@@ -21,9 +21,7 @@ def synth(
     size: float = typer.Option(1.0, "--size", help="Scales every count (1.0 ≈ 16k training captions)."),
     image_size: int = typer.Option(32, "--image-size", help="Image side in pixels (multiple of 8)."),
     workers: int = typer.Option(0, "--workers", min=0, help="Worker processes (0: up to 2)."),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace OUT_DIR if it exists and is not empty."
-    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT_DIR if it exists and is not empty."),
 ) -> None:
     """Generate the benchmark world: caption sets, labelled shape sets, shifted test sets, a retrieval set."""
     from cyclip_bench.data.synth import generate_world
@@ -48,9 +46,7 @@ def check(
     ),
     image_key: str = typer.Option("image", "--image-key", help="Image-path column of a caption table."),
     caption_key: str = typer.Option("caption", "--caption-key", help="Caption column of a caption table."),
-    delimiter: str = typer.Option(
-        None, "--delimiter", help="Column delimiter (default: tab for .tsv, else ',')."
-    ),
+    delimiter: str = typer.Option(None, "--delimiter", help="Column delimiter (default: tab for .tsv, else ',')."),
     metadata: Path = typer.Option(None, "--metadata", help="Class-metadata JSON for a labelled folder."),
 ) -> None:
     """Validate a dataset and print what was found (counts, classes, problems); exit code 2 on problems."""

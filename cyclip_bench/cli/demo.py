@@ -22,8 +22,10 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
 def demo(
     quick: bool = typer.Option(False, "--quick", help="The ~3-minute version: a smaller world and a shorter budget."),
     out: Path = typer.Option(
-        None, "--out", help="Folder for the world, runs, results, cache and report (default: demo-out, or "
-        "demo-out-quick with --quick, so the two never collide)."
+        None,
+        "--out",
+        help="Folder for the world, runs, results, cache and report (default: demo-out, or "
+        "demo-out-quick with --quick, so the two never collide).",
     ),
     objectives: str = typer.Option(
         "clip,cyclip", "--objectives", help="Comma list of objectives: clip, cyclip, c-cyclip, i-cyclip."

@@ -21,14 +21,11 @@ def evaluate(
     suite: str = typer.Option(
         ..., "--suite", "-s", help="Built-in suite name (see `cyclip-bench suites`) or a suite .toml file."
     ),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Output folder for <label>__<suite>.json + results.csv."
-    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder for <label>__<suite>.json + results.csv."),
     data_root: Path | None = typer.Option(
         None,
         "--data-root",
-        help="Folder holding the datasets (for world "
-        "suites: the folder written by `cyclip-bench data synth`).",
+        help="Folder holding the datasets (for world suites: the folder written by `cyclip-bench data synth`).",
     ),
     batch_size: int = typer.Option(256, "--batch-size", help="Images/texts per forward pass."),
     workers: int = typer.Option(2, "--workers", help="DataLoader worker processes for image decoding."),
@@ -49,9 +46,7 @@ def evaluate(
         help="Feature cache folder (default $CYCLIP_BENCH_CACHE or ~/.cache/cyclip-bench/features).",
     ),
     resume: bool = typer.Option(False, "--resume", help="Keep tasks already in --out; run only the others."),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Replace results of another suite version in --out."
-    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace results of another suite version in --out."),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Resolve suite, tasks, checkpoints and data paths; encode nothing."
     ),

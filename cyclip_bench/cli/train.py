@@ -18,9 +18,7 @@ HELP_DATA = "Caption CSV/TSV (image,caption) or webdataset shards, e.g. 'shards/
 @app.command()
 def train(
     train_data: str = typer.Option(None, "--train-data", help=HELP_DATA),
-    val_data: str = typer.Option(
-        None, "--val-data", help="Caption CSV/TSV for a validation loss each epoch."
-    ),
+    val_data: str = typer.Option(None, "--val-data", help="Caption CSV/TSV for a validation loss each epoch."),
     model: str = typer.Option(None, "--model", help="Preset (tiny, tiny-64) or any open_clip model name."),
     pretrained: str = typer.Option(None, "--pretrained", help="open_clip pretrained tag or weights file."),
     image_size: int = typer.Option(None, "--image-size", help="Override the model's input size."),
@@ -35,23 +33,17 @@ def train(
     batch_size: int = typer.Option(None, "--batch-size", help="Pairs per rank per step [default: 128]."),
     lr: float = typer.Option(None, "--lr", help="Peak learning rate [default: 5e-4]."),
     warmup: int = typer.Option(None, "--warmup", help="Linear warmup steps [default: 50]."),
-    weight_decay: float = typer.Option(
-        None, "--weight-decay", help="AdamW decay on matrices [default: 0.1]."
-    ),
+    weight_decay: float = typer.Option(None, "--weight-decay", help="AdamW decay on matrices [default: 0.1]."),
     grad_clip: float = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this value."),
     accum_steps: int = typer.Option(None, "--accum-steps", help="Micro-batches per optimiser step."),
-    precision: str = typer.Option(
-        None, "--precision", help="auto|fp32|bf16|fp16 (auto: bf16 GPU, fp32 CPU)."
-    ),
+    precision: str = typer.Option(None, "--precision", help="auto|fp32|bf16|fp16 (auto: bf16 GPU, fp32 CPU)."),
     seed: int = typer.Option(None, "--seed", help="Random seed [default: 0]."),
     name: str = typer.Option(None, "--name", help="Run name [default: <loss>-<model>-s<seed>]."),
     logs: str = typer.Option(None, "--logs", help="Folder of runs [default: logs]."),
     resume: str = typer.Option(None, "--resume", help="latest (this run's latest.pt) or a checkpoint path."),
     save_every: int = typer.Option(None, "--save-every", help="Also keep epoch_<k>.pt every K epochs."),
     checkpoint_steps: int = typer.Option(None, "--checkpoint-steps", help="Update latest.pt every N steps."),
-    log_every: int = typer.Option(
-        None, "--log-every", help="metrics.jsonl line every N steps [default: 10]."
-    ),
+    log_every: int = typer.Option(None, "--log-every", help="metrics.jsonl line every N steps [default: 10]."),
     workers: int = typer.Option(None, "--workers", help="DataLoader workers per rank [default: 2]."),
     device: str = typer.Option(None, "--device", help="auto, cpu, cuda [default: auto]."),
     tensorboard: bool = typer.Option(None, "--tensorboard/--no-tensorboard", help="Also log to TensorBoard."),
@@ -60,12 +52,8 @@ def train(
     caption_key: str = typer.Option(None, "--caption-key", help="Caption column [default: caption]."),
     delimiter: str = typer.Option(None, "--delimiter", help="Column delimiter [default: , or tab for .tsv]."),
     bad_rows: str = typer.Option(None, "--bad-rows", help="error|skip rows whose image is missing/corrupt."),
-    train_num_samples: int = typer.Option(
-        None, "--train-num-samples", help="Pairs in the shards (skip count)."
-    ),
-    val_batch_size: int = typer.Option(
-        None, "--val-batch-size", help="Validation chunk size [default: 256]."
-    ),
+    train_num_samples: int = typer.Option(None, "--train-num-samples", help="Pairs in the shards (skip count)."),
+    val_batch_size: int = typer.Option(None, "--val-batch-size", help="Validation chunk size [default: 256]."),
     config: Path = typer.Option(None, "--config", help="TOML file of these options (flags win)."),
     nproc: int = typer.Option(1, "--nproc", help="Processes on this machine (relaunches under torchrun)."),
 ) -> None:

@@ -18,11 +18,7 @@ _OTHER_DELIMITERS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
 
 
 def _show(delimiter: str) -> str:
-    return (
-        repr(delimiter)
-        if delimiter not in _OTHER_DELIMITERS
-        else f"{_OTHER_DELIMITERS[delimiter]} ({delimiter!r})"
-    )
+    return repr(delimiter) if delimiter not in _OTHER_DELIMITERS else f"{_OTHER_DELIMITERS[delimiter]} ({delimiter!r})"
 
 
 def default_delimiter(path: str | os.PathLike) -> str:
@@ -41,13 +37,9 @@ def read_table(path: str | os.PathLike, columns: list[str], delimiter: str | Non
             path, sep=delimiter, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL, engine="c"
         )
     except pd.errors.EmptyDataError:
-        raise DataError(
-            f"{path}: file is empty (expected a header with columns {', '.join(columns)})"
-        ) from None
+        raise DataError(f"{path}: file is empty (expected a header with columns {', '.join(columns)})") from None
     except pd.errors.ParserError as err:
-        raise DataError(
-            f"{path}: cannot parse with delimiter {_show(delimiter)}: {err}".replace("\n", " ")
-        ) from None
+        raise DataError(f"{path}: cannot parse with delimiter {_show(delimiter)}: {err}".replace("\n", " ")) from None
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err})") from None
     found = [str(c) for c in table.columns]
@@ -62,8 +54,7 @@ def read_table(path: str | os.PathLike, columns: list[str], delimiter: str | Non
                         f"{_OTHER_DELIMITERS[other]}-delimited — wrong delimiter? pass --delimiter {other!r}"
                     )
         raise DataError(
-            f"{path}: missing column(s) {', '.join(map(repr, missing))}; columns found: "
-            f"{', '.join(map(repr, found))}"
+            f"{path}: missing column(s) {', '.join(map(repr, missing))}; columns found: {', '.join(map(repr, found))}"
         )
     if len(table) == 0:
         raise DataError(f"{path}: has a header but no rows")

@@ -117,14 +117,10 @@ def _imagenetv2(root: Path, split: str, transform: Any) -> LabelledDataset:
         [root / "imagenetv2", root / "imagenetv2-matched-frequency-format-val"],
         "ImageNetV2: class-index folders 0..999",
     )
-    return load_image_folder(
-        folder, builtin_metadata("imagenet"), "imagenetv2/test", transform, folder_names="indices"
-    )
+    return load_image_folder(folder, builtin_metadata("imagenet"), "imagenetv2/test", transform, folder_names="indices")
 
 
-@_register(
-    "imagenet-sketch", "labelled", ("test",), "DATA_ROOT/imagenet-sketch (wnid folders)", "ImageNet-Sketch"
-)
+@_register("imagenet-sketch", "labelled", ("test",), "DATA_ROOT/imagenet-sketch (wnid folders)", "ImageNet-Sketch")
 def _imagenet_sketch(root: Path, split: str, transform: Any) -> LabelledDataset:
     folder = _first_dir(
         [root / "imagenet-sketch" / "sketch", root / "imagenet-sketch"], "ImageNet-Sketch: 1000 wnid folders"
@@ -241,9 +237,7 @@ def _resolve(path: str | os.PathLike, data_root: Path | None) -> Path:
 
 
 def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: str, transform: Any) -> Any:
-    unknown = sorted(
-        set(ref) - {"path", "format", "metadata", "name", "image_key", "caption_key", "delimiter"}
-    )
+    unknown = sorted(set(ref) - {"path", "format", "metadata", "name", "image_key", "caption_key", "delimiter"})
     if unknown:
         raise UserError(
             f"dataset reference: unknown key(s) {', '.join(unknown)} (expected path, format, metadata, name)"
@@ -252,9 +246,7 @@ def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: s
         raise UserError("dataset reference: 'path' is required")
     fmt = ref.get("format", "labels-csv")
     if fmt not in REF_FORMATS:
-        raise UserError(
-            f"dataset reference: unknown format {fmt!r}; expected one of {', '.join(REF_FORMATS)}"
-        )
+        raise UserError(f"dataset reference: unknown format {fmt!r}; expected one of {', '.join(REF_FORMATS)}")
     path = _resolve(ref["path"], data_root)
     name = ref.get("name") or f"{path.name}/{split}"
     if fmt == "captions":
@@ -277,9 +269,7 @@ def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: s
                 meta, source = load_class_metadata(candidate), str(candidate)
                 break
         else:
-            raise DataError(
-                f"{path}: labels-csv needs class metadata: set 'metadata' or put classes.json beside it"
-            )
+            raise DataError(f"{path}: labels-csv needs class metadata: set 'metadata' or put classes.json beside it")
     if fmt == "labels-csv":
         return load_labels_csv(path, meta, name, transform, source)
     return load_image_folder(path, meta, name, transform)

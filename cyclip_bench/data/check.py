@@ -85,9 +85,7 @@ def _metadata_for(folder: Path, metadata: Path | None) -> tuple[ClassMetadata, s
     ):
         if candidate.is_file():
             return load_class_metadata(candidate), str(candidate)
-    raise DataError(
-        f"{folder}: no class metadata found (pass --metadata FILE.json or put classes.json beside it)"
-    )
+    raise DataError(f"{folder}: no class metadata found (pass --metadata FILE.json or put classes.json beside it)")
 
 
 def check_labelled(
@@ -166,7 +164,5 @@ def check_path(
         report = CheckReport(str(path), "labelled")
         check_labelled(path, report, meta_path)
     else:
-        raise DataError(
-            f"{path}: not found (expected a caption CSV/TSV, a labelled folder or a world folder)"
-        )
+        raise DataError(f"{path}: not found (expected a caption CSV/TSV, a labelled folder or a world folder)")
     return report

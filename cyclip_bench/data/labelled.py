@@ -202,9 +202,7 @@ def load_image_folder(
                 break
         if not mapping:  # name the first folder that the best-matching naming scheme does not know
             usable = [k for k in kinds if k != "wnids" or metadata.wnids is not None] or ["names"]
-            best = max(
-                (_folder_index(metadata, k) for k in usable), key=lambda ix: sum(f in ix for f in folders)
-            )
+            best = max((_folder_index(metadata, k) for k in usable), key=lambda ix: sum(f in ix for f in folders))
             bad = next((f for f in folders if f not in best), folders[0])
             raise DataError(
                 f"{root}: sub-folder {bad!r} matches no class (folders must be class names, wnids or indices "
@@ -212,8 +210,7 @@ def load_image_folder(
             )
         if not subset and len(folders) != len(metadata.classes):
             raise DataError(
-                f"{root}: {len(folders)} class folders but the class metadata lists "
-                f"{len(metadata.classes)} classes"
+                f"{root}: {len(folders)} class folders but the class metadata lists {len(metadata.classes)} classes"
             )
     files: list[str] = []
     labels: list[int] = []
@@ -269,9 +266,7 @@ def load_cifar(
     meta = _unpickle(folder / meta_file)
     names = meta.get(meta_key)
     if names is None:
-        raise DataError(
-            f"{folder / meta_file}: missing key {meta_key!r}; keys found: {', '.join(map(str, meta))}"
-        )
+        raise DataError(f"{folder / meta_file}: missing key {meta_key!r}; keys found: {', '.join(map(str, meta))}")
     if len(names) != len(metadata.classes):
         raise DataError(
             f"{folder / meta_file}: lists {len(names)} classes but the {variant} class metadata has "
@@ -282,9 +277,7 @@ def load_cifar(
         batch = _unpickle(folder / file)
         for key in ("data", label_key):
             if key not in batch:
-                raise DataError(
-                    f"{folder / file}: missing key {key!r}; keys found: {', '.join(map(str, batch))}"
-                )
+                raise DataError(f"{folder / file}: missing key {key!r}; keys found: {', '.join(map(str, batch))}")
         data = np.asarray(batch["data"], dtype=np.uint8)
         if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(batch[label_key]):
             raise DataError(
@@ -348,6 +341,4 @@ class RetrievalDataset:
         return digest.hexdigest()
 
     def __repr__(self) -> str:
-        return (
-            f"RetrievalDataset({self.name!r}, {len(self.image_files)} images, {len(self.captions)} captions)"
-        )
+        return f"RetrievalDataset({self.name!r}, {len(self.image_files)} images, {len(self.captions)} captions)"

@@ -97,9 +97,7 @@ def load_class_metadata(path: str | Path, expected_classes: int | None = None) -
     """Read a class-metadata JSON file. ``expected_classes`` checks the count against the dataset's labels."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(
-            f"class metadata file {path} not found (expected JSON with 'classes' and 'templates')"
-        )
+        raise DataError(f"class metadata file {path} not found (expected JSON with 'classes' and 'templates')")
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -117,7 +115,5 @@ def builtin_metadata(name: str) -> ClassMetadata:
             f"unknown built-in class metadata {name!r}.{did_you_mean(name, list(BUILTIN_NAMES))} "
             f"Known: {', '.join(BUILTIN_NAMES)}"
         )
-    text = (
-        resources.files("cyclip_bench.data").joinpath("metadata", f"{name}.json").read_text(encoding="utf-8")
-    )
+    text = resources.files("cyclip_bench.data").joinpath("metadata", f"{name}.json").read_text(encoding="utf-8")
     return metadata_from_dict(json.loads(text), f"built-in metadata {name}.json")

@@ -184,10 +184,7 @@ class Obj:
 
 # --- geometry (unit coordinates, centre 0, radius ~1) -------------------------------------------------------
 def _regular(n: int, start: float = -math.pi / 2, r: float = 1.0) -> list[tuple[float, float]]:
-    return [
-        (r * math.cos(start + 2 * math.pi * k / n), r * math.sin(start + 2 * math.pi * k / n))
-        for k in range(n)
-    ]
+    return [(r * math.cos(start + 2 * math.pi * k / n), r * math.sin(start + 2 * math.pi * k / n)) for k in range(n)]
 
 
 def _star() -> list[tuple[float, float]]:
@@ -312,9 +309,7 @@ def _sample_distractors(rng: np.random.Generator, main: Obj, count: int, scale: 
             cx, cy = (float(v) for v in rng.uniform(radius + 0.02, 0.98 - radius, 2))
             if math.hypot(cx - main.cx, cy - main.cy) > main.radius + radius * 0.8:
                 break
-        out.append(
-            Obj(shape, colour, "small", radius, cx, cy, float(rng.uniform(-0.3, 0.3)), "solid", "center")
-        )
+        out.append(Obj(shape, colour, "small", radius, cx, cy, float(rng.uniform(-0.3, 0.3)), "solid", "center"))
     return out
 
 
@@ -327,9 +322,7 @@ def _background(rng: np.random.Generator, kind: str, n: int, side: int) -> np.nd
     if kind == "plain":
         return np.broadcast_to(colour, (side, side, 3)).copy()
     if kind == "gradient":
-        other = np.clip(
-            colour + rng.uniform(-90, 90, 3) * (1 if not light else -1) * rng.choice([-1, 1]), 0, 255
-        )
+        other = np.clip(colour + rng.uniform(-90, 90, 3) * (1 if not light else -1) * rng.choice([-1, 1]), 0, 255)
         direction = rng.uniform(0, 2 * math.pi)
         yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) / side
         t = (xx - 0.5) * math.cos(direction) + (yy - 0.5) * math.sin(direction) + 0.5
@@ -405,9 +398,7 @@ def _article(phrase: str) -> str:
     return ("an " if phrase[:1] in "aeiou" else "a ") + phrase
 
 
-def _caption(
-    rng: np.random.Generator, obj: Obj, background: str, distractors: list[Obj], rich: bool = False
-) -> str:
+def _caption(rng: np.random.Generator, obj: Obj, background: str, distractors: list[Obj], rich: bool = False) -> str:
     """Alt-text-like: a random subset of the attributes, synonyms, sometimes no shape name at all."""
     p = 1.6 if rich else 1.0
     shape = SHAPES[obj.shape]
@@ -437,9 +428,7 @@ def _caption(
         tail.append(_pick(rng, BACKGROUND_WORDS[background]))
     if distractors and rng.random() < 0.3 * p:
         d = distractors[0]
-        other = (
-            f"{_pick(rng, COLOUR_WORDS[COLOUR_NAMES[d.colour]])} {_pick(rng, SHAPE_WORDS[SHAPES[d.shape]])}"
-        )
+        other = f"{_pick(rng, COLOUR_WORDS[COLOUR_NAMES[d.colour]])} {_pick(rng, SHAPE_WORDS[SHAPES[d.shape]])}"
         tail.append(f"next to {_article(other)}")
     prefix = _pick(rng, PREFIXES)
     text = prefix + " ".join([phrase, *tail]) + _pick(rng, SUFFIXES)
@@ -500,15 +489,10 @@ def _item(seed: int, part: str, kind: str, index: int, n: int) -> tuple[bytes, l
     if kind == "captions":
         captions = [_caption(rng, obj, background, distractors)]
     elif kind == "retrieval":
-        captions = [
-            _caption(rng, obj, background, distractors, rich=True)
-            for _ in range(CAPTIONS_PER_RETRIEVAL_IMAGE)
-        ]
+        captions = [_caption(rng, obj, background, distractors, rich=True) for _ in range(CAPTIONS_PER_RETRIEVAL_IMAGE)]
     label = obj.colour * len(SHAPES) + obj.shape if kind == "fine" else obj.shape
     buf = io.BytesIO()
-    img.save(
-        buf, format="PNG", optimize=False, compress_level=6
-    )  # no tIME chunk: bytes depend on pixels only
+    img.save(buf, format="PNG", optimize=False, compress_level=6)  # no tIME chunk: bytes depend on pixels only
     return buf.getvalue(), captions, label
 
 
@@ -642,9 +626,7 @@ def _write_parts(tmp: Path, rows: dict[str, list], kinds: dict[str, str]) -> Non
                 ([img, c] for img, caps, _ in part_rows for c in caps),
             )
         else:
-            _write_csv(
-                tmp / part / "labels.csv", ["image", "label"], ([img, label] for img, _, label in part_rows)
-            )
+            _write_csv(tmp / part / "labels.csv", ["image", "label"], ([img, label] for img, _, label in part_rows))
     # Move caption images to the documented place: captions/images/<split>/.
     for split in ("train", "val"):
         src = tmp / "captions" / f"images-{split}"

@@ -145,9 +145,7 @@ class EvalContext:
         if key not in self._features:
             data = self.retrieval(ref)
             name = getattr(data, "name", dataset_label(ref))
-            images = self._cached(
-                self._image_key(data), lambda: self.encoder.images(data.images, f"images {name}")
-            )
+            images = self._cached(self._image_key(data), lambda: self.encoder.images(data.images, f"images {name}"))
             captions = list(data.captions)
             texts = self.text_features(captions, f"captions {name}")
             self._features[key] = RetrievalFeatures(

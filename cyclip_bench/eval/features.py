@@ -138,9 +138,7 @@ class Encoder:
         with torch.autocast(device_type=torch.device(self.device).type, dtype=dtype):
             yield
 
-    def _run(
-        self, dataset: Dataset, encode: Callable, collate: Callable, what: str, workers: int
-    ) -> torch.Tensor:
+    def _run(self, dataset: Dataset, encode: Callable, collate: Callable, what: str, workers: int) -> torch.Tensor:
         start = time.perf_counter()
         shard = self.dist.shard(len(dataset))
         data = dataset if self.dist.world_size == 1 else Subset(dataset, list(shard))

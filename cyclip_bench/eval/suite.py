@@ -77,9 +77,7 @@ def _parse_dataset(value: Any, where: str) -> DatasetRef | None:
         unknown = sorted(set(value) - _DATASET_REF_KEYS)
         if unknown or "path" not in value:
             bad = unknown[0] if unknown else "(missing 'path')"
-            raise ConfigError(
-                f"{where}.dataset: bad key {bad}; a custom dataset is {{path, format, metadata}}"
-            )
+            raise ConfigError(f"{where}.dataset: bad key {bad}; a custom dataset is {{path, format, metadata}}")
         return {k: str(v) for k, v in value.items()}
     raise ConfigError(f"{where}.dataset must be a catalog name or a table {{path, format, metadata}}")
 

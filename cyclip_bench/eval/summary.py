@@ -42,9 +42,7 @@ def headline_table(paths: list[Path]) -> Table:
         for obj in results:
             value = obj["tasks"][i]["metrics"].get(head[0])
             unit = obj["tasks"][i]["metric_info"].get(head[0], {}).get("unit")
-            values.append(
-                "" if value is None else f"{100 * value:.2f}" if unit == "fraction" else f"{value:.4f}"
-            )
+            values.append("" if value is None else f"{100 * value:.2f}" if unit == "fraction" else f"{value:.4f}")
         table.add_row(task["name"], head[0], *values)
     return table
 

@@ -47,9 +47,7 @@ def _class_to_superclass(superclasses: dict[str, list[int]], num_classes: int) -
     return owner
 
 
-def fine_correct(
-    logits: torch.Tensor, labels: torch.Tensor, superclasses: dict[str, list[int]]
-) -> torch.Tensor:
+def fine_correct(logits: torch.Tensor, labels: torch.Tensor, superclasses: dict[str, list[int]]) -> torch.Tensor:
     """Bool [N]: correct when classifying among the subclasses of the true label's superclass only.
 
     A label in no superclass is classified among all classes (so every test image counts, as in PAPER.md).

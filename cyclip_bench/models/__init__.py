@@ -223,9 +223,7 @@ def model_payload(model: torch.nn.Module, info: ModelInfo, train_config: dict | 
     }
 
 
-def model_from_checkpoint(
-    payload: dict, device: str | torch.device = "cpu"
-) -> tuple[torch.nn.Module, ModelInfo]:
+def model_from_checkpoint(payload: dict, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelInfo]:
     """Rebuild the model of one of this project's checkpoints and load its weights strictly."""
     if payload.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"not a {CHECKPOINT_FORMAT} checkpoint (format={payload.get('format')!r})")

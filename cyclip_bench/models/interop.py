@@ -76,8 +76,7 @@ def infer_openai_architecture(state_dict: dict[str, Any]) -> str:
     sd = strip_prefix(state_dict)
     if "visual.layer1.0.conv1.weight" in sd:
         depths = tuple(
-            len({k.split(".")[2] for k in sd if k.startswith(f"visual.layer{stage}.")})
-            for stage in range(1, 5)
+            len({k.split(".")[2] for k in sd if k.startswith(f"visual.layer{stage}.")}) for stage in range(1, 5)
         )
         name = _RESNETS.get(depths)
         if name is None:
@@ -89,9 +88,7 @@ def infer_openai_architecture(state_dict: dict[str, Any]) -> str:
         if name is None:
             raise UserError(f"unrecognised ViT CLIP (width {width}, patch {patch}); pass --model NAME")
         return f"{name}-quickgelu"
-    raise UserError(
-        "state dict is not in OpenAI's CLIP layout (no visual.layer1 / visual.conv1 keys); pass --model"
-    )
+    raise UserError("state dict is not in OpenAI's CLIP layout (no visual.layer1 / visual.conv1 keys); pass --model")
 
 
 def load_state_dict_strictly(model: torch.nn.Module, state_dict: dict[str, Any], source: str) -> None:
@@ -221,9 +218,7 @@ def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> Loade
     tags = open_clip.list_pretrained_tags_by_model(model_name)
     if tag not in tags:
         known = ", ".join(tags) or "none"
-        raise UserError(
-            f"checkpoint {tag!r} is neither a file nor a pretrained tag of {model_name!r} ({known})"
-        )
+        raise UserError(f"checkpoint {tag!r} is neither a file nor a pretrained tag of {model_name!r} ({known})")
     model, info = create_model(model_name, pretrained=tag, device=device)
     model.eval()
     record = {

@@ -237,9 +237,7 @@ def _suite_section(
     ]
     section.plots.extend(p for p in [_suite_bars(loaded, suite, labels, colours, writer, config)] if p)
     for task_name in tables.suite_tasks(loaded, suite):
-        section.children.append(
-            _task_section(loaded, suite, task_name, labels, baseline, colours, writer, config)
-        )
+        section.children.append(_task_section(loaded, suite, task_name, labels, baseline, colours, writer, config))
     return section
 
 
@@ -265,9 +263,7 @@ def _suite_bars(loaded, suite, labels, colours, writer, config) -> Plot | None:
                 continue
             groups.append(f"{task_name}\n{metric}")
             for label in labels:
-                series[label].append(
-                    _ci_triplet(tables.find_task(loaded, label, suite, task_name), metric, config)
-                )
+                series[label].append(_ci_triplet(tables.find_task(loaded, label, suite, task_name), metric, config))
     fig = plots.grouped_bars(groups, series, colours, f"suite {suite}: headline metrics", "%")
     return writer.add(
         fig,
@@ -285,9 +281,7 @@ def _task_section(loaded, suite, task_name, labels, baseline, colours, writer, c
         _slug(f"task-{suite}-{task_name}"),
         meta=[("kind", ref.kind), ("dataset", ref.dataset or "—"), ("split", ref.split or "—")],
     )
-    section.tables.append(
-        ("metrics", tables.task_table(loaded, suite, task_name, config.n_boot, config.seed))
-    )
+    section.tables.append(("metrics", tables.task_table(loaded, suite, task_name, config.n_boot, config.seed)))
     if len(labels) > 1:
         comparison = tables.comparison_table(loaded, suite, task_name, baseline, config.n_boot, config.seed)
         if comparison is not None:
@@ -359,9 +353,7 @@ def _consistency_plot(loaded, suite, task_name, ks, labels, colours, writer, con
             series[label] = [_ci_triplet(task, f"consistency@{k}", config) for k in ks]
     paper_series: dict[str, list[float]] = {}
     numbers = [paper.lookup(ref.kind, ref.dataset, f"consistency@{k}") for k in ks]
-    if all(
-        n is not None and not n.analogue for n in numbers
-    ):  # only the paper's own dataset, never an analogue
+    if all(n is not None and not n.analogue for n in numbers):  # only the paper's own dataset, never an analogue
         for model in paper.paper_columns():
             paper_series[f"paper {model} (RN50, CC3M, {numbers[0].display_dataset})"] = [
                 n.values[model] for n in numbers

@@ -70,9 +70,7 @@ def _section(section, level: int) -> list[str]:
 def render_markdown(context: dict[str, Any]) -> str:
     parts = [f"# {escape(context['title'])}\n"]
     checkpoints = ", ".join(escape(c["label"]) for c in context["checkpoints"])
-    parts.append(
-        f"Checkpoints: {checkpoints}. Paired tests compare against **{escape(context['baseline'])}**.\n"
-    )
+    parts.append(f"Checkpoints: {checkpoints}. Paired tests compare against **{escape(context['baseline'])}**.\n")
     for section in context["sections"]:
         parts.extend(_section(section, 2))
     return "\n".join(parts)

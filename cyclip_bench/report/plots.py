@@ -137,9 +137,7 @@ def effective_robustness(
         if label in set(points["checkpoint"]):
             ax.scatter([], [], color=colour, marker="s", label=_text(label))
     for i, dataset in enumerate(datasets):
-        ax.scatter(
-            [], [], color="white", edgecolor="black", marker=markers[i % len(markers)], label=_text(dataset)
-        )
+        ax.scatter([], [], color="white", edgecolor="black", marker=markers[i % len(markers)], label=_text(dataset))
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_xlabel("in-distribution top-1 (%)")
@@ -164,9 +162,7 @@ def consistency_curves(
     ax = fig.add_subplot()
     step = 0.06 * (max(ks) - min(ks) or 1) / max(1, len(series))
     for i, (label, values) in enumerate(series.items()):
-        xs = [
-            k + (i - (len(series) - 1) / 2) * step for k in ks
-        ]  # dodge, so error bars do not hide each other
+        xs = [k + (i - (len(series) - 1) / 2) * step for k in ks]  # dodge, so error bars do not hide each other
         ys = [v[0] if v else np.nan for v in values]
         low = [max(0.0, v[0] - v[1]) if v else 0.0 for v in values]
         high = [max(0.0, v[2] - v[0]) if v else 0.0 for v in values]
@@ -190,9 +186,7 @@ def consistency_curves(
     return fig
 
 
-def geometry_panel(
-    metrics: dict[str, dict[str, float | None]], colours: dict[str, tuple], title: str
-) -> Figure | None:
+def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[str, tuple], title: str) -> Figure | None:
     """Three panels: modality gap; in-modal and cross-modal consistency gaps; alignment vs uniformity."""
     labels = [label for label in metrics if any(v is not None for v in metrics[label].values())]
     if not labels:
@@ -203,9 +197,7 @@ def geometry_panel(
 
     ax = axes[0]
     values = [metrics[label].get("modality_gap") for label in labels]
-    ax.bar(
-        range(len(labels)), [np.nan if v is None else v for v in values], color=[colours[x] for x in labels]
-    )
+    ax.bar(range(len(labels)), [np.nan if v is None else v for v in values], color=[colours[x] for x in labels])
     ax.set_xticks(range(len(labels)), [_text(x) for x in labels], rotation=20, ha="right", fontsize=8)
     ax.set_title("modality gap ‖mean(I) − mean(T)‖ ↓", fontsize=10)
     ax.grid(axis="y", alpha=0.3)

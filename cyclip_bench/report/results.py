@@ -60,9 +60,7 @@ class Result:
     checkpoint: dict[str, Any]
     run: dict[str, Any]
     tasks: list[Task]
-    label: str = (
-        ""  # unique display label (the checkpoint's label, disambiguated when two checkpoints share one)
-    )
+    label: str = ""  # unique display label (the checkpoint's label, disambiguated when two checkpoints share one)
     raw_label: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -110,9 +108,7 @@ def collect_result_files(inputs: list[Path]) -> list[Path]:
         if item.is_dir():
             found = sorted(p for p in item.glob("*.json") if p.is_file())
             if not found:
-                raise UserError(
-                    f"{item}: folder has no result JSON files (expected <checkpoint>__<suite>.json)"
-                )
+                raise UserError(f"{item}: folder has no result JSON files (expected <checkpoint>__<suite>.json)")
         elif item.is_file():
             found = [item]
         else:
@@ -144,9 +140,7 @@ def parse_result(doc: Any, path: Path) -> Result:
         raise UserError(f"{where}: results must be a JSON object, got {type(doc).__name__}")
     version = doc.get("schema_version")
     if version is None:
-        raise UserError(
-            f"{where}: missing 'schema_version' (is this a results file written by `cyclip-bench eval`?)"
-        )
+        raise UserError(f"{where}: missing 'schema_version' (is this a results file written by `cyclip-bench eval`?)")
     if isinstance(version, bool) or version not in KNOWN_SCHEMA_VERSIONS:
         known = ", ".join(str(v) for v in KNOWN_SCHEMA_VERSIONS)
         raise UserError(f"{where}: unknown schema_version {version!r} (this cyclip-bench reads: {known})")
@@ -193,9 +187,7 @@ def _parse_task(doc: Any, where: str) -> Task:
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             metrics[str(metric)] = None if math.isnan(float(value)) else float(value)
         else:
-            raise UserError(
-                f"{where}: metric {metric!r} must be a number or null, got {type(value).__name__}"
-            )
+            raise UserError(f"{where}: metric {metric!r} must be a number or null, got {type(value).__name__}")
     metric_info = doc.get("metric_info") or {}
     if not isinstance(metric_info, dict) or not all(isinstance(v, dict) for v in metric_info.values()):
         raise UserError(f"{where}: 'metric_info' must map metric names to objects")

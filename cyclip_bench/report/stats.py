@@ -71,10 +71,7 @@ def bootstrap_ci(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95)
         means = rng.binomial(n, x.mean(), size=n_boot) / n
     else:
         means = np.concatenate(
-            [
-                x[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1)
-                for start in range(0, n_boot, 256)
-            ]
+            [x[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1) for start in range(0, n_boot, 256)]
         )
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
@@ -102,10 +99,7 @@ def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.9
     else:
         d = y - x
         diffs = np.concatenate(
-            [
-                d[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1)
-                for start in range(0, n_boot, 256)
-            ]
+            [d[rng.integers(0, n, size=(min(256, n_boot - start), n))].mean(axis=1) for start in range(0, n_boot, 256)]
         )
     tail = (1.0 - level) / 2 * 100
     low, high = np.percentile(diffs, [tail, 100 - tail])

@@ -69,9 +69,7 @@ class Table:
                 {"text": str(value), "best": bool(best.iloc[j]) if best is not None else False}
                 for j, value in enumerate(row)
             ]
-            out.append(
-                {"label": label if isinstance(label, str) else " · ".join(map(str, label)), "cells": cells}
-            )
+            out.append({"label": label if isinstance(label, str) else " · ".join(map(str, label)), "cells": cells})
         return out
 
     @property
@@ -159,9 +157,7 @@ def overview_table(results: list[Result]) -> Table:
     frame = pd.DataFrame(rows, index=index, columns=labels + paper_cols)
     best = pd.DataFrame(best_rows, index=index, columns=labels + paper_cols)
     frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
-    notes = [
-        "Best checkpoint per row in bold; ↑ higher is better, ↓ lower is better. Percentages for fractions."
-    ]
+    notes = ["Best checkpoint per row in bold; ↑ higher is better, ↓ lower is better. Percentages for fractions."]
     if any(c in frame.columns for c in paper_cols):
         notes.append(
             f"Columns '{paper.PAPER_LABEL} …': the published CyCLIP-paper numbers for a ResNet-50 trained "
@@ -225,9 +221,7 @@ def task_table(results: list[Result], suite: str, task_name: str, n_boot: int, s
     frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
     notes = []
     if any(ref.per_example_of(m) for m in metrics):
-        notes.append(
-            f"[a, b]: 95% percentile bootstrap CI over test examples ({n_boot} resamples, seed {seed})."
-        )
+        notes.append(f"[a, b]: 95% percentile bootstrap CI over test examples ({n_boot} resamples, seed {seed}).")
     return Table(frame, best, notes, index_name="metric")
 
 
@@ -256,11 +250,7 @@ def comparison_table(
             cmp = compare_paired(a, b, n_boot=n_boot, seed=seed)
             unit = base.unit(metric)
             scale, suffix = (100.0, " pp") if unit == "fraction" else (1.0, "")
-            verdict = (
-                f"significant ({_p(cmp.p_value)})"
-                if cmp.significant
-                else f"not significant ({_p(cmp.p_value)})"
-            )
+            verdict = f"significant ({_p(cmp.p_value)})" if cmp.significant else f"not significant ({_p(cmp.p_value)})"
             rows.append(
                 [
                     label,
@@ -358,9 +348,7 @@ def per_class_accuracy(task: Task) -> pd.Series | None:
     labels = task.per_example.get("label")
     if not correct or not labels or not task.class_names:
         return None
-    frame = pd.DataFrame(
-        {"label": np.asarray(labels, dtype=int), "correct": np.asarray(correct, dtype=float)}
-    )
+    frame = pd.DataFrame({"label": np.asarray(labels, dtype=int), "correct": np.asarray(correct, dtype=float)})
     by_class = frame.groupby("label")["correct"].mean()
     names = task.class_names
     return pd.Series({names[i] if 0 <= i < len(names) else f"class {i}": v for i, v in by_class.items()})
@@ -372,9 +360,7 @@ def per_class_accuracy(task: Task) -> pd.Series | None:
 def configuration_key(config: dict) -> str:
     import json
 
-    return json.dumps(
-        {k: v for k, v in config.items() if k not in RUN_IDENTITY_KEYS}, sort_keys=True, default=str
-    )
+    return json.dumps({k: v for k, v in config.items() if k not in RUN_IDENTITY_KEYS}, sort_keys=True, default=str)
 
 
 def seed_groups(results: list[Result]) -> dict[str, list[str]]:

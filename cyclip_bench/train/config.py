@@ -28,9 +28,7 @@ class TrainConfig:
     pretrained: str | None = None
     image_size: int | None = None
     loss: str = "clip"
-    lambda_inmodal: float | None = (
-        None  # None → 0.25 for --loss cyclip, 0 for clip (resolved by from_sources)
-    )
+    lambda_inmodal: float | None = None  # None → 0.25 for --loss cyclip, 0 for clip (resolved by from_sources)
     lambda_crossmodal: float | None = None
     cyclic_normalization: str = "paper"
     epochs: int = 10
@@ -137,9 +135,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         "paper (1/N·Σ, the paper's) or pair (per-pair mean)",
     )
     _require(cfg.bad_rows in ("error", "skip"), "bad_rows", cfg.bad_rows, "error or skip")
-    _require(
-        cfg.batch_size >= 2, "batch_size", cfg.batch_size, "at least 2 (a contrastive batch needs negatives)"
-    )
+    _require(cfg.batch_size >= 2, "batch_size", cfg.batch_size, "at least 2 (a contrastive batch needs negatives)")
     _require(cfg.epochs >= 1, "epochs", cfg.epochs, "at least 1")
     _require(cfg.max_steps is None or cfg.max_steps >= 1, "max_steps", cfg.max_steps, "at least 1")
     _require(cfg.lr > 0, "lr", cfg.lr, "a positive learning rate")

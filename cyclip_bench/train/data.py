@@ -202,9 +202,7 @@ def build_train_data(cfg, env, transform, tokenizer) -> TrainData:
                 tokenizer,
                 cfg.workers,
             )
-            return torch.utils.data.DataLoader(
-                stream, batch_size=None, **_loader_kwargs(cfg.workers, env.device)
-            )
+            return torch.utils.data.DataLoader(stream, batch_size=None, **_loader_kwargs(cfg.workers, env.device))
 
         return _checked(TrainData(per_epoch, total, shard_loader), cfg)
     dataset = CaptionDataset(

@@ -104,11 +104,7 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv) -> tuple[Run, TrainData, A
     transform, tokenizer = build_transform(info.preprocess, train=True), get_tokenizer(info)
     data = build_train_data(cfg, env, transform, tokenizer)
     steps_per_epoch = data.batches_per_epoch // cfg.accum_steps
-    total = (
-        steps_per_epoch * cfg.epochs
-        if cfg.max_steps is None
-        else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
-    )
+    total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
     # The fused AdamW kernel exists for CPU and CUDA; on 2 CPU cores it cuts the tiny model's optimiser step
     # from ~29 ms to ~4 ms (bench/README.md).
     fused = env.device.type in ("cpu", "cuda")
@@ -283,9 +279,7 @@ def _train_epoch(run: Run, data: TrainData, stop: _StopSignals) -> None:
             ) from None
         if run.step % cfg.checkpoint_steps == 0:
             _save(run)
-    if (
-        run.batches_done + cfg.accum_steps > data.batches_per_epoch
-    ):  # epoch exhausted (not just the step budget)
+    if run.batches_done + cfg.accum_steps > data.batches_per_epoch:  # epoch exhausted (not just the step budget)
         run.epoch, run.batches_done = run.epoch + 1, 0
 
 

@@ -137,9 +137,7 @@ class LinearProbe(TaskKind):
 
         def fit() -> dict:
             C, history = search_C(x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter)
-            w, b = fit_logistic_regression(
-                x_train, y_train, num_classes, C, opts.max_iter
-            )  # refit on train+val
+            w, b = fit_logistic_regression(x_train, y_train, num_classes, C, opts.max_iter)  # refit on train+val
             return {"C": C, "history": history, "w": w, "b": b}
 
         # The fit is a deterministic function of the train features and the options: cache it with them.

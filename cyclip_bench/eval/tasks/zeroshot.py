@@ -23,9 +23,7 @@ def check_labels(dataset: Any, name: str) -> None:
     labels = list(dataset.labels)
     num_classes = len(dataset.metadata.classes)
     if labels and (max(labels) >= num_classes or min(labels) < 0):
-        raise DataError(
-            f"{name}: labels go up to {max(labels)} but the class metadata lists {num_classes} classes"
-        )
+        raise DataError(f"{name}: labels go up to {max(labels)} but the class metadata lists {num_classes} classes")
 
 
 def zeroshot_logits(ctx: Any, ref: Any, split: str, label: str) -> tuple[torch.Tensor, torch.Tensor, Any]:
