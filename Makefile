@@ -25,6 +25,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check cyclip_bench tests bench
+	$(VENV)/bin/ruff format --check cyclip_bench tests bench
 
 clean-venv:
 	rm -rf $(VENV)
