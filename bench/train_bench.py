@@ -4,12 +4,14 @@
 
 Each round runs, one after another, in a fresh process each and on the same CSV subset (exactly
 (skip + steps) × batch rows, one epoch, so both trainers do the same work):
-  1. `cyclip-bench train --loss clip`, 2. `cyclip-bench train --loss cyclip`,
-  3. `python -m open_clip_train.main` (our presets registered with open_clip.add_model_config).
-Rounds interleave the three so that a slow spell of a shared machine hits all of them alike. Throughput of a
+  1. `cyclip-bench train --loss clip`, 2. `cyclip-bench train --loss cyclip` (both with their defaults: a caption
+  table that fits in RAM is decoded once, before the first step, and channels_last for ResNets),
+  3. `cyclip-bench train --loss clip --data-cache off --no-channels-last` (open_clip_train's data path),
+  4. `python -m open_clip_train.main` (our presets registered with open_clip.add_model_config).
+Rounds interleave the four so that a slow spell of a shared machine hits all of them alike. Throughput of a
 run is the median pairs/s over its logged steps after the first `--skip` (start-up and warm-up excluded); a
-trainer's figure is the median over rounds. On CUDA each run also reports its peak
-torch.cuda.max_memory_allocated().
+trainer's figure is the median over rounds, a ratio the median over rounds of the ratio within a round. On CUDA
+each run also reports its peak torch.cuda.max_memory_allocated().
 `bench/gpu_bench.py` calls `measure()` for the GPU benchmark.
 """
 
@@ -48,6 +50,7 @@ class OutOfMemory(RuntimeError):
 class Run:
     pairs_per_s: float
     peak_bytes: int | None
+    setup_s: float | None = None  # one-time decode into memory (--data-cache), when it happened
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,14 @@ def _peak(text: str) -> int | None:
     return int(found[-1]) if found else None
 
 
-def ours(setup: Setup, loss: str, logs: Path) -> Run:
-    name = f"{loss}-{len(list(logs.glob(f'{loss}-*')))}" if logs.exists() else f"{loss}-0"
+# Our trainer with the data path open_clip_train has (images decoded per epoch in DataLoader workers) and
+# contiguous tensors: shows what the in-memory cache and channels_last add.
+STREAMED = ("--data-cache", "off", "--no-channels-last")
+
+
+def ours(setup: Setup, loss: str, logs: Path, extra: tuple[str, ...] = (), tag: str = "") -> Run:
+    prefix = f"{loss}{tag}"
+    name = f"{prefix}-{len(list(logs.glob(f'{prefix}-*')))}" if logs.exists() else f"{prefix}-0"
     text = _run(
         [
             sys.executable,
@@ -131,6 +140,7 @@ def ours(setup: Setup, loss: str, logs: Path) -> Run:
             str(setup.lr),
             "--warmup",
             "10",
+            *extra,
         ]
     )
     rates = [
@@ -138,7 +148,8 @@ def ours(setup: Setup, loss: str, logs: Path) -> Run:
         for line in (logs / name / "metrics.jsonl").read_text().splitlines()
         if '"split": "train"' in line
     ]
-    return Run(statistics.median(rates[setup.skip :]), _peak(text))
+    decoded = re.findall(r"decoded in ([\d.]+) s", text)
+    return Run(statistics.median(rates[setup.skip :]), _peak(text), float(decoded[-1]) if decoded else None)
 
 
 def open_clip_train(setup: Setup, logs: Path) -> Run:
@@ -196,10 +207,11 @@ def open_clip_train(setup: Setup, logs: Path) -> Run:
 def measure(setup: Setup, rounds: int, logs: Path, with_open_clip: bool = True) -> dict[str, list[Run]]:
     """Interleaved rounds of CLIP, CyCLIP and open_clip_train; OutOfMemory if the batch does not fit."""
     logs.mkdir(parents=True, exist_ok=True)
-    runs: dict[str, list[Run]] = {"clip": [], "cyclip": [], "open_clip_train": []}
+    runs: dict[str, list[Run]] = {"clip": [], "cyclip": [], "clip_streamed": [], "open_clip_train": []}
     for _ in range(rounds):
         runs["clip"].append(ours(setup, "clip", logs))
         runs["cyclip"].append(ours(setup, "cyclip", logs))
+        runs["clip_streamed"].append(ours(setup, "clip", logs, STREAMED, "-streamed"))
         if with_open_clip:
             runs["open_clip_train"].append(open_clip_train(setup, logs))
     return runs
@@ -209,16 +221,30 @@ def median_rate(runs: list[Run]) -> float:
     return statistics.median(r.pairs_per_s for r in runs)
 
 
+def paired_ratio(top: list[Run], bottom: list[Run]) -> float:
+    """Median over rounds of top/bottom within a round (the runs of one round ran back to back)."""
+    return statistics.median(a.pairs_per_s / b.pairs_per_s for a, b in zip(top, bottom, strict=True))
+
+
 def summary(runs: dict[str, list[Run]]) -> dict[str, float]:
+    """Median pairs/s per trainer; ratios are medians of per-round ratios, which cancel slow spells."""
     clip, cyclip = median_rate(runs["clip"]), median_rate(runs["cyclip"])
+    streamed = median_rate(runs["clip_streamed"])
+    decode = [r.setup_s for r in runs["clip"] if r.setup_s is not None]
     out = {
         "clip_pairs_per_s": clip,
         "cyclip_pairs_per_s": cyclip,
-        "cyclip_over_clip_step_time": clip / cyclip,
+        "cyclip_over_clip_step_time": paired_ratio(runs["clip"], runs["cyclip"]),
+        "clip_streamed_pairs_per_s": streamed,
+        "cache_decode_s": statistics.median(decode) if decode else None,
     }
     if runs["open_clip_train"]:
         reference = median_rate(runs["open_clip_train"])
-        out.update(open_clip_train_pairs_per_s=reference, ours_over_open_clip_train=clip / reference)
+        out.update(
+            open_clip_train_pairs_per_s=reference,
+            ours_over_open_clip_train=paired_ratio(runs["clip"], runs["open_clip_train"]),
+            streamed_over_open_clip_train=paired_ratio(runs["clip_streamed"], runs["open_clip_train"]),
+        )
     return out
 
 
@@ -253,9 +279,17 @@ def main() -> None:
     result = summary(runs)
     print(
         f"median pairs/s: CLIP {result['clip_pairs_per_s']:.1f}, CyCLIP {result['cyclip_pairs_per_s']:.1f}, "
+        f"CLIP streamed {result['clip_streamed_pairs_per_s']:.1f}, "
         f"open_clip_train {result['open_clip_train_pairs_per_s']:.1f}"
     )
+    if result["cache_decode_s"] is not None:
+        rows = (args.steps + args.skip) * args.batch_size
+        print(f"one-time decode into memory: {result['cache_decode_s']:.1f} s for {rows} pairs (not in pairs/s)")
     print(f"ratio ours/open_clip_train (CLIP): {result['ours_over_open_clip_train']:.2f}x   (target >= 1.3x)")
+    print(
+        f"ratio ours streamed (--data-cache off --no-channels-last)/open_clip_train: "
+        f"{result['streamed_over_open_clip_train']:.2f}x"
+    )
     print(f"step time CyCLIP/CLIP: {result['cyclip_over_clip_step_time']:.3f}x   (target <= 1.03x)")
 
 

@@ -45,6 +45,16 @@ def train(
     checkpoint_steps: int = typer.Option(None, "--checkpoint-steps", help="Update latest.pt every N steps."),
     log_every: int = typer.Option(None, "--log-every", help="metrics.jsonl line every N steps [default: 10]."),
     workers: int = typer.Option(None, "--workers", help="DataLoader workers per rank [default: 2]."),
+    channels_last: bool = typer.Option(
+        None,
+        "--channels-last/--no-channels-last",
+        help="NHWC image tensors [default: on for convolutional image towers (ResNets), off for ViTs].",
+    ),
+    data_cache: str = typer.Option(
+        None,
+        "--data-cache",
+        help="auto|memory|off: decode a caption table once into RAM (auto: when it takes <= 4 GiB) [default: auto].",
+    ),
     device: str = typer.Option(None, "--device", help="auto, cpu, cuda [default: auto]."),
     tensorboard: bool = typer.Option(None, "--tensorboard/--no-tensorboard", help="Also log to TensorBoard."),
     progress: bool = typer.Option(None, "--progress/--no-progress", help="Progress bar / plain log lines."),

@@ -13,6 +13,7 @@ import tomllib
 from cyclip_bench.errors import ConfigError
 from cyclip_bench.registry import did_you_mean
 
+CACHE_MODES = ("auto", "memory", "off")
 LOSSES = ("clip", "cyclip")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 CYCLIC_DEFAULT_LAMBDA = 0.25  # the CyCLIP README's λ1 = λ2
@@ -51,6 +52,8 @@ class TrainConfig:
     checkpoint_steps: int = 100
     log_every: int = 10
     workers: int = 2
+    channels_last: bool | None = None  # None: on for convolutional image towers (train/loop.py)
+    data_cache: str = "auto"  # auto|memory|off: decode a caption table once into memory (train/memcache.py)
     device: str = "auto"
     tensorboard: bool = False
     progress: bool = True
@@ -81,6 +84,11 @@ class TrainConfig:
         values.update({k: v for k, v in flags.items() if v is not None})
         _check_keys(values, "flag")
         return validate(cls(**values))
+
+
+def is_shards(spec: str) -> bool:
+    """Whether ``--train-data`` names webdataset tar shards rather than a caption table."""
+    return ".tar" in spec and not spec.lower().endswith((".csv", ".tsv"))
 
 
 def flag(field_name: str) -> str:
@@ -144,6 +152,9 @@ def validate(cfg: TrainConfig) -> TrainConfig:
     _require(cfg.grad_clip is None or cfg.grad_clip > 0, "grad_clip", cfg.grad_clip, "a positive norm")
     _require(cfg.accum_steps >= 1, "accum_steps", cfg.accum_steps, "at least 1")
     _require(cfg.workers >= 0, "workers", cfg.workers, ">= 0")
+    _require(cfg.data_cache in CACHE_MODES, "data_cache", cfg.data_cache, "|".join(CACHE_MODES))
+    if cfg.data_cache == "memory" and is_shards(cfg.train_data):
+        raise ConfigError(f"--data-cache memory: {cfg.train_data!r} is tar shards, which always stream")
     _require(cfg.save_every >= 0, "save_every", cfg.save_every, "a number of epochs >= 0 (0: only latest)")
     _require(cfg.checkpoint_steps >= 1, "checkpoint_steps", cfg.checkpoint_steps, "at least 1")
     _require(cfg.log_every >= 1, "log_every", cfg.log_every, "at least 1")

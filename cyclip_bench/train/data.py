@@ -12,6 +12,7 @@ import os
 import random
 import re
 import tarfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,9 @@ from PIL import Image
 
 from cyclip_bench.data.captions import CaptionDataset
 from cyclip_bench.errors import DataError
+from cyclip_bench.train.config import is_shards
+from cyclip_bench.train.memcache import MemoryCache, cache_bytes, use_memory_cache
+from cyclip_bench.train.memcache import batches as memory_batches
 
 IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
 SHUFFLE_BUFFER = 1000
@@ -39,10 +43,6 @@ def expand_braces(pattern: str) -> list[str]:
     else:
         options = body.split(",")
     return [out for opt in options for out in expand_braces(head + opt + tail)]
-
-
-def is_shards(spec: str) -> bool:
-    return ".tar" in spec and not spec.lower().endswith((".csv", ".tsv"))
 
 
 def shard_paths(spec: str) -> list[str]:
@@ -176,14 +176,21 @@ class TrainData:
     batches_per_epoch: int
     num_pairs: int
     make_loader: Callable[[int, int], Any]
+    source: str = "streamed"  # or "memory": decoded once into a MemoryCache
 
 
 def _loader_kwargs(workers: int, device: torch.device) -> dict[str, Any]:
     return {"num_workers": workers, "pin_memory": device.type == "cuda", "persistent_workers": False}
 
 
-def build_train_data(cfg, env, transform, tokenizer) -> TrainData:
-    """Caption table or shards → TrainData for this rank (per-rank batch ``cfg.batch_size``)."""
+def build_train_data(
+    cfg, env, transform, tokenizer, preprocess: dict, say: Callable[[str], Any] = lambda _: None
+) -> TrainData:
+    """Caption table or shards → TrainData for this rank (per-rank batch ``cfg.batch_size``).
+
+    A caption table is decoded once into memory when ``cfg.data_cache`` allows it (memcache.py); the batches
+    are the same either way.
+    """
     if is_shards(cfg.train_data):
         paths = shard_paths(cfg.train_data)
         total = cfg.train_num_samples or count_shard_samples(paths)
@@ -208,6 +215,20 @@ def build_train_data(cfg, env, transform, tokenizer) -> TrainData:
     dataset = CaptionDataset(
         cfg.train_data, transform, tokenizer, cfg.image_key, cfg.caption_key, cfg.delimiter, cfg.bad_rows
     )
+    per_epoch = len(dataset) // (cfg.batch_size * env.world_size)
+    context = int(tokenizer(["a"]).shape[-1])
+    if use_memory_cache(cfg.data_cache, len(dataset), int(preprocess["image_size"]), context):
+        mib = cache_bytes(len(dataset), int(preprocess["image_size"]), context) / 2**20
+        say(f"decoding {len(dataset)} pairs into memory ({mib:.0f} MiB, --data-cache {cfg.data_cache}) …")
+        start = time.perf_counter()
+        cache = MemoryCache.build(dataset, preprocess, tokenizer, cfg.workers)
+        say(f"decoded in {time.perf_counter() - start:.1f} s; batches now come from memory")
+
+        def cached_loader(epoch: int, skip: int) -> Any:
+            sampler = EpochSampler(len(cache), cfg.batch_size, env.world_size, env.rank, cfg.seed, epoch, skip)
+            return memory_batches(cache, sampler, cfg.batch_size)
+
+        return _checked(TrainData(per_epoch, len(dataset), cached_loader, "memory"), cfg)
 
     def table_loader(epoch: int, skip: int) -> Any:
         sampler = EpochSampler(len(dataset), cfg.batch_size, env.world_size, env.rank, cfg.seed, epoch, skip)
@@ -219,7 +240,6 @@ def build_train_data(cfg, env, transform, tokenizer) -> TrainData:
             **_loader_kwargs(cfg.workers, env.device),
         )
 
-    per_epoch = len(dataset) // (cfg.batch_size * env.world_size)
     return _checked(TrainData(per_epoch, len(dataset), table_loader), cfg)
 
 
