@@ -355,6 +355,51 @@ def test_linear_probe_is_deterministic_and_learns():
     assert w_small.norm() < w.norm()
 
 
+def test_warm_started_probe_fits_reach_the_cold_optimum(monkeypatch):
+    import scipy.optimize
+
+    import cyclip_bench.eval.tasks.linear_probe as lp
+    from cyclip_bench.eval.tasks.linear_probe import fit_logistic_regression, search_C_with_solution, split_train_val
+
+    iterations, minimize = [], scipy.optimize.minimize
+
+    def counting_minimize(*args, **kwargs):
+        found = minimize(*args, **kwargs)
+        iterations.append(found.nit)
+        return found
+
+    monkeypatch.setattr(lp.scipy.optimize, "minimize", counting_minimize, raising=True)
+
+    g = torch.Generator().manual_seed(1)
+    centres = torch.randn(5, 6, generator=g) * 2
+    y = torch.arange(300) % 5
+    x = centres[y] + torch.randn(300, 6, generator=g)
+    for C in (1e-2, 1.0, 1e2):
+        cold = fit_logistic_regression(x, y, 5, C)
+        warm = fit_logistic_regression(x, y, 5, C, init=fit_logistic_regression(x, y, 5, C * 30))
+        # the same model: same probabilities (the biases alone are only fixed up to a common shift)
+        probs = [torch.softmax(x.double() @ w + b, dim=1) for w, b in (cold, warm)]
+        torch.testing.assert_close(probs[0], probs[1], atol=1e-3, rtol=0)
+        # and the same objective C·ΣCE + ½‖W‖² (where it is flat, the solver may stop at other points)
+        objective = [
+            C * torch.nn.functional.cross_entropy(x.double() @ w + b, y, reduction="sum") + 0.5 * (w * w).sum()
+            for w, b in (cold, warm)
+        ]
+        assert objective[1] == pytest.approx(float(objective[0]), rel=1e-5)
+    # weakly regularised fits are the slow ones; a more regularised neighbour's solution is a head start
+    iterations.clear()
+    fit_logistic_regression(x, y, 5, 1e2)
+    fit_logistic_regression(x, y, 5, 1e2, init=fit_logistic_regression(x, y, 5, 1e1))
+    cold_iterations, _, warm_iterations = iterations
+    assert warm_iterations < cold_iterations
+    C, history, (w, b) = search_C_with_solution(x, y, 5)
+    train, _ = split_train_val(len(y), 0.2, 0)
+    cold_w, cold_b = fit_logistic_regression(x[train], y[train], 5, C)
+    probs = [torch.softmax(x.double() @ w_ + b_, dim=1) for w_, b_ in ((w, b), (cold_w, cold_b))]
+    torch.testing.assert_close(probs[0], probs[1], atol=1e-3, rtol=0)
+    assert {h["log10_C"] for h in history} >= {-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0}
+
+
 # --- torchrun: 2 gloo processes give the results of 1 ------------------------------------------------------
 
 

@@ -1,9 +1,9 @@
 """Linear probe: L2-regularised multinomial logistic regression on frozen, un-normalised image features.
 
 CLIP's protocol: the regularisation strength C (sklearn's convention: loss = C·ΣCE + ½‖W‖²) is chosen on a
-validation split carved from the train split with a coarse-to-fine search over log10 C, then the probe
-is refit
-on train+val with that C. L-BFGS (scipy) in float64 from a zero start on a fixed split: deterministic.
+validation split carved from the train split with a coarse-to-fine search over log10 C, then the probe is refit
+on train+val with that C. L-BFGS (scipy) in float64 along a warm-started regularisation path on a fixed split:
+deterministic.
 """
 
 from __future__ import annotations
@@ -26,13 +26,19 @@ from cyclip_bench.metrics import mean_per_class_recall
 
 
 def fit_logistic_regression(
-    x: torch.Tensor, y: torch.Tensor, num_classes: int, C: float, max_iter: int = 1000
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    C: float,
+    max_iter: int = 1000,
+    init: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(W [d, K], b [K]) minimising C·Σ CE(xW + b, y) + ½‖W‖² (bias unregularised).
 
-    scipy's L-BFGS-B with the analytic gradient, in float64 from a zero start (deterministic). The
-    objective is
-    divided by C·N, which keeps its scale O(1) for every C without moving the minimiser.
+    scipy's L-BFGS-B with the analytic gradient, in float64, from ``init`` (a neighbouring solution) or zero;
+    deterministic either way. The objective is divided by C·N, which keeps its scale O(1) for every C without
+    moving the minimiser. The problem is convex, so a warm start changes how fast the solver gets there, not
+    where it goes.
     """
     xn = x.double().numpy()
     yn = y.numpy()
@@ -53,6 +59,8 @@ def fit_logistic_regression(
         return loss, np.concatenate([grad_w.ravel(), residual.sum(axis=0)])
 
     theta0 = np.zeros(d * num_classes + num_classes)
+    if init is not None:
+        theta0 = np.concatenate([init[0].double().numpy().ravel(), init[1].double().numpy()])
     with single_threaded_blas():
         found = scipy.optimize.minimize(
             objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-6}
@@ -81,14 +89,33 @@ def search_C(
 ) -> tuple[float, list[dict[str, float]]]:
     """Coarse grid log10 C ∈ {−6, −4, …, 6}, then two refinements (±1, ±0.5) around the best.
 
-    Ties keep the smaller C (stronger regularisation). Returns (C, every (log10 C, val accuracy) tried).
+    Ties keep the smaller C (stronger regularisation). Each fit starts from the solution at the nearest C
+    already fitted (a regularisation path): weakly regularised fits, which from zero run for hundreds of
+    iterations, then take a few dozen. Returns (C, every (log10 C, val accuracy) tried).
     """
+    C, history, _ = search_C_with_solution(x, y, num_classes, val_fraction, seed, max_iter)
+    return C, history
+
+
+def search_C_with_solution(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    num_classes: int,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    max_iter: int = 1000,
+) -> tuple[float, list[dict[str, float]], tuple[torch.Tensor, torch.Tensor]]:
+    """``search_C`` that also returns the chosen C's (W, b) on the search split, to warm-start the refit."""
     train, val = split_train_val(len(y), val_fraction, seed)
     tried: dict[float, float] = {}
+    solutions: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def score(log_c: float) -> float:
         if log_c not in tried:
-            w, b = fit_logistic_regression(x[train], y[train], num_classes, 10.0**log_c, max_iter)
+            nearest = min(solutions, key=lambda c: (abs(c - log_c), c), default=None)
+            init = solutions[nearest] if nearest is not None else None
+            w, b = fit_logistic_regression(x[train], y[train], num_classes, 10.0**log_c, max_iter, init)
+            solutions[log_c] = (w, b)
             tried[log_c] = float((predict(x[val], w, b) == y[val]).double().mean())
         return tried[log_c]
 
@@ -99,7 +126,7 @@ def search_C(
     for step in (1.0, 0.5):
         best = best_of([best - step, best, best + step])
     history = [{"log10_C": k, "val_top1": v} for k, v in sorted(tried.items())]
-    return 10.0**best, history
+    return 10.0**best, history, solutions[best]
 
 
 @dataclass(frozen=True)
@@ -136,8 +163,11 @@ class LinearProbe(TaskKind):
         num_classes = len(train_set.metadata.classes)
 
         def fit() -> dict:
-            C, history = search_C(x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter)
-            w, b = fit_logistic_regression(x_train, y_train, num_classes, C, opts.max_iter)  # refit on train+val
+            C, history, near = search_C_with_solution(
+                x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter
+            )
+            # refit on train+val, from the search split's solution at that C
+            w, b = fit_logistic_regression(x_train, y_train, num_classes, C, opts.max_iter, near)
             return {"C": C, "history": history, "w": w, "b": b}
 
         # The fit is a deterministic function of the train features and the options: cache it with them.
@@ -146,7 +176,7 @@ class LinearProbe(TaskKind):
             task="linear_probe",
             train=train_set.fingerprint(),
             options=dataclasses.asdict(opts),
-            solver=1,
+            solver=2,  # 2: warm-started regularisation path
         )
         C, history, w, b = probe["C"], probe["history"], probe["w"], probe["b"]
         predictions = predict(x_test, w, b)
