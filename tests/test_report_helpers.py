@@ -270,3 +270,21 @@ def write_results(
         paper_path.write_text(json.dumps(paper_doc))
         out.extend([path, paper_path])
     return out
+
+
+def test_seeds_of_a_configuration_share_a_hue():
+    import colorsys
+
+    from cyclip_bench.report.plots import checkpoint_colours
+
+    labels = ["clip-s0", "clip-s1", "clip-s2", "cyclip-s0", "cyclip-s1", "other"]
+    groups = {"clip-s*": labels[:3], "cyclip-s*": labels[3:5]}
+    colours = checkpoint_colours(labels, groups)
+    assert len(set(colours.values())) == len(labels)  # every checkpoint still distinguishable
+    hue = {label: round(colorsys.rgb_to_hls(*colours[label])[0], 3) for label in labels}
+    assert hue["clip-s0"] == hue["clip-s1"] == hue["clip-s2"] != hue["cyclip-s0"] == hue["cyclip-s1"]
+    assert hue["other"] not in (hue["clip-s0"], hue["cyclip-s0"])
+    lightness = [colorsys.rgb_to_hls(*colours[label])[1] for label in labels[:3]]
+    assert lightness == sorted(lightness)  # dark → light in seed order
+    assert all(0 <= c <= 1 for rgb in colours.values() for c in rgb)
+    assert checkpoint_colours(["a", "b"]) == checkpoint_colours(["a", "b"], {})  # no groups: one hue each

@@ -98,11 +98,11 @@ def write_report(config: ReportConfig) -> dict[str, Any]:
     loaded = load_results(list(config.results))
     labels = tables.ordered_checkpoints(loaded)
     baseline = _resolve_baseline(config.baseline, labels, loaded)
-    colours = plots.checkpoint_colours(labels)
+    seed_groups = tables.seed_groups(loaded)
+    colours = plots.checkpoint_colours(labels, seed_groups)
     writer = _PlotWriter(out_dir)
 
     sections = [_overview_section(loaded, config)]
-    seed_groups = tables.seed_groups(loaded)
     seeds = tables.seeds_table(loaded, seed_groups)
     if seeds is not None:
         sections.append(Section("Seeds", "seeds", tables=[("mean ± sd over seeds", seeds)], notes=[]))

@@ -32,9 +32,32 @@ def _text(value: object) -> str:
     return str(value).replace("$", r"\$")
 
 
-def checkpoint_colours(labels: list[str]) -> dict[str, tuple]:
-    palette = colormaps["tab10"].colors if len(labels) <= 10 else colormaps["tab20"].colors
-    return {label: palette[i % len(palette)] for i, label in enumerate(labels)}
+def checkpoint_colours(labels: list[str], groups: dict[str, list[str]] | None = None) -> dict[str, tuple]:
+    """One colour per checkpoint; seeds of one configuration (``groups``) share a hue in darker/lighter shades,
+    so a plot with 12 checkpoints reads as 4 configurations × 3 seeds."""
+    member_of = {label: name for name, members in (groups or {}).items() for label in members}
+    units: list[str] = []  # a configuration or an ungrouped checkpoint, in label order
+    for label in labels:
+        unit = member_of.get(label, label)
+        if unit not in units:
+            units.append(unit)
+    palette = colormaps["tab10"].colors if len(units) <= 10 else colormaps["tab20"].colors
+    colours = {}
+    for label in labels:
+        base = palette[units.index(member_of.get(label, label)) % len(palette)]
+        members = [m for m in labels if member_of.get(m, m) == member_of.get(label, label)]
+        colours[label] = _shade(base, members.index(label), len(members))
+    return colours
+
+
+def _shade(rgb: tuple, index: int, count: int) -> tuple:
+    """The ``index``-th of ``count`` shades of ``rgb``: from 35% darker to 35% lighter; the base colour for one."""
+    if count == 1:
+        return tuple(rgb)
+    t = -0.35 + 0.7 * index / (count - 1)
+    if t < 0:
+        return tuple(c * (1 + t) for c in rgb)
+    return tuple(c + (1 - c) * t for c in rgb)
 
 
 def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:

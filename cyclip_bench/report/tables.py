@@ -27,8 +27,7 @@ HEADLINE_METRICS = {
 }
 
 # Keys of a training config that identify a run rather than a configuration: two checkpoints whose configs
-# differ
-# only in these are seeds of one configuration.
+# differ only in these are seeds of one configuration.
 RUN_IDENTITY_KEYS = frozenset(
     {
         "seed",
@@ -49,6 +48,8 @@ RUN_IDENTITY_KEYS = frozenset(
         "log_every",
         "save_every",
         "save_frequency",
+        "data_cache",  # in-memory or streamed batches are bit-identical
+        "channels_last",  # a memory layout: the same model to float rounding
     }
 )
 
