@@ -29,6 +29,13 @@ def test_each_command_has_help(command):
     assert len(result.stdout.strip().splitlines()) > 3
 
 
+def test_help_keeps_bracketed_defaults():
+    # "[default: 10]" in a help text must not be eaten as rich markup
+    result = run_cli("train", "--help")
+    text = " ".join(result.stdout.split())
+    assert "Epochs [default: 10]." in text and "[cyclip: 0.25]" in text and "[default: on for convolutional" in text
+
+
 def test_unknown_command_is_one_line_exit_2():
     result = run_cli("frobnicate")
     assert result.returncode == 2
