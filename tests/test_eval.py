@@ -345,8 +345,8 @@ def test_linear_probe_is_deterministic_and_learns():
     centres = torch.randn(4, 8, generator=g) * 3
     y = torch.arange(200) % 4
     x = centres[y] + torch.randn(200, 8, generator=g)
-    c1, hist1 = search_C(x, y, 4)
-    c2, hist2 = search_C(x, y, 4)
+    c1, hist1, _ = search_C(x, y, 4)
+    c2, hist2, _ = search_C(x, y, 4)
     assert c1 == c2 and hist1 == hist2 and len(hist1) >= 7
     w, b = fit_logistic_regression(x, y, 4, c1)
     assert float((predict(x, w, b) == y).double().mean()) > 0.9
@@ -359,7 +359,7 @@ def test_warm_started_probe_fits_reach_the_cold_optimum(monkeypatch):
     import scipy.optimize
 
     import cyclip_bench.eval.tasks.linear_probe as lp
-    from cyclip_bench.eval.tasks.linear_probe import fit_logistic_regression, search_C_with_solution, split_train_val
+    from cyclip_bench.eval.tasks.linear_probe import fit_logistic_regression, search_C, split_train_val
 
     iterations, minimize = [], scipy.optimize.minimize
 
@@ -392,7 +392,7 @@ def test_warm_started_probe_fits_reach_the_cold_optimum(monkeypatch):
     fit_logistic_regression(x, y, 5, 1e2, init=fit_logistic_regression(x, y, 5, 1e1))
     cold_iterations, _, warm_iterations = iterations
     assert warm_iterations < cold_iterations
-    C, history, (w, b) = search_C_with_solution(x, y, 5)
+    C, history, (w, b) = search_C(x, y, 5)
     train, _ = split_train_val(len(y), 0.2, 0)
     cold_w, cold_b = fit_logistic_regression(x[train], y[train], 5, C)
     probs = [torch.softmax(x.double() @ w_ + b_, dim=1) for w_, b_ in ((w, b), (cold_w, cold_b))]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from train_helpers import train_config
 
 from cyclip_bench.data.captions import CaptionDataset
 from cyclip_bench.errors import ConfigError
@@ -82,21 +83,7 @@ def test_bad_cache_flags_name_the_flag():
 
 
 def _run(table: Path, logs: Path, name: str, **kw) -> list[dict]:
-    cfg = TrainConfig.from_sources(
-        None,
-        train_data=str(table),
-        batch_size=8,
-        epochs=2,
-        lr=1e-3,
-        warmup=2,
-        workers=0,
-        logs=str(logs),
-        progress=False,
-        log_every=1,
-        loss="cyclip",
-        name=name,
-        **kw,
-    )
+    cfg = train_config(table, logs, epochs=2, loss="cyclip", name=name, **kw)
     train(cfg)
     return [json.loads(line) for line in (logs / name / "metrics.jsonl").read_text().splitlines()]
 

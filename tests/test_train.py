@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from train_helpers import train_config
 
 from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.models import create_model, load_checkpoint
@@ -48,22 +49,6 @@ def pairs_csv(tmp_path_factory) -> Path:
     return root / "train.csv"
 
 
-def _cfg(data: Path, logs: Path, **kw) -> TrainConfig:
-    base = dict(
-        train_data=str(data),
-        batch_size=8,
-        epochs=1,
-        lr=1e-3,
-        warmup=2,
-        workers=0,
-        logs=str(logs),
-        progress=False,
-        log_every=1,
-        checkpoint_steps=1,
-    )
-    return TrainConfig.from_sources(None, **{**base, **kw})
-
-
 def _cli(*args: str, env: dict | None = None) -> list[str]:
     return [sys.executable, "-m", "cyclip_bench", "train", *args]
 
@@ -92,7 +77,7 @@ def test_no_weight_decay_on_vectors_and_logit_scale():
 
 
 def test_training_warms_up_and_writes_its_files(pairs_csv, tmp_path):
-    cfg = _cfg(pairs_csv, tmp_path, warmup=4, val_data=str(pairs_csv), name="w", loss="cyclip")
+    cfg = train_config(pairs_csv, tmp_path, warmup=4, val_data=str(pairs_csv), name="w", loss="cyclip")
     final = train(cfg)
     records = _metrics(tmp_path / "w")
     lrs = [r["lr"] for r in records if r["split"] == "train"]
@@ -136,14 +121,14 @@ def test_bad_config_names_the_flag(flags, message):
 
 def test_bad_model_and_image_size_and_foreign_resume(pairs_csv, tmp_path):
     with pytest.raises(UserError, match="Did you mean 'tiny'"):
-        train(_cfg(pairs_csv, tmp_path, model="tiyn"))
+        train(train_config(pairs_csv, tmp_path, model="tiyn"))
     with pytest.raises(UserError, match="--image-size 20"):
-        train(_cfg(pairs_csv, tmp_path, image_size=20))
-    first = train(_cfg(pairs_csv, tmp_path, name="a", max_steps=1))
+        train(train_config(pairs_csv, tmp_path, image_size=20))
+    first = train(train_config(pairs_csv, tmp_path, name="a", max_steps=1))
     with pytest.raises(ConfigError, match="another architecture"):
-        train(_cfg(pairs_csv, tmp_path, name="b", model="tiny-64", resume=str(first)))
+        train(train_config(pairs_csv, tmp_path, name="b", model="tiny-64", resume=str(first)))
     with pytest.raises(ConfigError, match="--resume latest"):
-        train(_cfg(pairs_csv, tmp_path, name="a", max_steps=1))  # would clobber a run
+        train(train_config(pairs_csv, tmp_path, name="a", max_steps=1))  # would clobber a run
 
 
 def test_cli_bad_input_is_one_line_exit_2(tmp_path):
@@ -169,7 +154,7 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(pairs
 
     monkeypatch.setattr(loop, "distributed_cyclip_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="at step 3"):
-        train(_cfg(pairs_csv, tmp_path, name="nan"))
+        train(train_config(pairs_csv, tmp_path, name="nan"))
     assert load_checkpoint(tmp_path / "nan" / "checkpoints" / "latest.pt")["step"] == 2
 
 
@@ -285,7 +270,7 @@ def test_brace_expansion():
 
 def test_trains_on_tar_shards(tmp_path):
     spec = _write_shards(tmp_path)
-    final = train(_cfg(Path(spec), tmp_path, name="wds"))
+    final = train(train_config(Path(spec), tmp_path, name="wds"))
     assert load_checkpoint(final)["step"] == 40 // 8
     records = _metrics(tmp_path / "wds")
     assert all(math.isfinite(r["loss"]) for r in records)

@@ -106,7 +106,7 @@ def use_channels_last(cfg: TrainConfig, model: torch.nn.Module) -> bool:
     return sum(isinstance(m, torch.nn.Conv2d) for m in visual.modules()) > 1
 
 
-def _say(env: dist_utils.DistEnv, cfg: TrainConfig) -> Callable[[str], None]:
+def _say(env: dist_utils.DistEnv) -> Callable[[str], None]:
     """A one-line status printer for the setup phase (main rank only; the progress monitor starts later)."""
 
     def say(message: str) -> None:
@@ -130,7 +130,7 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv) -> tuple[Run, TrainData, A
     raw_model.to(memory_format=memory_format)  # before the optimiser and DDP see the parameters
     _seed(cfg.seed + 1000 * env.rank)  # then a different stream per rank (dropout, augmentation)
     transform, tokenizer = build_transform(info.preprocess, train=True), get_tokenizer(info)
-    data = build_train_data(cfg, env, transform, tokenizer, info.preprocess, _say(env, cfg))
+    data = build_train_data(cfg, env, transform, tokenizer, info.preprocess, _say(env))
     steps_per_epoch = data.batches_per_epoch // cfg.accum_steps
     total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
     # The fused AdamW kernel exists for CPU and CUDA; on 2 CPU cores it cuts the tiny model's optimiser step

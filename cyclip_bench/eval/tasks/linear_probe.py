@@ -86,26 +86,14 @@ def search_C(
     val_fraction: float = 0.2,
     seed: int = 0,
     max_iter: int = 1000,
-) -> tuple[float, list[dict[str, float]]]:
+) -> tuple[float, list[dict[str, float]], tuple[torch.Tensor, torch.Tensor]]:
     """Coarse grid log10 C ∈ {−6, −4, …, 6}, then two refinements (±1, ±0.5) around the best.
 
     Ties keep the smaller C (stronger regularisation). Each fit starts from the solution at the nearest C
     already fitted (a regularisation path): weakly regularised fits, which from zero run for hundreds of
-    iterations, then take a few dozen. Returns (C, every (log10 C, val accuracy) tried).
+    iterations, then take fewer. Returns (C, every (log10 C, val accuracy) tried, the chosen C's (W, b) on the
+    search split — the start for the refit on all the data).
     """
-    C, history, _ = search_C_with_solution(x, y, num_classes, val_fraction, seed, max_iter)
-    return C, history
-
-
-def search_C_with_solution(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    num_classes: int,
-    val_fraction: float = 0.2,
-    seed: int = 0,
-    max_iter: int = 1000,
-) -> tuple[float, list[dict[str, float]], tuple[torch.Tensor, torch.Tensor]]:
-    """``search_C`` that also returns the chosen C's (W, b) on the search split, to warm-start the refit."""
     train, val = split_train_val(len(y), val_fraction, seed)
     tried: dict[float, float] = {}
     solutions: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -163,9 +151,7 @@ class LinearProbe(TaskKind):
         num_classes = len(train_set.metadata.classes)
 
         def fit() -> dict:
-            C, history, near = search_C_with_solution(
-                x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter
-            )
+            C, history, near = search_C(x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter)
             # refit on train+val, from the search split's solution at that C
             w, b = fit_logistic_regression(x_train, y_train, num_classes, C, opts.max_iter, near)
             return {"C": C, "history": history, "w": w, "b": b}
