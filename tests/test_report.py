@@ -159,6 +159,83 @@ def test_seeds_aggregated(tmp_path):
     assert "clip-s0, clip-s1" in seeds
 
 
+def _seed_results(folder: Path, values: dict[str, tuple[list[float], list[float]]]) -> None:
+    """clip-s0..2 and cyclip-s0..2 (three seeds per configuration) with chosen headline values:
+    values[task] = (clip's top1 per seed, cyclip's top1 per seed)."""
+    folder.mkdir()
+    for loss, offset in (("clip", 0), ("cyclip", 1)):
+        for seed in range(3):
+            label = f"{loss}-s{seed}"
+            doc = make_result(label, loss, 0.5, 100 * offset + seed, None)  # train_config seed = seed
+            for task in doc["tasks"]:
+                if task["name"] in values:
+                    task["metrics"]["top1"] = values[task["name"]][offset][seed]
+            (folder / f"{label}__world.json").write_text(json.dumps(doc))
+
+
+def test_differences_between_configurations_across_seeds(tmp_path):
+    from scipy import stats as sps
+
+    from cyclip_bench.report.stats import bootstrap_seed_difference
+
+    clip_zs, cyclip_zs = [0.50, 0.52, 0.54], [0.60, 0.62, 0.64]  # +10 pp, sd 2 pp each
+    clip_lp, cyclip_lp = [0.60, 0.65, 0.70], [0.61, 0.66, 0.71]  # +1 pp, sd 5 pp each
+    _seed_results(
+        tmp_path / "results", {"shapes-zeroshot": (clip_zs, cyclip_zs), "shapes-linear-probe": (clip_lp, cyclip_lp)}
+    )
+    paths = build_report([tmp_path / "results"], tmp_path / "out", baseline="clip-s1", n_boot=2000, seed=0)
+    md = paths["markdown"].read_text()
+    seeds = md.split("## Seeds")[1].split("\n## ")[0]
+    assert "**Differences between configurations (across seeds)**" in seeds
+    lines = [line.split(" | ") for line in seeds.splitlines() if " | cyclip | " in line]
+    rows = {cells[0].lstrip("| "): cells for cells in lines}
+    # Welch by hand: d = 10 pp, se = 2·sqrt(2/3) = 1.633 pp, df = 4, t_.975,4 = 2.776 → [5.47, 14.53], p = 0.0036.
+    # MDD = 3.0709 · sd (two groups of three, 80% power) = 6.14 pp; 2 pp at sd 2 pp (δ/sd = 1) needs 17 seeds each.
+    zs = rows["world · shapes-zeroshot · top1 (%)"]
+    ci = sps.ttest_ind(cyclip_zs, clip_zs, equal_var=False).confidence_interval()
+    assert (round(100 * ci.low, 2), round(100 * ci.high, 2)) == (5.47, 14.53)
+    boot = bootstrap_seed_difference(clip_zs, cyclip_zs, n_boot=2000, seed=0)
+    assert zs[1:] == [
+        "cyclip",
+        "3 / 3",
+        "52.00",
+        "62.00",
+        "+10.00 pp",
+        "\\[+5.47, +14.53\\]",
+        f"\\[{100 * boot.low:+.2f}, {100 * boot.high:+.2f}\\]",
+        "0.0036",
+        "6.14 pp",
+        "17 for 2 pp",
+        "detected |",
+    ]
+    # +1 pp under 5 pp seed noise: CI [−10.33, +12.33], MDD 15.35 pp, 100 seeds each for 2 pp (δ/sd = 0.4):
+    # never written up as "no effect".
+    lp = rows["world · shapes-linear-probe · top1 (%)"]
+    assert lp[5:7] == ["+1.00 pp", "\\[-10.33, +12.33\\]"]
+    assert lp[8:] == ["0.819", "15.35 pp", "100 for 2 pp", "not detectable at this power |"]
+    # Metrics in other units: seeds needed for a difference the size of the observed one.
+    gap = rows["world · shapes-consistency · modality\\_gap"]
+    assert gap[5] == "-0.24" and gap[10] == "2 for 0.24 (observed)" and gap[-1] == "detected |"
+    assert "not evidence that there is none" in seeds and "pooled sd" in seeds
+    html = paths["html"].read_text()
+    assert "Differences between configurations (across seeds)" in html
+    assert ">[+5.47, +14.53]</td>" in html and ">not detectable at this power</td>" in html
+
+
+def test_differences_across_seeds_need_a_baseline_with_seeds(tmp_path):
+    _seed_results(tmp_path / "results", {})
+    doc = make_result("single", "cyclip", 0.6, 7, None)
+    doc["checkpoint"]["train_config"]["lr"] = 0.1  # another configuration, one seed
+    (tmp_path / "results" / "single__world.json").write_text(json.dumps(doc))
+    md = build_report([tmp_path / "results"], tmp_path / "out", baseline="single")["markdown"].read_text()
+    seeds = md.split("## Seeds")[1].split("\n## ")[0]
+    assert "the baseline single has a single seed" in seeds
+    assert "| cyclip | 3 / 3 |" not in seeds
+    md = build_report([tmp_path / "results"], tmp_path / "out2", baseline="cyclip-s0")["markdown"].read_text()
+    seeds = md.split("## Seeds")[1].split("\n## ")[0]
+    assert "| clip | 3 / 3 |" in seeds and "| single |" not in seeds  # a one-seed configuration gets no row
+
+
 def test_per_class_plots_compare_one_checkpoint_per_configuration(tmp_path):
     folder = tmp_path / "results"
     folder.mkdir()

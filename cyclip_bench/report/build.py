@@ -105,7 +105,11 @@ def write_report(config: ReportConfig) -> dict[str, Any]:
     sections = [_overview_section(loaded, config)]
     seeds = tables.seeds_table(loaded, seed_groups)
     if seeds is not None:
-        sections.append(Section("Seeds", "seeds", tables=[("mean ± sd over seeds", seeds)], notes=[]))
+        seed_tables = [("mean ± sd over seeds", seeds)]
+        differences = tables.seed_differences_table(loaded, seed_groups, baseline, config.n_boot, config.seed)
+        if differences is not None:
+            seed_tables.append(("Differences between configurations (across seeds)", differences))
+        sections.append(Section("Seeds", "seeds", tables=seed_tables, notes=[]))
     for suite in tables.suites(loaded):
         sections.append(_suite_section(loaded, suite, baseline, colours, writer, config))
     training = _training_section(loaded, colours, writer)

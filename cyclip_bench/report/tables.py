@@ -16,7 +16,19 @@ import pandas as pd
 
 from cyclip_bench.report import paper
 from cyclip_bench.report.results import Result, Task
-from cyclip_bench.report.stats import aggregate_seeds, bootstrap_ci, compare_paired
+from cyclip_bench.report.stats import (
+    MAX_SEEDS,
+    POWER,
+    aggregate_seeds,
+    bootstrap_ci,
+    bootstrap_seed_difference,
+    compare_paired,
+    minimum_detectable_difference,
+    pooled_sd,
+    seed_verdict,
+    seeds_needed,
+    welch_difference,
+)
 
 # The metric(s) the overview shows for each task kind; other kinds show their first metric.
 HEADLINE_METRICS = {
@@ -293,6 +305,11 @@ def _p(p_value: float) -> str:
     return f"p = {p_value:.3g}" if p_value >= 1e-4 else "p < 0.0001"
 
 
+def _p_cell(p_value: float) -> str:
+    """A p-value in a column headed 'p': '0.0123' or '< 0.0001'."""
+    return f"{p_value:.3g}" if p_value >= 1e-4 else "< 0.0001"
+
+
 def _same_examples(a: Task, b: Task, metric: str) -> bool:
     """Paired only when both arrays cover the same examples: equal lengths, and equal labels where recorded.
     (Arrays of one task may differ in length, e.g. retrieval's image→text vs text→image.)"""
@@ -440,6 +457,133 @@ def seeds_table(results: list[Result], groups: dict[str, list[str]]) -> Table | 
     frame = pd.DataFrame(rows, index=index, columns=list(groups))
     members = "; ".join(f"{name}: {', '.join(labels)}" for name, labels in groups.items())
     notes = [f"Mean ± sample standard deviation over seeds (n = number of seeds). Groups: {members}."]
+    return Table(frame, None, notes, index_name="suite · task · metric")
+
+
+SEED_DIFFERENCE_TARGET = 0.02  # the difference (2 pp) for "seeds needed" on fraction metrics
+
+
+def _seed_values(results: list[Result], members: list[str], suite: str, task_name: str, metric: str) -> list[float]:
+    tasks = (find_task(results, m, suite, task_name) for m in members)
+    values = [t.metrics.get(metric) for t in tasks if t is not None]
+    return [float(v) for v in values if v is not None and not math.isnan(v)]
+
+
+def _diff_text(value: float, unit: str, signed: bool = True) -> str:
+    """A difference: percentage points for fractions (+1.23 pp), else 4 significant digits."""
+    if unit == "fraction":
+        return f"{100 * value:+.2f} pp" if signed else f"{100 * value:.2f} pp"
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def _interval_text(low: float, high: float, unit: str) -> str:
+    if unit == "fraction":
+        return f"[{100 * low:+.2f}, {100 * high:+.2f}]"
+    return f"[{low:+.4g}, {high:+.4g}]"
+
+
+def _seeds_needed_text(difference: float, sd: float, unit: str) -> str:
+    """Seeds per configuration to detect 2 pp (fractions) or, in other units, a difference the size of the
+    observed one."""
+    if unit == "fraction":
+        target, what = SEED_DIFFERENCE_TARGET, "2 pp"
+    else:
+        target, what = abs(difference), f"{abs(difference):.4g} (observed)"
+        if target == 0:
+            return "— (observed 0)"
+    n = seeds_needed(target, sd)
+    return f"{n} for {what}" if n is not None else f"> {MAX_SEEDS} for {what}"
+
+
+def seed_differences_table(
+    results: list[Result], groups: dict[str, list[str]], baseline: str, n_boot: int, seed: int
+) -> Table | None:
+    """Differences between configurations across seeds: each configuration with two or more seeds against the
+    baseline's configuration, per headline metric: Welch and bootstrap CIs, Welch p, the minimum detectable
+    difference at 80% power, the seeds needed, and a verdict that never calls an underpowered effect absent."""
+    if not groups:
+        return None
+    base_group = next((name for name, members in groups.items() if baseline in members), None)
+    if base_group is None:
+        note = (
+            f"No differences across seeds: the baseline {baseline} has a single seed (choose a baseline from a "
+            "configuration with two or more seeds with --baseline)."
+        )
+        return Table(pd.DataFrame(), None, [note])
+    others = [name for name in groups if name != base_group]
+    if not others:
+        return Table(pd.DataFrame(), None, [f"No differences across seeds: only {base_group} has several seeds."])
+    rows, index, zero_sd = [], [], False
+    for suite in _suites(results):
+        for task_name in suite_tasks(results, suite):
+            ref = reference_task(results, suite, task_name)
+            for metric in headline_metrics(ref):
+                unit = ref.unit(metric)
+                a = _seed_values(results, groups[base_group], suite, task_name, metric)
+                for name in others:
+                    b = _seed_values(results, groups[name], suite, task_name, metric)
+                    if len(a) < 2 or len(b) < 2:
+                        continue  # one seed: no spread to compare against
+                    welch = welch_difference(a, b)
+                    boot = bootstrap_seed_difference(a, b, n_boot=n_boot, seed=seed)
+                    sd = pooled_sd(a, b)
+                    zero_sd = zero_sd or sd == 0
+                    mdd = minimum_detectable_difference(sd, len(a), len(b))
+                    rows.append(
+                        [
+                            name,
+                            f"{len(a)} / {len(b)}",
+                            format_value(welch.mean_a, unit),
+                            format_value(welch.mean_b, unit),
+                            _diff_text(welch.difference, unit),
+                            _interval_text(welch.ci_low, welch.ci_high, unit),
+                            _interval_text(boot.low, boot.high, unit),
+                            _p_cell(welch.p_value),
+                            _diff_text(mdd, unit, signed=False),
+                            _seeds_needed_text(welch.difference, sd, unit),
+                            seed_verdict(welch.ci_low, welch.ci_high, welch.difference, mdd),
+                        ]
+                    )
+                    index.append(f"{suite} · {task_name} · {metric}{unit_suffix(unit)}")
+    if not rows:
+        return None
+    columns = [
+        "configuration",
+        "seeds (base / config)",
+        "baseline mean",
+        "mean",
+        "difference",
+        "Welch 95% CI",
+        "bootstrap 95% CI",
+        "p (Welch)",
+        f"MDD ({POWER:.0%} power)",
+        f"seeds needed ({POWER:.0%} power)",
+        "verdict",
+    ]
+    notes = [
+        f"Difference = configuration mean − mean of the baseline configuration {base_group} (the one holding "
+        f"{baseline}), over seeds; fractions in percent, differences in percentage points (pp). Welch 95% CI "
+        "and p: Welch's t-test (unequal variances, Welch–Satterthwaite df). Bootstrap 95% CI: percentile "
+        f"bootstrap resampling each configuration's seeds ({n_boot} resamples, seed {seed}), shown as a check: "
+        "with a few seeds it is coarse and too narrow (it ignores the uncertainty of the sd), so the verdict "
+        "uses the Welch CI.",
+        f"MDD: the smallest true difference a two-sided t-test at α = 0.05 finds with {POWER:.0%} probability "
+        "with these seed counts, from the pooled sd of the two configurations (noncentral t). Seeds needed: "
+        "seeds per configuration for that power at a difference of 2 pp (for metrics not in percent: at the "
+        "observed difference), with the same pooled sd. With 2–3 seeds Welch's test has less power than the "
+        "pooled t-test these assume, so read the MDD as a lower bound there.",
+        "Verdict: 'detected' = the Welch CI excludes 0; 'not detectable at this power' = the CI includes 0 and "
+        "the observed difference is below the MDD, so these seeds could not tell an effect of this size from "
+        "seed noise (not evidence that there is none); 'not detected' = the CI includes 0 although the "
+        "observed difference reaches the MDD (still no proof of a zero effect: smaller ones can hide below "
+        "the MDD).",
+    ]
+    if zero_sd:
+        notes.append(
+            "Where both configurations' seeds agree exactly (sd 0), there is no seed noise: the difference is "
+            "exact (CI = the difference, MDD 0) and 2 seeds suffice."
+        )
+    frame = pd.DataFrame(rows, index=index, columns=columns)
     return Table(frame, None, notes, index_name="suite · task · metric")
 
 
