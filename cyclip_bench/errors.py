@@ -1,4 +1,7 @@
-"""User-facing errors: the CLI turns these into one line on stderr and exit code 2."""
+"""User-facing errors: the CLI turns these into one line on stderr and the class's exit code.
+
+The table of classes and codes is docs/errors.md (tests/test_error_table.py keeps the two in step).
+"""
 
 from __future__ import annotations
 
@@ -14,4 +17,23 @@ class DataError(UserError):
 
 
 class ConfigError(UserError):
-    """A configuration value (flag or TOML key) that is invalid."""
+    """A configuration value (flag, TOML key, suite option, checkpoint entry) that is invalid."""
+
+
+class FileSystemError(UserError):
+    """The file system refused: an output folder that is a file or not writable, a full disk, a file that vanished
+    between listing and reading. The message names the path and the reason."""
+
+
+class TrainingDiverged(UserError):
+    """The loss became NaN/inf; the last good checkpoint is kept."""
+
+    exit_code = 3
+
+
+class TrainingInterrupted(UserError):
+    """SIGTERM/SIGINT: the run saved its checkpoint and stopped; exit code 128 + signal number."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum

@@ -11,13 +11,28 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from cyclip_bench.errors import FileSystemError
+
+
+def describe_os_error(err: OSError) -> str:
+    """'<path>: <reason>' for a file-system error (e.g. '/out/x.json: No space left on device')."""
+    reason = err.strerror or str(err) or type(err).__name__
+    return f"{err.filename}: {reason}" if err.filename else reason
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
-    """Open a temp file next to ``path``; on success fsync and rename it over ``path``, on error delete it."""
+    """Open a temp file next to ``path``; on success fsync and rename it over ``path``, on error delete it.
+
+    A file-system fault (the folder cannot be created or written, the disk is full) is a FileSystemError naming
+    ``path``; the previous ``path``, if any, is untouched and no temp file is left behind.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise FileSystemError(f"cannot write {path}: {_reason(err, path.parent)}") from err
     try:
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
@@ -28,10 +43,19 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as err:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise FileSystemError(f"cannot write {path}: {_reason(err, None)}") from err
         raise
+
+
+def _reason(err: OSError, folder: Path | None) -> str:
+    reason = err.strerror or str(err) or type(err).__name__
+    if isinstance(err, (FileExistsError, NotADirectoryError)) and folder is not None:
+        return f"{reason} (a file stands where the folder {folder} should be)"
+    return reason
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

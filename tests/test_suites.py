@@ -88,7 +88,7 @@ def test_user_suite_with_custom_dataset(world_dir, tmp_path):
         ),
         (
             BASE + '[[tasks]]\nname = "a"\nkind = "zeroshot"\ndataset = "world-shapes"\noptions = { topk = 3 }\n',
-            "option 'topk' must be",
+            "option 'topk' 3: expected a list",
         ),
         ('name = "x"\n[[tasks]]\nname = "a"\nkind = "zeroshot"\n', "missing required key 'version'"),
         (

@@ -7,7 +7,8 @@ import sys
 import typer
 
 from cyclip_bench.cli.app import app
-from cyclip_bench.errors import UserError
+from cyclip_bench.errors import FileSystemError, UserError
+from cyclip_bench.fileio import describe_os_error
 
 try:  # typer >= 0.20 vendors click; older typer uses the click package
     from typer._click.exceptions import UsageError
@@ -47,6 +48,13 @@ def main(argv: list[str] | None = None) -> None:
             where = f" (see `{err.ctx.command_path} --help`)" if err.ctx is not None else ""
             print(f"error: {message}{where}", file=sys.stderr)
         sys.exit(2)
+    except OSError as err:
+        # A file-system fault that no reader or writer turned into a UserError (a full disk, a folder that is
+        # not writable, a file that vanished): still one line naming the path, not a traceback.
+        if debug:
+            raise
+        print(f"error: {describe_os_error(err)}", file=sys.stderr)
+        sys.exit(FileSystemError.exit_code)
     except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)

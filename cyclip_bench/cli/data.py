@@ -25,7 +25,10 @@ def synth(
 ) -> None:
     """Generate the benchmark world: caption sets, labelled shape sets, shifted test sets, a retrieval set."""
     from cyclip_bench.data.synth import generate_world
+    from cyclip_bench.validation import PositiveFloat, check_output_dir, check_value
 
+    check_value(size, PositiveFloat, "--size")
+    check_output_dir(out_dir, "OUT_DIR")
     start = time.perf_counter()
     info = generate_world(
         out_dir, seed=seed, size=size, image_size=image_size, workers=workers or None, overwrite=overwrite
@@ -50,10 +53,12 @@ def check(
     metadata: Path = typer.Option(None, "--metadata", help="Class-metadata JSON for a labelled folder."),
 ) -> None:
     """Validate a dataset and print what was found (counts, classes, problems); exit code 2 on problems."""
+    from cyclip_bench.data.captions import check_delimiter
     from cyclip_bench.data.check import MAX_PROBLEMS_LISTED, check_path
 
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
+        check_delimiter(delimiter)
     report = check_path(path, image_key, caption_key, delimiter, metadata)
     for line in report.lines:
         typer.echo(line)

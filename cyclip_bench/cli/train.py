@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from cyclip_bench.cli.app import app
-from cyclip_bench.errors import ConfigError
+from cyclip_bench.validation import PositiveInt, check_value
 
 HELP_DATA = "Caption CSV/TSV (image,caption) or webdataset shards, e.g. 'shards/{00000..00009}.tar'."
 
@@ -71,10 +71,11 @@ def train(
     from cyclip_bench.train import TrainConfig
     from cyclip_bench.train import train as run_training
 
+    if delimiter is not None:
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)
     flags = {k: v for k, v in locals().items() if k not in ("config", "nproc", "TrainConfig", "run_training")}
+    check_value(nproc, PositiveInt, "--nproc")
     cfg = TrainConfig.from_sources(config, **flags)  # validates before anything is launched
-    if nproc < 1:
-        raise ConfigError(f"--nproc {nproc}: expected at least 1")
     if nproc > 1 and "LOCAL_RANK" not in os.environ:
         raise typer.Exit(_relaunch(nproc))
     path = run_training(cfg)

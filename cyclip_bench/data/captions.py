@@ -21,6 +21,15 @@ def _show(delimiter: str) -> str:
     return repr(delimiter) if delimiter not in _OTHER_DELIMITERS else f"{_OTHER_DELIMITERS[delimiter]} ({delimiter!r})"
 
 
+def check_delimiter(delimiter: str) -> None:
+    """One character that can separate CSV fields (not a quote, a line break or NUL)."""
+    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n\x00':
+        raise DataError(
+            f"--delimiter {delimiter!r}: expected one character that is not a quote or a line break "
+            "(',' or tab; write a tab as '\\t')"
+        )
+
+
 def default_delimiter(path: str | os.PathLike) -> str:
     return "\t" if str(path).lower().endswith(".tsv") else ","
 
@@ -30,18 +39,22 @@ def read_table(path: str | os.PathLike, columns: list[str], delimiter: str | Non
     it uses)."""
     path = Path(path)
     delimiter = default_delimiter(path) if delimiter is None else delimiter
+    check_delimiter(delimiter)
     if not path.is_file():
-        raise DataError(f"{path}: file not found")
+        raise DataError(f"{path}: {'is a folder, not a table' if path.is_dir() else 'file not found'}")
     try:
         table = pd.read_csv(
             path, sep=delimiter, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL, engine="c"
         )
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty (expected a header with columns {', '.join(columns)})") from None
-    except pd.errors.ParserError as err:
-        raise DataError(f"{path}: cannot parse with delimiter {_show(delimiter)}: {err}".replace("\n", " ")) from None
+    except (pd.errors.ParserError, ValueError) as err:  # ValueError: e.g. a NUL byte pandas cannot tokenise
+        message = f"{path}: cannot parse with delimiter {_show(delimiter)}: {err}"
+        raise DataError(" ".join(message.split())) from None
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err})") from None
+    except OSError as err:  # it vanished or became unreadable after the check above
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from None
     found = [str(c) for c in table.columns]
     missing = [c for c in columns if c not in found]
     if missing:

@@ -6,10 +6,25 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field
 
 from cyclip_bench.errors import ConfigError
+from cyclip_bench.validation import (
+    Device,
+    NonEmptyStr,
+    NonNegativeInt,
+    PathValue,
+    PositiveInt,
+    check_instance,
+    flag_name,
+    lists_as_tuples,
+)
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+_FLAGS = {"checkpoints": "--checkpoint", "cache": "--no-cache", "progress": "--quiet", "out": "--out"}
+Checkpoints = Annotated[tuple[NonEmptyStr, ...], BeforeValidator(lists_as_tuples)]
 
 
 def default_cache_dir() -> Path:
@@ -21,35 +36,29 @@ def default_cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    checkpoints: tuple[str, ...]
-    suite: str
-    out: Path
-    data_root: Path | None = None
-    batch_size: int = 256
-    workers: int = 2
-    precision: str = "fp32"
-    device: str = "auto"
-    model: str | None = None  # architecture for open_clip checkpoints / pretrained tags
+    """Every field declares its type and range (``cyclip_bench.validation``); checked on construction."""
+
+    checkpoints: Annotated[Checkpoints, Field(min_length=1)]
+    suite: NonEmptyStr
+    out: PathValue
+    data_root: PathValue | None = None
+    batch_size: PositiveInt = 256
+    workers: NonNegativeInt = 2
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    device: Device = "auto"
+    model: NonEmptyStr | None = None  # architecture for open_clip checkpoints / pretrained tags
     cache: bool = True
-    cache_dir: Path | None = None  # None → $CYCLIP_BENCH_CACHE or ~/.cache/cyclip-bench/features
+    cache_dir: PathValue | None = None  # None → $CYCLIP_BENCH_CACHE or ~/.cache/cyclip-bench/features
     resume: bool = False
     overwrite: bool = False
     dry_run: bool = False
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if not self.checkpoints:
-            raise ConfigError("--checkpoint: give at least one checkpoint")
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size must be ≥ 1 (got {self.batch_size})")
-        if self.workers < 0:
-            raise ConfigError(f"--workers must be ≥ 0 (got {self.workers})")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
-        if self.device != "auto" and not self.device.startswith(("cpu", "cuda", "mps")):
-            raise ConfigError(f"--device must be auto, cpu, cuda[:N] or mps (got {self.device!r})")
-        if self.out.exists() and not self.out.is_dir():
-            raise ConfigError(f"--out {self.out} exists and is not a folder")
+        check_instance(self, name=lambda key: _FLAGS.get(key, flag_name(key)))
+        for path, flag in ((self.out, "--out"), (self.cache_dir, "--cache-dir")):
+            if path is not None and Path(path).exists() and not Path(path).is_dir():
+                raise ConfigError(f"{flag} {path}: exists and is not a folder")
         if self.data_root is not None and not Path(self.data_root).is_dir():
             raise ConfigError(f"--data-root {self.data_root} is not a folder")
 

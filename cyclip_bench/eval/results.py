@@ -11,6 +11,7 @@ from typing import Any
 
 from cyclip_bench.errors import UserError
 from cyclip_bench.fileio import atomic_write_json, atomic_write_text
+from cyclip_bench.validation import check_name
 
 SCHEMA_VERSION = 1
 CSV_COLUMNS = ("checkpoint", "suite", "task", "dataset", "metric", "value")
@@ -59,6 +60,10 @@ class TaskResult:
 
 
 def result_filename(label: str, suite: str) -> str:
+    """``<label>__<suite>.json``; both parts are checked to be safe file-name components (labels are sanitised
+    where they are made, suite names refused when loaded), so nothing is written outside ``--out``."""
+    check_name(label, "checkpoint label")
+    check_name(suite, "suite name")
     return f"{label}__{suite}.json"
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from cyclip_bench import __version__
-from cyclip_bench.errors import UserError
+from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.eval.config import EvalConfig
 from cyclip_bench.eval.context import EvalContext, build_labelled, build_retrieval
 from cyclip_bench.eval.features import Distributed, Encoder, FeatureCache
@@ -27,6 +27,7 @@ from cyclip_bench.eval.results import (
 )
 from cyclip_bench.eval.suite import SuiteSpec, load_suite
 from cyclip_bench.eval.tasks import TaskKind, make_task
+from cyclip_bench.validation import check_device_available, check_output_dir
 
 
 def _now() -> str:
@@ -76,10 +77,20 @@ def _resolve_device(cfg: EvalConfig, dist: Distributed) -> str:
 def plan(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind]]:
     """Load the suite and instantiate every task (names, kinds, options and cross-references checked)."""
     suite = load_suite(cfg.suite)
-    tasks = [make_task(spec) for spec in suite.tasks]
+    tasks = []
+    for i, spec in enumerate(suite.tasks):
+        try:
+            tasks.append(make_task(spec))
+        except ConfigError as err:  # the task's own message (option, value, expectation) plus the file
+            raise ConfigError(f"suite {suite.path} tasks[{i}] ({spec.name}): {_without_task(err, spec)}") from None
     for task in tasks:
         task.validate(suite)
     return suite, tasks
+
+
+def _without_task(err: ConfigError, spec: Any) -> str:
+    message, prefix = str(err), f"task {spec.name!r} ({spec.kind}): "
+    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def resolve_data(cfg: EvalConfig, tasks: list[TaskKind]) -> list[tuple[str, str, int]]:
@@ -157,6 +168,11 @@ def evaluate(cfg: EvalConfig) -> list[Path]:
     from cyclip_bench.models.interop import load_for_eval
 
     suite, tasks = plan(cfg)
+    if cfg.device != "auto":
+        check_device_available(cfg.device)
+    check_output_dir(cfg.out, "--out")
+    if cfg.resolved_cache_dir is not None:
+        check_output_dir(cfg.resolved_cache_dir, "--cache-dir")
     dist = _init_distributed(cfg.device if cfg.device != "auto" else "cpu")
     device = _resolve_device(cfg, dist)
     loaded = [load_for_eval(c, cfg.model, device) for c in cfg.checkpoints]

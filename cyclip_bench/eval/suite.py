@@ -8,11 +8,14 @@ import sys
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.fileio import sha256_bytes
 from cyclip_bench.registry import did_you_mean
+from cyclip_bench.validation import FileName, NonEmptyStr, OneChar, PathStr, PositiveInt, check_fields
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,8 +23,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 DatasetRef = str | dict[str, str]  # a catalog name, or {"path", "format", "metadata"}
-# Same keys as the data catalog's path references.
-_DATASET_REF_KEYS = {"path", "format", "metadata", "name", "image_key", "caption_key", "delimiter"}
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,9 @@ class SuiteSpec:
 
 
 def _strict(table: dict, cls: type, where: str) -> None:
-    allowed = {f.name for f in fields(cls)} - {"source", "path", "sha256"}
-    unknown = sorted(set(table) - allowed)
+    """Unknown keys first, with did-you-mean (SuiteSpec's provenance fields are not keys of the file)."""
+    allowed = {f.name for f in fields(cls)} - ({"source", "path", "sha256"} if cls is SuiteSpec else set())
+    unknown = sorted(set(map(str, table)) - allowed)
     if unknown:
         raise ConfigError(
             f"{where}: unknown key {unknown[0]!r}.{did_you_mean(unknown[0], sorted(allowed))} "
@@ -70,47 +72,70 @@ def dataset_label(ref: DatasetRef | None) -> str:
     return ref if isinstance(ref, str) else str(ref.get("path", ""))
 
 
+@dataclass(frozen=True)
+class _SuiteTable:
+    """The form of a suite file's top level (checked by ``cyclip_bench.validation``)."""
+
+    name: FileName  # results are <label>__<name>.json
+    version: PositiveInt
+    tasks: Annotated[list[dict[str, Any]], Field(min_length=1)]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class _TaskTable:
+    """The form of one ``[[tasks]]`` table; ``options`` are checked by the task kind's Options dataclass."""
+
+    name: NonEmptyStr
+    kind: NonEmptyStr
+    dataset: NonEmptyStr | dict[str, Any] | None = None
+    split: FileName = "test"  # also a folder name under a dataset root (DATA_ROOT/<split>/)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _DatasetTable:
+    """A custom dataset reference (same keys as the data catalog's path references)."""
+
+    path: Annotated[PathStr, Field(min_length=1)]
+    format: NonEmptyStr | None = None
+    metadata: PathStr | None = None
+    name: NonEmptyStr | None = None
+    image_key: NonEmptyStr | None = None
+    caption_key: NonEmptyStr | None = None
+    delimiter: OneChar | None = None
+
+
+def _key(key: str) -> str:
+    return f"key {key!r}"
+
+
 def _parse_dataset(value: Any, where: str) -> DatasetRef | None:
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, dict):
-        unknown = sorted(set(value) - _DATASET_REF_KEYS)
-        if unknown or "path" not in value:
-            bad = unknown[0] if unknown else "(missing 'path')"
-            raise ConfigError(f"{where}.dataset: bad key {bad}; a custom dataset is {{path, format, metadata}}")
-        return {k: str(v) for k, v in value.items()}
-    raise ConfigError(f"{where}.dataset must be a catalog name or a table {{path, format, metadata}}")
+    _strict(value, _DatasetTable, f"{where}.dataset")
+    checked = check_fields(_DatasetTable, value, f"{where}.dataset", _key)
+    return {k: str(v) for k, v in checked.items() if v is not None}
 
 
 def parse_suite(data: dict, source: str, path: str, sha256: str) -> SuiteSpec:
     where = f"suite {path}"
     _strict(data, SuiteSpec, where)
-    for key in ("name", "version", "tasks"):
-        if key not in data:
-            raise ConfigError(f"{where}: missing required key {key!r}")
-    if not isinstance(data["version"], int):
-        raise ConfigError(f"{where}: 'version' must be an integer")
-    if not isinstance(data["tasks"], list) or not data["tasks"]:
-        raise ConfigError(f"{where}: 'tasks' must be a non-empty array of tables ([[tasks]])")
+    top = check_fields(_SuiteTable, data, where, _key)
     tasks = []
-    for i, table in enumerate(data["tasks"]):
+    for i, table in enumerate(top["tasks"]):
         at = f"{where} tasks[{i}]"
         if not isinstance(table, dict):
             raise ConfigError(f"{at}: each task must be a table")
         _strict(table, TaskSpec, at)
-        for key in ("name", "kind"):
-            if not isinstance(table.get(key), str):
-                raise ConfigError(f"{at}: missing required string key {key!r}")
-        options = table.get("options", {})
-        if not isinstance(options, dict):
-            raise ConfigError(f"{at}.options must be a table")
+        task = check_fields(_TaskTable, table, at, _key)
         tasks.append(
             TaskSpec(
-                name=table["name"],
-                kind=table["kind"],
-                dataset=_parse_dataset(table.get("dataset"), at),
-                split=str(table.get("split", "test")),
-                options=dict(options),
+                name=task["name"],
+                kind=task["kind"],
+                dataset=_parse_dataset(task.get("dataset"), at),
+                split=task.get("split", "test"),
+                options=dict(task.get("options", {})),
             )
         )
     names = [t.name for t in tasks]
@@ -118,9 +143,9 @@ def parse_suite(data: dict, source: str, path: str, sha256: str) -> SuiteSpec:
     if duplicate:
         raise ConfigError(f"{where}: task name {duplicate!r} appears twice")
     return SuiteSpec(
-        name=str(data["name"]),
-        version=data["version"],
-        description=str(data.get("description", "")),
+        name=top["name"],
+        version=top["version"],
+        description=top.get("description", ""),
         tasks=tuple(tasks),
         source=source,
         path=path,

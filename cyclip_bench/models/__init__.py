@@ -7,20 +7,24 @@ in-process, so every open_clip API (``create_model``, ``get_tokenizer``) also kn
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import open_clip
 import torch
+from open_clip.model import CLIPTextCfg, CLIPVisionCfg
+from pydantic import Field
 from torchvision import transforms
 
-from cyclip_bench.errors import UserError
+from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.fileio import atomic_open
 from cyclip_bench.registry import Registry, did_you_mean
+from cyclip_bench.validation import PositiveFloat, PositiveInt, check_fields
 
 PRESET_DIR = Path(__file__).parent / "presets"
 DEFAULT_MODEL = "tiny"
@@ -38,6 +42,21 @@ _INTERPOLATIONS = {
     "bilinear": transforms.InterpolationMode.BILINEAR,
     "nearest": transforms.InterpolationMode.NEAREST,
 }
+
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Triple = Annotated[tuple[FiniteFloat, ...], Field(min_length=3, max_length=3)]
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """The form of a checkpoint's ``preprocess`` entry (what ``build_transform`` reads)."""
+
+    image_size: PositiveInt
+    mean: Triple
+    std: Annotated[tuple[PositiveFloat, ...], Field(min_length=3, max_length=3)]
+    interpolation: Literal["bicubic", "bilinear", "nearest"] = "bicubic"
+    resize_mode: Literal["shortest"] = "shortest"
 
 
 @dataclass
@@ -117,6 +136,14 @@ def create_model(
     if image_size is not None:
         check_image_size(name, config, image_size)
         config["vision_cfg"]["image_size"] = image_size
+    if pretrained is not None and Path(pretrained).is_file():
+        # A weights file (this project's checkpoint, open_clip's, a plain state dict): loaded here with
+        # torch.load(weights_only=True) and a strict fit, so a mismatch names what differs.
+        from cyclip_bench.models.interop import load_weights_file
+
+        model, info = create_model(name, None, device, image_size)
+        load_weights_file(model, Path(pretrained), "--pretrained")
+        return model, info
     try:
         # open_clip warns "initialized randomly" on every random init; for a trainer that is the normal case.
         logging.disable(logging.WARNING if pretrained is None else logging.NOTSET)
@@ -133,10 +160,64 @@ def create_model(
     return model, ModelInfo(name=name, config=config, preprocess=_preprocess_from(model, config))
 
 
+def _tuples(value: Any) -> Any:
+    """Lists → tuples, recursively (a checkpoint stores open_clip's tuples as lists; the schema says tuple)."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def _model_config_keys() -> set[str]:
+    params = set(inspect.signature(open_clip.CLIP.__init__).parameters)
+    params |= set(inspect.signature(open_clip.CustomTextCLIP.__init__).parameters)
+    return (params - {"self", "cast_dtype"}) | {"custom_text"}
+
+
+def check_model_config(config: Any, where: str) -> None:
+    """A stored open_clip model config has the form ``CLIP(**config)`` takes: known top-level keys, a positive
+    ``embed_dim``, and ``vision_cfg``/``text_cfg`` tables whose keys and value types are open_clip's
+    ``CLIPVisionCfg``/``CLIPTextCfg`` fields. ConfigError naming the entry otherwise."""
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        found = type(config).__name__ if not isinstance(config, dict) else "a table with non-string keys"
+        raise ConfigError(
+            f"{where}: expected a table of open_clip model settings (embed_dim, vision_cfg, text_cfg), found {found}"
+        )
+    allowed = _model_config_keys()
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}.{did_you_mean(unknown[0], sorted(allowed))} "
+            f"(open_clip's CLIP takes {', '.join(sorted(allowed))})"
+        )
+    for key in ("embed_dim", "vision_cfg", "text_cfg"):
+        if key not in config:
+            raise ConfigError(f"{where}: missing required key {key!r}")
+    embed = config["embed_dim"]
+    if not isinstance(embed, int) or isinstance(embed, bool) or embed < 1:
+        raise ConfigError(f"{where}: 'embed_dim' {embed!r}: expected a positive integer")
+    for key, cls in (("vision_cfg", CLIPVisionCfg), ("text_cfg", CLIPTextCfg)):
+        table = config[key]
+        if not isinstance(table, dict) or not all(isinstance(k, str) for k in table):
+            raise ConfigError(f"{where}: {key!r} expected a table, found {type(table).__name__}")
+        check_fields(cls, _tuples(table), f"{where}.{key}", lambda k: f"key {k!r}", partial=True)
+
+
+def check_preprocess(preprocess: Any, where: str) -> None:
+    if not isinstance(preprocess, dict) or not all(isinstance(k, str) for k in preprocess):
+        raise ConfigError(f"{where}: expected a table (image_size, mean, std, …), found {type(preprocess).__name__}")
+    check_fields(PreprocessSpec, _tuples(preprocess), where, lambda k: f"key {k!r}")
+
+
 def create_model_from_config(
     name: str, config: dict, preprocess: dict | None = None, device: str | torch.device = "cpu"
 ) -> tuple[torch.nn.Module, ModelInfo]:
-    """Build an architecture from a stored open_clip config (e.g. a checkpoint's), with random weights."""
+    """Build an architecture from a stored open_clip config (e.g. a checkpoint's), with random weights.
+    A config of the wrong form, or one open_clip cannot build, is a ConfigError naming the model."""
+    check_model_config(config, f"model {name!r}: model_config")
+    if preprocess is not None:
+        check_preprocess(preprocess, f"model {name!r}: preprocess")
     config = copy.deepcopy(config)
     text_cfg = config.get("text_cfg", {})
     custom = bool(config.pop("custom_text", False)) or "hf_model_name" in text_cfg
@@ -144,7 +225,13 @@ def create_model_from_config(
     if custom:
         config["custom_text"] = True  # kept in the returned info so a round trip rebuilds the same class
     build_cfg = {k: v for k, v in config.items() if k != "custom_text"}
-    model = model_class(**build_cfg).to(device)
+    try:
+        model = model_class(**build_cfg)
+    except (TypeError, ValueError, KeyError, AssertionError, RuntimeError) as err:
+        # open_clip's constructors check little themselves; what they raise is the config's fault here
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(f"model {name!r}: model_config cannot build an open_clip model ({reason})") from err
+    model = model.to(device)
     info = ModelInfo(name=name, config=config, preprocess=preprocess or _preprocess_from(model, config))
     return model, info
 
@@ -240,14 +327,44 @@ def model_payload(model: torch.nn.Module, info: ModelInfo, train_config: dict | 
     }
 
 
+def check_state_dict_form(state_dict: Any, where: str) -> None:
+    """A state dict is a mapping of parameter names (strings) to tensors; ConfigError naming the entry otherwise."""
+    if not isinstance(state_dict, dict):
+        raise ConfigError(
+            f"{where}: expected a mapping of parameter names to tensors, found {type(state_dict).__name__}"
+        )
+    for key, value in state_dict.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"{where}: key {key!r} is {type(key).__name__}, expected parameter names (strings)")
+        if not isinstance(value, torch.Tensor):
+            raise ConfigError(f"{where}: entry {key!r} is {type(value).__name__}, expected a tensor")
+
+
+def check_payload(payload: dict, where: str = "checkpoint") -> None:
+    """The model part of this project's checkpoint (``model_payload``) has the documented form: the entries
+    exist and ``model_config``, ``preprocess`` and ``state_dict`` are what the model is built from."""
+    for key in ("model_name", "model_config", "state_dict"):
+        if key not in payload:
+            raise ConfigError(f"{where}: {CHECKPOINT_FORMAT} format but no {key!r} entry")
+    if not isinstance(payload["model_name"], str) or not payload["model_name"]:
+        raise ConfigError(f"{where}: 'model_name' {payload['model_name']!r}: expected a model name (string)")
+    check_model_config(payload["model_config"], f"{where}: model_config")
+    if payload.get("preprocess") is not None:
+        check_preprocess(payload["preprocess"], f"{where}: preprocess")
+    check_state_dict_form(payload["state_dict"], f"{where}: state_dict")
+
+
 def model_from_checkpoint(payload: dict, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelInfo]:
     """Rebuild the model of one of this project's checkpoints and load its weights strictly."""
     if payload.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"not a {CHECKPOINT_FORMAT} checkpoint (format={payload.get('format')!r})")
+    from cyclip_bench.models.interop import load_state_dict_strictly
+
+    check_payload(payload)
     model, info = create_model_from_config(
         payload["model_name"], payload["model_config"], payload.get("preprocess"), device
     )
-    model.load_state_dict(payload["state_dict"], strict=True)
+    load_state_dict_strictly(model, payload["state_dict"], f"of model {info.name!r}")
     return model, info
 
 
@@ -259,6 +376,9 @@ __all__ = [
     "ModelInfo",
     "build_transform",
     "check_image_size",
+    "check_model_config",
+    "check_payload",
+    "check_state_dict_form",
     "check_model_name",
     "create_model",
     "create_model_from_config",

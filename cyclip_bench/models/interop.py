@@ -24,15 +24,18 @@ from typing import Any
 import open_clip
 import torch
 
-from cyclip_bench.errors import UserError
+from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.fileio import sha256_file
 from cyclip_bench.models import (
     CHECKPOINT_FORMAT,
     ModelInfo,
+    check_payload,
+    check_state_dict_form,
     create_model,
     create_model_from_config,
     load_checkpoint,
 )
+from cyclip_bench.validation import safe_label
 
 OPENAI_METADATA_KEYS = ("input_resolution", "context_length", "vocab_size")
 # OpenAI ResNet depths (blocks per stage) → open_clip architecture with QuickGELU.
@@ -98,6 +101,7 @@ def load_state_dict_strictly(model: torch.nn.Module, state_dict: dict[str, Any],
     inference and
     some exporters (OpenAI's JIT archives) drop them.
     """
+    check_state_dict_form(state_dict, f"checkpoint {source}: state_dict")
     expected = model.state_dict()
     missing = [k for k in expected if k not in state_dict and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state_dict if k not in expected]
@@ -132,10 +136,11 @@ def state_dict_sha256(model: torch.nn.Module) -> str:
 
 def _label_for(path: Path) -> str:
     # <logs>/<run>/checkpoints/latest.pt → "<run>"; epoch_3.pt → "<run>-epoch_3"; else the file stem.
+    # The label becomes part of a file name (<label>__<suite>.json): safe_label keeps it one safe component.
     if path.parent.name == "checkpoints" and path.parent.parent.name:
         run = path.parent.parent.name
-        return run if path.stem == "latest" else f"{run}-{path.stem}"
-    return path.stem
+        return safe_label(run if path.stem == "latest" else f"{run}-{path.stem}")
+    return safe_label(path.stem)
 
 
 def _read_payload(path: Path) -> dict:
@@ -172,12 +177,13 @@ def load_for_eval(source: str, model_name: str | None = None, device: str = "cpu
         "run_dir": None,
     }
     if payload.get("format") == CHECKPOINT_FORMAT:
-        for key in ("model_name", "model_config", "state_dict"):
-            if key not in payload:
-                raise UserError(f"checkpoint {source}: {CHECKPOINT_FORMAT} format but no {key!r} entry")
-        model, info = create_model_from_config(
-            payload["model_name"], payload["model_config"], payload.get("preprocess"), device
-        )
+        check_payload(payload, f"checkpoint {source}")
+        try:
+            model, info = create_model_from_config(
+                payload["model_name"], payload["model_config"], payload.get("preprocess"), device
+            )
+        except ConfigError as err:
+            raise ConfigError(f"checkpoint {source}: {err}") from err
         load_state_dict_strictly(model, payload["state_dict"], source)
         run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
         record.update(
@@ -186,16 +192,7 @@ def load_for_eval(source: str, model_name: str | None = None, device: str = "cpu
             run_dir=str(run_dir.resolve()) if run_dir else None,
         )
     else:
-        if "state_dict" in payload:
-            state_dict, container = payload["state_dict"], payload
-        elif payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
-            state_dict, container = payload, {}
-        else:
-            raise UserError(
-                f"checkpoint {source}: unrecognised layout (keys {', '.join(sorted(payload)[:6])}); "
-                f"expected this "
-                f"project's format, an open_clip/CyCLIP dict with 'state_dict', or a plain state dict"
-            )
+        state_dict, container = _foreign_state_dict(payload, source)
         if model_name is None:
             # No architecture given: the official CyCLIP release / OpenAI layout, inferred from shapes.
             state_dict = openai_to_open_clip(state_dict)
@@ -212,6 +209,36 @@ def load_for_eval(source: str, model_name: str | None = None, device: str = "cpu
     return LoadedCheckpoint(model=model, info=info, label=record["label"], record=record)
 
 
+def _foreign_state_dict(payload: dict, source: str) -> tuple[dict[str, Any], dict]:
+    """(state dict, its container) of an open_clip/CyCLIP dict with 'state_dict' or a plain state dict."""
+    if "state_dict" in payload:
+        state_dict, container = payload["state_dict"], payload
+    elif payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        state_dict, container = payload, {}
+    else:
+        keys = ", ".join(sorted(map(str, payload))[:6])
+        raise UserError(
+            f"checkpoint {source}: unrecognised layout (keys {keys}); expected this project's format, an "
+            f"open_clip/CyCLIP dict with 'state_dict', or a plain state dict"
+        )
+    check_state_dict_form(state_dict, f"checkpoint {source}: state_dict")
+    return state_dict, container
+
+
+def load_weights_file(model: torch.nn.Module, path: Path, flag: str) -> None:
+    """Weight-only initialisation (``--pretrained FILE``): the weights of any checkpoint ``load_for_eval``
+    reads, loaded strictly into ``model``; optimizer, schedule and RNG state are ignored."""
+    payload = _read_payload(path)
+    source = f"{flag} {path}"
+    if payload.get("format") == CHECKPOINT_FORMAT:
+        check_payload(payload, source)
+        state_dict = payload["state_dict"]
+    else:
+        state_dict = openai_to_open_clip(_foreign_state_dict(payload, source)[0])
+    with torch.no_grad():
+        load_state_dict_strictly(model, state_dict, source)
+
+
 def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> LoadedCheckpoint:
     if model_name is None:
         raise UserError(f"checkpoint {tag!r} does not exist (a pretrained tag needs --model NAME)")
@@ -222,7 +249,7 @@ def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> Loade
     model, info = create_model(model_name, pretrained=tag, device=device)
     model.eval()
     record = {
-        "label": f"{model_name}-{tag}",
+        "label": safe_label(f"{model_name}-{tag}"),
         "path": f"pretrained:{model_name}:{tag}",
         "sha256": state_dict_sha256(model),
         "format": "open_clip",
@@ -248,6 +275,7 @@ __all__ = [
     "infer_openai_architecture",
     "load_for_eval",
     "load_state_dict_strictly",
+    "load_weights_file",
     "openai_to_open_clip",
     "state_dict_sha256",
     "strip_prefix",

@@ -15,12 +15,13 @@ import re
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 import numpy as np
 import pandas as pd
 from matplotlib.colors import to_hex
+from pydantic import Field
 
 from cyclip_bench import __version__
 from cyclip_bench.errors import UserError
@@ -30,6 +31,7 @@ from cyclip_bench.report.markdown import render_markdown
 from cyclip_bench.report.results import Result, load_results
 from cyclip_bench.report.stats import bootstrap_ci
 from cyclip_bench.report.training import find_training_log
+from cyclip_bench.validation import Paths, PathValue, Seed, check_instance, check_output_dir, flag_name
 
 MANIFEST = ".cyclip-bench-report.json"
 PLOTS_DIR = "plots"
@@ -38,16 +40,17 @@ CONSISTENCY_K = re.compile(r"^consistency@(\d+)$")
 
 @dataclass(frozen=True)
 class ReportConfig:
-    results: tuple[Path, ...]
-    out_dir: Path
+    """Every field declares its type and range (``cyclip_bench.validation``); checked on construction."""
+
+    results: Paths
+    out_dir: PathValue
     title: str = "cyclip-bench report"
     baseline: str | None = None  # checkpoint label the paired tests compare against (default: the first)
-    n_boot: int = 2000
-    seed: int = 0
+    n_boot: Annotated[int, Field(ge=100, le=1_000_000)] = 2000
+    seed: Seed = 0
 
     def __post_init__(self) -> None:
-        if self.n_boot < 100:
-            raise UserError(f"--n-boot must be at least 100, got {self.n_boot}")
+        check_instance(self, name=lambda key: {"out_dir": "--out", "results": "RESULTS"}.get(key, flag_name(key)))
 
 
 @dataclass
@@ -148,8 +151,7 @@ def write_report(config: ReportConfig) -> dict[str, Any]:
 def _check_out_dir(out_dir: Path) -> list[str]:
     """Files the previous report in this folder wrote (from its manifest). Refuses a folder whose report.md,
     report.html or plots/ were not written by this command."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir}: exists and is not a folder")
+    check_output_dir(out_dir, "--out")
     manifest = out_dir / MANIFEST
     if manifest.is_file():
         try:

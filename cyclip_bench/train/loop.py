@@ -23,35 +23,28 @@ import numpy as np
 import torch
 
 from cyclip_bench import distributed as dist_utils
-from cyclip_bench.errors import ConfigError, UserError
+from cyclip_bench.errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from cyclip_bench.fileio import atomic_write_json
 from cyclip_bench.losses import LOSS_KEYS, cyclip_loss, distributed_cyclip_loss
 from cyclip_bench.models import (
+    CHECKPOINT_FORMAT,
     build_transform,
+    check_payload,
     create_model,
     get_tokenizer,
     load_checkpoint,
     save_checkpoint,
 )
-from cyclip_bench.train.config import TrainConfig
+from cyclip_bench.models.interop import load_state_dict_strictly
+from cyclip_bench.train import config as train_config
+from cyclip_bench.train.config import TrainConfig, flag
 from cyclip_bench.train.data import TrainData, build_train_data, val_dataset
 from cyclip_bench.train.monitor import Monitor
 from cyclip_bench.train.state import capture_rng, checkpoint_payload, restore_rng
+from cyclip_bench.validation import check_device_available, check_output_dir
 
 MAX_LOGIT_SCALE = math.log(100)  # the paper clamps the temperature parameter to [0, ln 100]
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-class TrainingDiverged(UserError):
-    exit_code = 3
-
-
-class TrainingInterrupted(UserError):
-    """SIGTERM/SIGINT: the run saved its checkpoint and stopped; exit code 128 + signal number."""
-
-    def __init__(self, message: str, signum: int) -> None:
-        super().__init__(message)
-        self.exit_code = 128 + signum
 
 
 @dataclass
@@ -169,21 +162,82 @@ def _resume_path(cfg: TrainConfig) -> Path | None:
 
 
 def _resume(run: Run, path: Path) -> None:
-    """Restore weights, optimiser, scaler, step, sampler position and this rank's RNG states."""
+    """Restore weights, optimiser, scaler, step, sampler position and this rank's RNG states — after checking
+    that the checkpoint is a training state of this very run's model and objective (``check_resumable``)."""
     ckpt = load_checkpoint(path)
-    if ckpt.get("model_name") != run.info.name or ckpt.get("model_config") != run.info.config:
+    check_resumable(ckpt, run.info, run.cfg, path)
+    load_state_dict_strictly(run.raw_model, ckpt["state_dict"], f"--resume {path}")
+    try:
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+        if ckpt["scaler"]:
+            run.scaler.load_state_dict(ckpt["scaler"])
+        run.step, run.epoch = int(ckpt["step"]), int(ckpt["sampler"]["epoch"])
+        run.batches_done = int(ckpt["sampler"]["batches_done"])
+        if len(ckpt["rng"]) == run.env.world_size:  # same world: each rank continues its own streams exactly
+            restore_rng(ckpt["rng"][run.env.rank])
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:
         raise ConfigError(
-            f"--resume {path}: checkpoint is model {ckpt.get('model_name')!r} with another "
-            f"architecture than this run's --model {run.cfg.model!r}"
+            f"--resume {path}: its optimizer/sampler/RNG state does not fit this run ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); {_WEIGHTS_ONLY.format(path=path)}"
+        ) from err
+
+
+_WEIGHTS_ONLY = "to start a new run from its weights only, pass --pretrained {path} instead of --resume"
+_RESUME_STATE = ("optimizer", "scheduler", "scaler", "sampler", "rng", "step", "epoch")
+_LOSS_FIELDS = ("loss", "lambda_inmodal", "lambda_crossmodal", "cyclic_normalization")
+
+
+def _first_difference(a: Any, b: Any, where: str) -> str | None:
+    """'<path>: <a> vs <b>' for the first entry where two nested configs differ (None when equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            found = _first_difference(a.get(key), b.get(key), f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _first_difference(x, y, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{where} is {a!r} in the checkpoint, {b!r} in this run"
+
+
+def check_resumable(ckpt: dict, info: Any, cfg: TrainConfig, path: Path) -> None:
+    """``--resume`` continues a training run exactly, so the checkpoint must be one: this project's format with
+    its optimizer, schedule, sampler and RNG state, the same architecture and the same objective. Each refusal
+    says what differs and how to proceed (``--pretrained`` starts a new run from the weights alone)."""
+    where, weights_only = f"--resume {path}", _WEIGHTS_ONLY.format(path=path)
+    if ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ConfigError(
+            f"{where}: not a cyclip-bench training checkpoint (format {ckpt.get('format')!r}); {weights_only}"
         )
-    run.raw_model.load_state_dict(ckpt["state_dict"], strict=True)
-    run.optimizer.load_state_dict(ckpt["optimizer"])
-    if ckpt["scaler"]:
-        run.scaler.load_state_dict(ckpt["scaler"])
-    run.step, run.epoch = int(ckpt["step"]), int(ckpt["sampler"]["epoch"])
-    run.batches_done = int(ckpt["sampler"]["batches_done"])
-    if len(ckpt["rng"]) == run.env.world_size:  # same world: each rank continues its own streams exactly
-        restore_rng(ckpt["rng"][run.env.rank])
+    check_payload(ckpt, where)
+    missing = [key for key in _RESUME_STATE if key not in ckpt]
+    if missing:
+        raise ConfigError(
+            f"{where}: the checkpoint has no {', '.join(missing)} state, so the run cannot continue "
+            f"exactly; {weights_only}"
+        )
+    if ckpt["model_name"] != info.name:
+        raise ConfigError(
+            f"{where}: the checkpoint is model {ckpt['model_name']!r}, this run --model "
+            f"{info.name!r} (another architecture); resume with --model {ckpt['model_name']}"
+        )
+    differs = _first_difference(ckpt["model_config"], info.config, "model_config")
+    if differs:
+        raise ConfigError(
+            f"{where}: another architecture than this run's --model {info.name!r} ({differs}); "
+            "resume with the checkpoint's --model/--image-size"
+        )
+    saved = ckpt.get("train_config") if isinstance(ckpt.get("train_config"), dict) else {}
+    for name in _LOSS_FIELDS:
+        if name in saved and saved[name] != getattr(cfg, name):
+            raise ConfigError(
+                f"{where}: another loss configuration: {flag(name)} is {saved[name]!r} in the checkpoint, "
+                f"{getattr(cfg, name)!r} in this run; resume with {flag(name)} {saved[name]}, or {weights_only}"
+            )
 
 
 def _save(run: Run, *extra_names: str) -> Path:
@@ -406,7 +460,15 @@ def _run(cfg: TrainConfig, env: dist_utils.DistEnv) -> Path:
 
 
 def train(cfg: TrainConfig) -> Path:
-    """Train as configured (one process, or one rank of a torchrun job); return the final checkpoint."""
+    """Train as configured (one process, or one rank of a torchrun job); return the final checkpoint.
+
+    Before anything is written: the config is validated (a config built in Python gets the checks flags get),
+    the device must exist, and the run folder must be creatable and writable."""
+    cfg = train_config.validate(cfg)
+    if cfg.device != "auto":
+        check_device_available(cfg.device)
+    check_output_dir(cfg.logs, "--logs")
+    check_output_dir(cfg.run_dir, "run folder")
     env = dist_utils.init_distributed(cfg.device)
     if cfg.precision == "auto":  # bf16 autocast on GPU; fp32 on CPU, where fp16 autocast is ~18x slower
         cfg = dataclasses.replace(cfg, precision="bf16" if env.device.type == "cuda" else "fp32")

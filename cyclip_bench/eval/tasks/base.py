@@ -5,8 +5,6 @@ instantiates it."""
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -14,6 +12,7 @@ from cyclip_bench.errors import ConfigError
 from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.suite import DatasetRef, SuiteSpec, TaskSpec, dataset_label
 from cyclip_bench.registry import Registry, did_you_mean
+from cyclip_bench.validation import check_fields
 
 TASKS: Registry[type[TaskKind]] = Registry("task kind", entry_point_group="cyclip_bench.tasks")
 
@@ -33,32 +32,17 @@ class NoOptions:
 
 
 def parse_options(cls: type, options: dict[str, Any], where: str) -> Any:
-    """Strictly build the options dataclass: unknown keys and wrong types are errors naming the key."""
-    hints = typing.get_type_hints(cls)
+    """Strictly build the options dataclass: unknown keys, wrong types and values outside a field's declared
+    range (``cyclip_bench.validation`` types, e.g. ``PositiveInts``) are errors naming the option."""
     allowed = {f.name for f in dataclasses.fields(cls)}
-    for key, value in options.items():
+    for key in options:
         if key not in allowed:
             choices = sorted(allowed)
             raise ConfigError(
-                f"{where}: unknown option {key!r}.{did_you_mean(key, choices)} "
+                f"{where}: unknown option {key!r}.{did_you_mean(str(key), choices)} "
                 f"Allowed: {', '.join(choices) or '(none)'}"
             )
-        expected = hints[key]
-        origin = typing.get_origin(expected) or expected
-        if origin in (types.UnionType, typing.Union):
-            ok = isinstance(value, tuple(typing.get_origin(a) or a for a in typing.get_args(expected)))
-        elif origin in (list, tuple):
-            ok = isinstance(value, list)
-        elif expected is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        elif isinstance(origin, type):
-            ok = isinstance(value, origin) and not (origin is int and isinstance(value, bool))
-        else:  # anything fancier: the kind validates it itself
-            ok = True
-        if not ok:
-            raise ConfigError(f"{where}: option {key!r} must be {getattr(expected, '__name__', expected)}")
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
-    return cls(**converted)
+    return cls(**check_fields(cls, options, where, lambda key: f"option {key!r}"))
 
 
 class TaskKind:

@@ -29,12 +29,13 @@ from cyclip_bench.metrics import (
     modality_gap,
     uniformity,
 )
+from cyclip_bench.validation import FileName, PositiveInts
 
 
 @dataclass(frozen=True)
 class ConsistencyOptions:
-    train_split: str = "train"
-    k: tuple[int, ...] = (1, 3, 5, 10)
+    train_split: FileName = "train"
+    k: PositiveInts = (1, 3, 5, 10)
     # Held-out image–caption pairs for the gap measurements: a retrieval catalog name or a path table
     # ({path = "captions/val.csv", format = "captions"}); "" = skip them (recorded in extra.skipped).
     pairs: str | dict = ""

@@ -17,12 +17,12 @@ import numpy as np
 import scipy.optimize
 import torch
 
-from cyclip_bench.errors import ConfigError
 from cyclip_bench.eval.blas import single_threaded_blas
 from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
 from cyclip_bench.eval.tasks.zeroshot import check_labels
 from cyclip_bench.metrics import mean_per_class_recall
+from cyclip_bench.validation import FileName, OpenFraction, PositiveInt, Seed
 
 
 def fit_logistic_regression(
@@ -119,20 +119,15 @@ def search_C(
 
 @dataclass(frozen=True)
 class LinearProbeOptions:
-    train_split: str = "train"
-    val_fraction: float = 0.2
-    seed: int = 0
-    max_iter: int = 1000
+    train_split: FileName = "train"
+    val_fraction: OpenFraction = 0.2
+    seed: Seed = 0  # a torch.Generator seed
+    max_iter: PositiveInt = 1000
 
 
 @TASKS.register("linear_probe", aliases=("linear-probe",))
 class LinearProbe(TaskKind):
     Options = LinearProbeOptions
-
-    def __init__(self, spec: Any) -> None:
-        super().__init__(spec)
-        if not 0 < self.options.val_fraction < 1:
-            raise ConfigError(f"task {spec.name!r}: option 'val_fraction' must be in (0, 1)")
 
     def needs(self) -> list[DataNeed]:
         ref = self.spec.dataset

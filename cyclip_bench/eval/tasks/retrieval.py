@@ -9,11 +9,12 @@ from cyclip_bench.eval.features import normalise
 from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
 from cyclip_bench.metrics import image_to_text_hits, text_to_image_hits
+from cyclip_bench.validation import PositiveInts
 
 
 @dataclass(frozen=True)
 class RetrievalOptions:
-    recall_at: tuple[int, ...] = (1, 5, 10)
+    recall_at: PositiveInts = (1, 5, 10)
 
 
 @TASKS.register("retrieval")

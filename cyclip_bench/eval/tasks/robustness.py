@@ -12,12 +12,13 @@ from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.suite import SuiteSpec
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind
 from cyclip_bench.metrics import effective_robustness, fit_logit_line
+from cyclip_bench.validation import Names
 
 
 @dataclass(frozen=True)
 class RobustnessOptions:
     id_task: str = ""
-    shift_tasks: tuple[str, ...] = ()
+    shift_tasks: Names = ()
     metric: str = "top1"
 
 

@@ -11,11 +11,12 @@ from cyclip_bench.errors import DataError
 from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.tasks.base import TASKS, TaskKind, as_int_list
 from cyclip_bench.metrics import mean_per_class_recall, topk_correct
+from cyclip_bench.validation import PositiveInts
 
 
 @dataclass(frozen=True)
 class ZeroShotOptions:
-    topk: tuple[int, ...] = (1, 3, 5)
+    topk: PositiveInts = (1, 3, 5)
 
 
 def check_labels(dataset: Any, name: str) -> None:
