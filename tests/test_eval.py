@@ -101,6 +101,10 @@ def test_eval_results_follow_the_contract(eval_results, tiny_checkpoints):
         "crossmodal_gap",
         "inmodal_loss_per_pair",
         "crossmodal_loss_per_pair",
+        "inmodal_rank_correlation",
+        "crossmodal_rank_correlation",
+        "inmodal_gap_normalised",
+        "crossmodal_asymmetry_normalised",
         "modality_gap",
         "cone_image",
         "cone_text",
@@ -113,6 +117,9 @@ def test_eval_results_follow_the_contract(eval_results, tiny_checkpoints):
     ):
         assert m in cons
     assert "fine_top1" not in tasks["shapes-consistency"]["metrics"]  # shapes have no superclasses
+    for m in ("inmodal_rank_correlation", "crossmodal_rank_correlation"):
+        assert -1 <= cons[m] <= 1
+    assert cons["inmodal_gap_normalised"] > 0 and cons["crossmodal_asymmetry_normalised"] > 0
     assert set(tasks["retrieval"]["metrics"]) == {
         f"{d}_R@{k}" for d in ("image_to_text", "text_to_image") for k in (1, 5, 10)
     }
@@ -122,6 +129,20 @@ def test_eval_results_follow_the_contract(eval_results, tiny_checkpoints):
     table = pd.read_csv(eval_results[0].parent / "results.csv")
     assert list(table.columns) == ["checkpoint", "suite", "task", "dataset", "metric", "value"]
     assert set(table["checkpoint"]) == {"clip", "cyclip"}
+
+
+def test_space_metrics_directions_and_values():
+    from cyclip_bench import metrics as M
+    from cyclip_bench.eval.tasks.consistency import space_metrics
+
+    g = torch.Generator().manual_seed(0)
+    images, texts = torch.randn(20, 8, generator=g), torch.randn(20, 8, generator=g)
+    got = space_metrics(images, texts)
+    higher = {name for name, (_, info) in got.items() if info.higher_is_better}
+    assert higher == {"inmodal_rank_correlation", "crossmodal_rank_correlation"}
+    for name in ("inmodal_rank_correlation", "crossmodal_rank_correlation", "inmodal_gap_normalised"):
+        assert got[name][0] == getattr(M, name)(images, texts)
+    assert got["crossmodal_asymmetry_normalised"][0] == M.crossmodal_asymmetry_normalised(images, texts)
 
 
 # --- features: encode once, cache keys ---------------------------------------------------------------------

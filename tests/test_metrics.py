@@ -139,6 +139,175 @@ def test_gaps_are_zero_for_identical_spaces():
     assert M.crossmodal_gap(images, images * 3)["loss_per_pair"] == pytest.approx(0.0)
 
 
+# --- scale-free consistency: rank correlations and normalised gaps --------------------
+
+
+def _similarities(images, texts):
+    """Naive float64 reference: the j < k in-modal pairs, and the j < k / j ≠ k cross-modal entries."""
+    i, t = _unit(images), _unit(texts)
+    n = len(i)
+    upper = list(itertools.combinations(range(n), 2))
+    ii = np.array([i[j] @ i[k] for j, k in upper])
+    tt = np.array([t[j] @ t[k] for j, k in upper])
+    c_jk = np.array([i[j] @ t[k] for j, k in upper])
+    c_kj = np.array([i[k] @ t[j] for j, k in upper])
+    off = [(j, k) for j in range(n) for k in range(n) if j != k]
+    cross_off = np.array([i[j] @ t[k] for j, k in off])
+    asym = np.array([abs(i[j] @ t[k] - i[k] @ t[j]) for j, k in off])
+    return ii, tt, c_jk, c_kj, cross_off, asym
+
+
+def _scale_free_reference(images, texts):
+    from scipy.stats import spearmanr
+
+    ii, tt, c_jk, c_kj, cross_off, asym = _similarities(images, texts)
+    return {
+        "inmodal_rank_correlation": spearmanr(ii, tt).statistic,
+        "crossmodal_rank_correlation": spearmanr(c_jk, c_kj).statistic,
+        "inmodal_gap_normalised": np.mean(np.abs(ii - tt)) / math.sqrt((np.var(ii) + np.var(tt)) / 2),
+        "crossmodal_asymmetry_normalised": np.mean(asym) / np.std(cross_off),
+    }
+
+
+SCALE_FREE = (
+    "inmodal_rank_correlation",
+    "crossmodal_rank_correlation",
+    "inmodal_gap_normalised",
+    "crossmodal_asymmetry_normalised",
+)
+
+
+def _scale_free(images, texts):
+    return {name: getattr(M, name)(images, texts) for name in SCALE_FREE}
+
+
+def test_average_ranks_and_spearman_match_scipy_with_and_without_ties():
+    from scipy.stats import rankdata, spearmanr
+
+    rng = np.random.default_rng(0)
+    for x, y in (
+        (rng.normal(size=50), rng.normal(size=50)),  # no ties
+        (rng.integers(0, 4, size=60).astype(float), rng.integers(0, 6, size=60).astype(float)),  # many ties
+        (np.array([3.0, 1.0, 3.0, 3.0, 2.0]), np.array([1.0, 2.0, 3.0, 4.0, 5.0])),
+    ):
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+        assert M.average_ranks(tx).tolist() == rankdata(x).tolist()
+        assert M.spearman(tx, ty) == pytest.approx(spearmanr(x, y).statistic, abs=1e-12)
+    # by hand: ranks of [3, 1, 3, 3, 2] are [4, 1, 4, 4, 2] (ranks 3, 4, 5 averaged)
+    assert M.average_ranks(torch.tensor([3.0, 1.0, 3.0, 3.0, 2.0])).tolist() == [4.0, 1.0, 4.0, 4.0, 2.0]
+
+
+def test_spearman_is_invariant_to_monotone_transforms_and_undefined_when_constant():
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(40, generator=g), torch.randn(40, generator=g)
+    rho = M.spearman(x, y)
+    assert abs(rho) > 0.0
+    assert M.spearman(torch.exp(3 * x) - 7, y**3) == pytest.approx(rho, abs=1e-12)
+    assert M.spearman(x, -y) == pytest.approx(-rho, abs=1e-12)
+    assert M.spearman(x, x**5) == pytest.approx(1.0)
+    assert math.isnan(M.spearman(x, torch.ones(40)))
+    assert math.isnan(M.spearman(torch.tensor([1.0]), torch.tensor([2.0])))
+    with pytest.raises(ValueError):
+        M.spearman(x, y[:-1])
+
+
+def test_scale_free_measures_against_loops():
+    for n, d, seed in ((9, 5, 4), (12, 3, 7)):
+        images, texts = _pairs(n=n, d=d, seed=seed)
+        got, want = _scale_free(images, texts), _scale_free_reference(images, texts)
+        for name in SCALE_FREE:
+            assert got[name] == pytest.approx(want[name], abs=1e-12), name
+
+
+def test_scale_free_measures_with_exactly_tied_similarities():
+    # Rows drawn from three orthonormal axes: every similarity is exactly 0 or 1, so almost all are tied.
+    axes = torch.eye(3)
+    images = axes[torch.tensor([0, 0, 1, 2, 1, 0, 2, 2])]
+    texts = axes[torch.tensor([0, 1, 1, 2, 0, 0, 2, 1])]
+    got, want = _scale_free(images, texts), _scale_free_reference(images, texts)
+    for name in SCALE_FREE:
+        assert got[name] == pytest.approx(want[name], abs=1e-12), name
+    assert not math.isnan(got["inmodal_rank_correlation"]) and got["inmodal_rank_correlation"] < 1
+
+
+def test_inmodal_scale_free_measures_hand_values():
+    # Images at 0°, 60°, 90°: ⟨I_j,I_k⟩ for (0,1), (0,2), (1,2) = 1/2, 0, √3/2 → ranks 2, 1, 3.
+    # Texts at 0°, 90°, 180°: ⟨T_j,T_k⟩ = 0, −1, 0 → ranks 2.5, 1, 2.5 (a tie).
+    # Spearman = Pearson((0, −1, 1), (½, −1, ½)) = 1.5 / √(2 · 1.5) = √3/2.
+    images = torch.tensor([[1.0, 0.0], [0.5, math.sqrt(3) / 2], [0.0, 1.0]])
+    texts = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    assert M.inmodal_rank_correlation(images, texts) == pytest.approx(math.sqrt(3) / 2)
+    # gaps 1/2, 1, √3/2; var_I = E[s²] − E[s]² = 1/3 − ((1 + √3)/6)² = (4 − √3)/18; var_T = 1/3 − 1/9 = 2/9
+    scale = math.sqrt(((4 - math.sqrt(3)) / 18 + 2 / 9) / 2)
+    assert M.inmodal_gap_normalised(images, texts) == pytest.approx((1.5 + math.sqrt(3) / 2) / 3 / scale)
+
+
+def test_crossmodal_scale_free_measures_hand_values():
+    # Images = the standard basis, so C_jk = ⟨I_j,T_k⟩ = T_k[j]. Above the diagonal C_01, C_02, C_12 =
+    # 0.1, 0.2, 0.3; below it C_10, C_20, C_21 = 0.3, 0.2, 0.1 (reversed order → Spearman −1); the
+    # diagonal makes each text a unit vector.
+    images = torch.eye(3)
+    texts = torch.tensor(
+        [
+            [math.sqrt(1 - 0.3**2 - 0.2**2), 0.3, 0.2],
+            [0.1, math.sqrt(1 - 0.1**2 - 0.1**2), 0.1],
+            [0.2, 0.3, math.sqrt(1 - 0.2**2 - 0.3**2)],
+        ]
+    )
+    assert M.crossmodal_rank_correlation(images, texts) == pytest.approx(-1.0)
+    # |C_jk − C_kj| over j ≠ k: 0.2, 0, 0.2, each twice → mean 0.4/3; the off-diagonal C are
+    # {0.1, 0.2, 0.3} twice → std 0.2/√6; ratio 2√6/3. (The diagonal ≈ 0.93–0.99 would widen the std.)
+    assert M.crossmodal_asymmetry_normalised(images, texts) == pytest.approx(2 * math.sqrt(6) / 3)
+
+
+def test_identical_spaces_are_perfectly_consistent():
+    images, _ = _pairs(n=10, d=4, seed=3)
+    got = _scale_free(images, 2 * images)
+    assert got["inmodal_rank_correlation"] == pytest.approx(1.0)
+    assert got["crossmodal_rank_correlation"] == pytest.approx(1.0)
+    assert got["inmodal_gap_normalised"] == pytest.approx(0.0, abs=1e-12)
+    assert got["crossmodal_asymmetry_normalised"] == pytest.approx(0.0, abs=1e-12)
+
+
+def _narrow(x, a, extra):
+    """[√a·x̂, √(1−a)·extra]: unit rows whose similarities with rows narrowed by the same ``a`` and ``extra`` are
+    a·s + (1 − a)·extra² — a narrower cone around the extra axis when ``extra`` = 1."""
+    u = torch.nn.functional.normalize(x.double(), dim=1)
+    return torch.cat([math.sqrt(a) * u, torch.full((len(u), 1), math.sqrt(1 - a) * extra, dtype=u.dtype)], 1)
+
+
+def test_a_narrower_cone_shrinks_absolute_gaps_but_not_the_scale_free_measures():
+    images, texts = _pairs(n=15, d=6, seed=8)
+    before = _scale_free(images, texts)
+    a = 0.2  # every similarity s becomes 0.2·s + 0.8: all high and close together
+    narrow_i, narrow_t = _narrow(images, a, 1.0), _narrow(texts, a, 1.0)
+    assert M.cone(narrow_i) > M.cone(images) + 0.5
+    assert M.inmodal_gap(narrow_i, narrow_t)["gap"] == pytest.approx(a * M.inmodal_gap(images, texts)["gap"])
+    assert M.crossmodal_gap(narrow_i, narrow_t)["gap"] == pytest.approx(a * M.crossmodal_gap(images, texts)["gap"])
+    after = _scale_free(narrow_i, narrow_t)
+    for name in SCALE_FREE:
+        assert after[name] == pytest.approx(before[name], abs=1e-10), name
+    # Narrowing the texts alone is a monotone map of T·Tᵀ (in-modal ranks kept) and scales C by √a (images get
+    # a 0 extra coordinate), which the cross-modal measures ignore; the normalised in-modal gap does change.
+    alone_t, padded_i = _narrow(texts, a, 1.0), _narrow(images, 1.0, 0.0)
+    alone = _scale_free(padded_i, alone_t)
+    assert alone["inmodal_rank_correlation"] == pytest.approx(before["inmodal_rank_correlation"], abs=1e-10)
+    assert alone["crossmodal_rank_correlation"] == pytest.approx(before["crossmodal_rank_correlation"], abs=1e-10)
+    assert alone["crossmodal_asymmetry_normalised"] == pytest.approx(
+        before["crossmodal_asymmetry_normalised"], abs=1e-10
+    )
+    assert alone["inmodal_gap_normalised"] != pytest.approx(before["inmodal_gap_normalised"], abs=1e-3)
+
+
+def test_scale_free_measures_are_nan_when_undefined():
+    one = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # two pairs: a single unordered pair
+    assert math.isnan(M.inmodal_rank_correlation(one, one))
+    assert math.isnan(M.crossmodal_rank_correlation(one, one))
+    same = torch.ones(4, 3)  # every similarity equal: no spread
+    assert math.isnan(M.inmodal_gap_normalised(same, same))
+    assert math.isnan(M.crossmodal_asymmetry_normalised(same, same))
+
+
 def test_modality_gap_cone_alignment_uniformity():
     images = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
     texts = torch.tensor([[0.0, 1.0], [1.0, 0.0]])

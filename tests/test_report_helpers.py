@@ -61,6 +61,10 @@ def _consistency(rng, name, dataset, p, n, superclasses, gap):
             "crossmodal_gap": 0.2 * gap,
             "inmodal_loss_per_pair": 0.01 * gap,
             "crossmodal_loss_per_pair": 0.005 * gap,
+            "inmodal_rank_correlation": 0.6 - 0.2 * gap,
+            "crossmodal_rank_correlation": 0.9 - 0.1 * gap,
+            "inmodal_gap_normalised": 0.9 * gap,
+            "crossmodal_asymmetry_normalised": 0.5 * gap,
             "modality_gap": 0.8 * gap,
             "cone_image": 0.5,
             "cone_text": 0.6,
@@ -73,6 +77,10 @@ def _consistency(rng, name, dataset, p, n, superclasses, gap):
     info = {key: {"higher_is_better": True, "unit": "fraction", "per_example": key} for key in arrays}
     for key in ("inmodal_gap", "crossmodal_gap", "modality_gap", "align_image_text", "uniform_joint"):
         info[key] = {"higher_is_better": False, "unit": "value"}
+    for key in ("inmodal_rank_correlation", "crossmodal_rank_correlation"):
+        info[key] = {"higher_is_better": True, "unit": "rank correlation"}
+    for key in ("inmodal_gap_normalised", "crossmodal_asymmetry_normalised"):
+        info[key] = {"higher_is_better": False, "unit": "similarity std"}
     per_example = dict(arrays)
     if superclasses:
         fine = (rng.random(n) < p + 0.15).astype(int).tolist()

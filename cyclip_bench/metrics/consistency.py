@@ -1,5 +1,7 @@
 """Consistency of the image and text spaces: consistency@k, in-/cross-modal gaps, modality gap, cone, and
-alignment/uniformity (Wang & Isola 2020, t = 2). Embeddings are L2-normalised inside each function."""
+alignment/uniformity (Wang & Isola 2020, t = 2), plus scale-free consistency measures (rank correlations and
+gaps divided by the spread of the similarities) that a narrower cone cannot improve. Embeddings are
+L2-normalised inside each function."""
 
 from __future__ import annotations
 
@@ -83,6 +85,83 @@ def crossmodal_gap(images: torch.Tensor, texts: torch.Tensor) -> dict[str, float
     cross = i @ t.T
     diff = cross - cross.T
     return {"gap": float(_off_diagonal(diff).abs().mean()), "loss_per_pair": float((diff**2).mean())}
+
+
+def average_ranks(x: torch.Tensor) -> torch.Tensor:
+    """Ranks 1..n of a 1-D tensor (float64), tied values sharing the average of their ranks (as
+    ``scipy.stats.rankdata(method="average")``)."""
+    values, order = torch.sort(x.double().flatten())
+    if bool((values[1:] != values[:-1]).all()):  # no ties: the usual case, and the fast path
+        sorted_ranks = torch.arange(1, values.numel() + 1, dtype=torch.float64, device=values.device)
+    else:
+        _, group, counts = torch.unique_consecutive(values, return_inverse=True, return_counts=True)
+        # A run of c equal values ending at (1-based) rank e holds ranks e − c + 1 … e: average e − (c − 1)/2.
+        ends = counts.cumsum(0).double()
+        sorted_ranks = (ends - (counts.double() - 1) / 2)[group]
+    return torch.empty_like(values).scatter_(0, order, sorted_ranks)
+
+
+def spearman(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Spearman rank correlation of two equally long 1-D tensors: the Pearson correlation of their average
+    ranks (ties averaged). NaN when fewer than two values or when either side is constant (undefined)."""
+    if x.numel() != y.numel():
+        raise ValueError(f"spearman: {x.numel()} values against {y.numel()}")
+    if x.numel() < 2:
+        return math.nan
+    rx, ry = average_ranks(x), average_ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denominator = float((rx @ rx) * (ry @ ry))
+    return float(rx @ ry) / math.sqrt(denominator) if denominator > 0 else math.nan
+
+
+def _upper(m: torch.Tensor) -> torch.Tensor:
+    """Entries j < k of a square matrix (row-major order)."""
+    return m[torch.ones(m.shape, dtype=torch.bool, device=m.device).triu(1)]
+
+
+def _ratio(numerator: float, scale: float) -> float:
+    return numerator / scale if scale > 0 else math.nan
+
+
+def inmodal_rank_correlation(images: torch.Tensor, texts: torch.Tensor) -> float:
+    """Spearman correlation between ⟨I_j,I_k⟩ and ⟨T_j,T_k⟩ over the unordered pairs j < k (both matrices are
+    symmetric, so each pair is used once). 1: the two spaces order all pairs alike, whatever their scales.
+    Higher is more consistent; NaN with fewer than three pairs or a constant side."""
+    i, t = _unit(images), _unit(texts)
+    return spearman(_upper(i @ i.T), _upper(t @ t.T))
+
+
+def crossmodal_rank_correlation(images: torch.Tensor, texts: torch.Tensor) -> float:
+    """Spearman correlation between C_jk = ⟨I_j,T_k⟩ and C_kj = ⟨I_k,T_j⟩ over the unordered pairs j < k
+    (swapping j and k swaps the two sides, so each pair is used once). Higher is more consistent."""
+    cross = _unit(images) @ _unit(texts).T
+    return spearman(_upper(cross), _upper(cross.T))
+
+
+def inmodal_gap_normalised(images: torch.Tensor, texts: torch.Tensor) -> float:
+    """mean over j < k of |⟨I_j,I_k⟩ − ⟨T_j,T_k⟩| divided by σ = √((var_I + var_T)/2), var_I and var_T the
+    (population) variances of the off-diagonal entries of I·Iᵀ and T·Tᵀ: the in-modal gap in units of the
+    spread of the similarities. Unchanged when every similarity of both spaces becomes a·s + b (a > 0), e.g. a
+    narrower common cone. σ is the within-modality spread, not the std of both sets pooled, so that an offset
+    between the two modalities' mean similarities — part of the gap measured — does not also widen the scale.
+    Lower is more consistent; NaN when both spreads are 0."""
+    i, t = _unit(images), _unit(texts)
+    si, st = _upper(i @ i.T), _upper(t @ t.T)
+    scale = math.sqrt((float(si.var(correction=0)) + float(st.var(correction=0))) / 2) if si.numel() else 0.0
+    return _ratio(float((si - st).abs().mean()), scale)
+
+
+def crossmodal_asymmetry_normalised(images: torch.Tensor, texts: torch.Tensor) -> float:
+    """mean over j ≠ k of |⟨I_j,T_k⟩ − ⟨I_k,T_j⟩| divided by the (population) std of the off-diagonal
+    ⟨I_j,T_k⟩, j ≠ k: the cross-modal gap in units of the spread of the negatives' similarities, unchanged
+    when every cross similarity becomes a·C + b (a > 0). The diagonal positives are left out of the scale: the
+    contrastive loss pulls them far above the rest, so they would measure alignment, not spread (and their
+    asymmetry is 0 by definition). Lower is more consistent; NaN when the off-diagonal entries are constant."""
+    cross = _unit(images) @ _unit(texts).T
+    off = _off_diagonal(cross)
+    if off.numel() == 0:
+        return math.nan
+    return _ratio(float(_off_diagonal(cross - cross.T).abs().mean()), float(off.std(correction=0)))
 
 
 def modality_gap(images: torch.Tensor, texts: torch.Tensor) -> float:

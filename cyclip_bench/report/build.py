@@ -328,6 +328,12 @@ def _task_section(loaded, suite, task_name, labels, baseline, colours, writer, c
         "align_image_text",
         "uniform_image",
         "uniform_joint",
+        "inmodal_rank_correlation",
+        "crossmodal_rank_correlation",
+        "inmodal_gap_normalised",
+        "crossmodal_asymmetry_normalised",
+        "cone_image",
+        "cone_text",
     )
     if any(key in ref.metrics for key in geometry_keys):
         data = {}
@@ -340,7 +346,10 @@ def _task_section(loaded, suite, task_name, labels, baseline, colours, writer, c
             f"geometry-{stem}",
             "Embedding geometry",
             "Modality gap (distance between the image and text embedding means), CyCLIP's in-modal and "
-            "cross-modal consistency gaps, and Wang & Isola's alignment vs uniformity.",
+            "cross-modal consistency gaps, and Wang & Isola's alignment vs uniformity. Second row (results "
+            "that carry them): the scale-free consistency measures — Spearman correlations of IIᵀ with TTᵀ "
+            "and of C with Cᵀ, and the gaps divided by the spread of the similarities — beside the cones, "
+            "since a narrower cone shrinks the absolute gaps but not these.",
         )
         section.plots.extend([plot] if plot else [])
     if len(labels) > 1:

@@ -209,24 +209,24 @@ def consistency_curves(
     return fig
 
 
-def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[str, tuple], title: str) -> Figure | None:
-    """Three panels: modality gap; in-modal and cross-modal consistency gaps; alignment vs uniformity."""
-    labels = [label for label in metrics if any(v is not None for v in metrics[label].values())]
-    if not labels:
-        return None
-    fig = Figure(figsize=(12, 4.0), layout="constrained")
-    axes = fig.subplots(1, 3)
-    fig.suptitle(_text(title))
+SCALE_FREE_PANELS = (
+    (
+        "scale-free: Spearman rank correlations ↑",
+        [
+            ("inmodal_rank_correlation", "in-modal (IIᵀ vs TTᵀ)"),
+            ("crossmodal_rank_correlation", "cross-modal (C vs Cᵀ)"),
+        ],
+    ),
+    (
+        "scale-free: gaps in units of similarity sd ↓",
+        [("inmodal_gap_normalised", "in-modal gap / sd"), ("crossmodal_asymmetry_normalised", "cross-modal gap / sd")],
+    ),
+    ("cone: mean off-diagonal cosine (context)", [("cone_image", "image"), ("cone_text", "text")]),
+)
 
-    ax = axes[0]
-    values = [metrics[label].get("modality_gap") for label in labels]
-    ax.bar(range(len(labels)), [np.nan if v is None else v for v in values], color=[colours[x] for x in labels])
-    ax.set_xticks(range(len(labels)), [_text(x) for x in labels], rotation=20, ha="right", fontsize=8)
-    ax.set_title("modality gap ‖mean(I) − mean(T)‖ ↓", fontsize=10)
-    ax.grid(axis="y", alpha=0.3)
 
-    ax = axes[1]
-    parts = [("inmodal_gap", "in-modal gap"), ("crossmodal_gap", "cross-modal gap")]
+def _metric_bars(ax, metrics: dict, labels: list[str], colours: dict, parts: list[tuple[str, str]]) -> None:
+    """One group of bars per metric in ``parts`` ((key, name)), one bar per checkpoint; missing values blank."""
     width = 0.8 / len(labels)
     for i, label in enumerate(labels):
         heights = [metrics[label].get(key) for key, _ in parts]
@@ -237,9 +237,38 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
             color=colours[label],
             label=_text(label),
         )
-    ax.set_xticks(range(len(parts)), [name for _, name in parts])
-    ax.set_title("consistency gaps ↓", fontsize=10)
+    ax.set_xticks(range(len(parts)), [name for _, name in parts], fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+
+
+def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[str, tuple], title: str) -> Figure | None:
+    """Three panels: modality gap; in-modal and cross-modal consistency gaps; alignment vs uniformity. When the
+    results hold the scale-free measures, a second row: rank correlations, normalised gaps and the cones
+    (a narrower cone shrinks the absolute gaps of the first row, not these)."""
+    labels = [label for label in metrics if any(v is not None for v in metrics[label].values())]
+    if not labels:
+        return None
+    scale_free = any(
+        metrics[label].get(key) is not None
+        for label in labels
+        for _, parts in SCALE_FREE_PANELS[:2]
+        for key, _ in parts
+    )
+    fig = Figure(figsize=(12, 7.8 if scale_free else 4.0), layout="constrained")
+    grid = fig.subplots(2 if scale_free else 1, 3, squeeze=False)
+    axes = grid[0]
+    fig.suptitle(_text(title))
+
+    ax = axes[0]
+    values = [metrics[label].get("modality_gap") for label in labels]
+    ax.bar(range(len(labels)), [np.nan if v is None else v for v in values], color=[colours[x] for x in labels])
+    ax.set_xticks(range(len(labels)), [_text(x) for x in labels], rotation=20, ha="right", fontsize=8)
+    ax.set_title("modality gap ‖mean(I) − mean(T)‖ ↓", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+
+    ax = axes[1]
+    _metric_bars(ax, metrics, labels, colours, [("inmodal_gap", "in-modal gap"), ("crossmodal_gap", "cross-modal gap")])
+    ax.set_title("consistency gaps ↓", fontsize=10)
     _legend(ax)
 
     ax = axes[2]
@@ -264,6 +293,12 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
     ax.set_title("alignment vs uniformity (lower-left is better)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.margins(0.25)
+
+    if scale_free:
+        for ax, (panel_title, parts) in zip(grid[1], SCALE_FREE_PANELS, strict=True):
+            _metric_bars(ax, metrics, labels, colours, parts)
+            ax.axhline(0, color="black", linewidth=0.6)
+            ax.set_title(panel_title, fontsize=10)
     return fig
 
 

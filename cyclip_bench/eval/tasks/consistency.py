@@ -2,8 +2,9 @@
 
 - consistency@k: zero-shot label of each test image vs the majority (true) label of its k nearest train
 images;
-- in-/cross-modal gaps, per-pair cyclic losses, modality gap, cone, alignment and uniformity over held-out
-  image–caption pairs (``pairs``: a retrieval dataset; each image with its first caption);
+- in-/cross-modal gaps, per-pair cyclic losses, their scale-free versions (rank correlations, gaps in units
+  of the similarities' spread), modality gap, cone, alignment and uniformity over held-out image–caption
+  pairs (``pairs``: a retrieval dataset; each image with its first caption);
 - fine / coarse zero-shot accuracy when the class metadata has superclasses.
 """
 
@@ -23,9 +24,13 @@ from cyclip_bench.metrics import (
     coarse_correct,
     cone,
     consistency_at_k,
+    crossmodal_asymmetry_normalised,
     crossmodal_gap,
+    crossmodal_rank_correlation,
     fine_correct,
     inmodal_gap,
+    inmodal_gap_normalised,
+    inmodal_rank_correlation,
     modality_gap,
     uniformity,
 )
@@ -59,6 +64,17 @@ def space_metrics(images: torch.Tensor, texts: torch.Tensor) -> dict[str, tuple[
         "crossmodal_gap": (crm["gap"], lower),
         "inmodal_loss_per_pair": (inm["loss_per_pair"], MetricInfo(False, "squared cosine")),
         "crossmodal_loss_per_pair": (crm["loss_per_pair"], MetricInfo(False, "squared cosine")),
+        # Scale-free: unchanged by a narrower (or wider) cone, which shrinks (widens) the absolute gaps above.
+        "inmodal_rank_correlation": (inmodal_rank_correlation(images, texts), MetricInfo(True, "rank correlation")),
+        "crossmodal_rank_correlation": (
+            crossmodal_rank_correlation(images, texts),
+            MetricInfo(True, "rank correlation"),
+        ),
+        "inmodal_gap_normalised": (inmodal_gap_normalised(images, texts), MetricInfo(False, "similarity std")),
+        "crossmodal_asymmetry_normalised": (
+            crossmodal_asymmetry_normalised(images, texts),
+            MetricInfo(False, "similarity std"),
+        ),
         "modality_gap": (modality_gap(images, texts), MetricInfo(False, "distance")),
         "cone_image": (cone(images), lower),
         "cone_text": (cone(texts), lower),

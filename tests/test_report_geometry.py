@@ -1,0 +1,59 @@
+"""The report's geometry panel: the scale-free consistency measures get a second row when results carry them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from cyclip_bench.report import plots
+
+OLD_KEYS = {
+    "modality_gap": 0.4,
+    "inmodal_gap": 0.1,
+    "crossmodal_gap": 0.05,
+    "align_image_text": 1.1,
+    "uniform_image": -1.5,
+    "uniform_joint": -1.7,
+    "cone_image": 0.3,
+    "cone_text": 0.5,
+}
+SCALE_FREE = {
+    "inmodal_rank_correlation": 0.62,
+    "crossmodal_rank_correlation": 0.87,
+    "inmodal_gap_normalised": 0.71,
+    "crossmodal_asymmetry_normalised": 0.33,
+}
+COLOURS = {"clip": (0.1, 0.2, 0.8, 1.0), "cyclip": (0.8, 0.2, 0.1, 1.0)}
+
+
+def _bar_heights(ax) -> list[float]:
+    return [patch.get_height() for patch in ax.patches]
+
+
+def test_results_without_the_scale_free_measures_keep_one_row():
+    fig = plots.geometry_panel({"clip": dict(OLD_KEYS), "cyclip": dict(OLD_KEYS)}, COLOURS, "t")
+    assert len(fig.axes) == 3
+
+
+def test_scale_free_measures_get_a_second_row_with_their_values():
+    metrics = {
+        "clip": {**OLD_KEYS, **SCALE_FREE},
+        "cyclip": {**OLD_KEYS, **{k: v / 2 for k, v in SCALE_FREE.items()}, "cone_image": 0.8},
+    }
+    fig = plots.geometry_panel(metrics, COLOURS, "t")
+    assert len(fig.axes) == 6
+    rank, normalised, cone = fig.axes[3:]
+    # bars are drawn checkpoint by checkpoint, metric by metric
+    assert _bar_heights(rank) == pytest.approx([0.62, 0.87, 0.31, 0.435])
+    assert _bar_heights(normalised) == pytest.approx([0.71, 0.33, 0.355, 0.165])
+    assert _bar_heights(cone) == pytest.approx([0.3, 0.5, 0.8, 0.5])
+    assert "rank" in rank.get_title().lower() and "↑" in rank.get_title()
+    assert "↓" in normalised.get_title()
+
+
+def test_a_checkpoint_without_the_new_measures_shows_blank_bars():
+    metrics = {"clip": dict(OLD_KEYS), "cyclip": {**OLD_KEYS, **SCALE_FREE}}  # e.g. an older results file
+    fig = plots.geometry_panel(metrics, COLOURS, "t")
+    heights = _bar_heights(fig.axes[3])
+    assert len(fig.axes) == 6 and all(math.isnan(h) for h in heights[:2]) and heights[2:] == pytest.approx([0.62, 0.87])
