@@ -174,15 +174,23 @@ def _message(err: ValidationError, hints: dict[str, Any], where: str, name: Call
     key = "" if single else str(loc[0])
     rest = loc if single else loc[1:]
     prefix = f"{where}: " if where else ""
-    if first["type"] == "missing":
-        return f"{prefix}missing required {name(key)}"
-    if first["type"] == "extra_forbidden":
-        return f"{prefix}unknown {name(key)}"
+    if first["type"] in ("missing", "extra_forbidden"):
+        what = "missing required" if first["type"] == "missing" else "unknown"
+        return f"{prefix}{what} {name(key).removesuffix(' =')}"
     index = "".join(f"[{part}]" for part in rest if isinstance(part, int))
-    same = [e for e in errors if e["loc"][: 0 if single else 1] == loc[: 0 if single else 1]]
+    # One value that fits no member of a union gives an error per member (their locations end in the member's
+    # name): say every expectation; errors elsewhere (another index, the length) are left for the next run.
+    same = [e for e in errors if _position(e["loc"], single) == _position(loc, single)]
     expected = " or ".join(dict.fromkeys(_expected(e) for e in same))
     why = _description(hints.get(key)) if first["type"] in _RANGE_ERRORS else None
-    return f"{prefix}{name(key)}{index} {_show(first['input'])}: expected {expected}{f' ({why})' if why else ''}"
+    label = name(key)  # "--lr", "option 'topk'", or "key 'lr' =" for a key of a file
+    label = f"{label[:-2]}{index} =" if label.endswith(" =") else f"{label}{index}"
+    return f"{prefix}{label} {_show(first['input'])}: expected {expected}{f' ({why})' if why else ''}"
+
+
+def _position(loc: tuple, single: bool) -> tuple:
+    head, rest = ((), loc) if single else (loc[:1], loc[1:])
+    return head + tuple(part for part in rest if isinstance(part, int))
 
 
 _RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "too_short", "too_long"}

@@ -107,7 +107,7 @@ class _DatasetTable:
 
 
 def _key(key: str) -> str:
-    return f"key {key!r}"
+    return f"key {key!r} ="
 
 
 def _parse_dataset(value: Any, where: str) -> DatasetRef | None:

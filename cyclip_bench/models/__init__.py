@@ -146,7 +146,8 @@ def create_model(
         return model, info
     try:
         # open_clip warns "initialized randomly" on every random init; for a trainer that is the normal case.
-        logging.disable(logging.WARNING if pretrained is None else logging.NOTSET)
+        # With a tag, a failure is logged by open_clip and raised: the raised message is the one we show.
+        logging.disable(logging.WARNING if pretrained is None else logging.ERROR)
         model = open_clip.create_model(
             name, pretrained=pretrained, device=device, force_image_size=image_size, pretrained_text=False
         )
@@ -201,13 +202,13 @@ def check_model_config(config: Any, where: str) -> None:
         table = config[key]
         if not isinstance(table, dict) or not all(isinstance(k, str) for k in table):
             raise ConfigError(f"{where}: {key!r} expected a table, found {type(table).__name__}")
-        check_fields(cls, _tuples(table), f"{where}.{key}", lambda k: f"key {k!r}", partial=True)
+        check_fields(cls, _tuples(table), f"{where}.{key}", lambda k: f"key {k!r} =", partial=True)
 
 
 def check_preprocess(preprocess: Any, where: str) -> None:
     if not isinstance(preprocess, dict) or not all(isinstance(k, str) for k in preprocess):
         raise ConfigError(f"{where}: expected a table (image_size, mean, std, …), found {type(preprocess).__name__}")
-    check_fields(PreprocessSpec, _tuples(preprocess), where, lambda k: f"key {k!r}")
+    check_fields(PreprocessSpec, _tuples(preprocess), where, lambda k: f"key {k!r} =")
 
 
 def create_model_from_config(
@@ -303,10 +304,14 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # unpickling errors come in many types; all mean "not a usable checkpoint"
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        # torch's weights-only refusal puts the reason (the disallowed global) on a later line
-        reason = [line for line in lines if "Unpickler error" in line] or lines or [type(err).__name__]
-        first = reason[0]
+        text = str(err)
+        if "Unpickler error:" in text:
+            # torch's weights-only refusal puts the reason (a disallowed global, a bad opcode) after this marker
+            detail = " ".join(text.split("Unpickler error:", 1)[1].split("Check the documentation")[0].split())
+            first = f"not a checkpoint that loads with weights_only=True ({detail})"
+        else:
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            first = lines[0] if lines else type(err).__name__
         raise UserError(f"cannot load checkpoint {str(path)!r}: {first}") from err
     if not isinstance(payload, dict):
         raise UserError(f"checkpoint {str(path)!r} is not a dict (found {type(payload).__name__})")

@@ -115,14 +115,21 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _setup(cfg: TrainConfig, env: dist_utils.DistEnv) -> tuple[Run, TrainData, Any]:
-    """Model, data, optimiser; every rank builds the same initial weights from ``cfg.seed``."""
+def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) -> tuple[Run, TrainData, Any, dict]:
+    """Model, data, optimiser; every rank builds the same initial weights from ``cfg.seed``. The inputs that
+    can be refused cheaply (the checkpoint to resume, the validation table) are checked before the training
+    data is decoded, so a refusal comes before any status line."""
     _seed(cfg.seed)
     raw_model, info = create_model(cfg.model, cfg.pretrained, env.device, cfg.image_size)
+    resume = {}
+    if resume_from is not None:
+        resume = load_checkpoint(resume_from)
+        check_resumable(resume, info, cfg, resume_from)
     memory_format = torch.channels_last if use_channels_last(cfg, raw_model) else torch.contiguous_format
     raw_model.to(memory_format=memory_format)  # before the optimiser and DDP see the parameters
     _seed(cfg.seed + 1000 * env.rank)  # then a different stream per rank (dropout, augmentation)
     transform, tokenizer = build_transform(info.preprocess, train=True), get_tokenizer(info)
+    val = val_dataset(cfg, build_transform(info.preprocess), tokenizer)
     data = build_train_data(cfg, env, transform, tokenizer, info.preprocess, _say(env))
     steps_per_epoch = data.batches_per_epoch // cfg.accum_steps
     total = steps_per_epoch * cfg.epochs if cfg.max_steps is None else min(cfg.max_steps, steps_per_epoch * cfg.epochs)
@@ -143,7 +150,7 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv) -> tuple[Run, TrainData, A
         model = torch.nn.parallel.DistributedDataParallel(raw_model, device_ids=ids)
     run = Run(cfg, env, model, raw_model, info, optimizer, scaler, steps_per_epoch, total)
     run.memory_format = memory_format
-    return run, data, val_dataset(cfg, build_transform(info.preprocess), tokenizer)
+    return run, data, val, resume
 
 
 def _resume_path(cfg: TrainConfig) -> Path | None:
@@ -161,11 +168,9 @@ def _resume_path(cfg: TrainConfig) -> Path | None:
     return path
 
 
-def _resume(run: Run, path: Path) -> None:
-    """Restore weights, optimiser, scaler, step, sampler position and this rank's RNG states — after checking
-    that the checkpoint is a training state of this very run's model and objective (``check_resumable``)."""
-    ckpt = load_checkpoint(path)
-    check_resumable(ckpt, run.info, run.cfg, path)
+def _resume(run: Run, ckpt: dict, path: Path) -> None:
+    """Restore weights, optimiser, scaler, step, sampler position and this rank's RNG states from a checkpoint
+    that ``check_resumable`` accepted (a training state of this very run's model and objective)."""
     load_state_dict_strictly(run.raw_model, ckpt["state_dict"], f"--resume {path}")
     try:
         run.optimizer.load_state_dict(ckpt["optimizer"])
@@ -437,9 +442,9 @@ def _write_config(run: Run, data: TrainData) -> None:
 
 def _run(cfg: TrainConfig, env: dist_utils.DistEnv) -> Path:
     resume_from = _resume_path(cfg)
-    run, data, val = _setup(cfg, env)
+    run, data, val, resume = _setup(cfg, env, resume_from)
     if resume_from is not None:
-        _resume(run, resume_from)
+        _resume(run, resume, resume_from)
     run.monitor = Monitor(cfg.run_dir, env.is_main, run.total_steps, run.step, cfg.progress, cfg.tensorboard)
     try:
         if env.is_main:
