@@ -70,10 +70,14 @@ def result_filename(label: str, suite: str) -> str:
 def read_result(path: Path) -> dict:
     try:
         obj = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
         raise UserError(f"cannot read results {path}: {err}") from None
-    if obj.get("schema_version") != SCHEMA_VERSION:
-        raise UserError(f"{path}: schema_version {obj.get('schema_version')!r}, expected {SCHEMA_VERSION}")
+    if not isinstance(obj, dict) or obj.get("schema_version") != SCHEMA_VERSION:
+        found = obj.get("schema_version") if isinstance(obj, dict) else type(obj).__name__
+        raise UserError(f"{path}: schema_version {found!r}, expected {SCHEMA_VERSION}")
+    from cyclip_bench.report.results import parse_result  # the one strict reader of this format
+
+    parse_result(obj, Path(path))
     return obj
 
 
@@ -96,8 +100,11 @@ def write_results_csv(out_dir: Path) -> Path:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for path in sorted(Path(out_dir).glob("*__*.json")):
-        obj = json.loads(path.read_text(encoding="utf-8"))
-        if obj.get("schema_version") == SCHEMA_VERSION:
+        try:
+            obj = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:  # vanished since the listing, or not JSON (someone else's file)
+            raise UserError(f"--out {out_dir}: cannot read {path.name} to rebuild results.csv ({err})") from None
+        if isinstance(obj, dict) and obj.get("schema_version") == SCHEMA_VERSION:
             writer.writerows(csv_rows(obj))
     target = Path(out_dir) / "results.csv"
     atomic_write_text(target, buffer.getvalue())

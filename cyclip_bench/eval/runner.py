@@ -130,7 +130,13 @@ def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dic
     if obj["checkpoint"].get("sha256") != sha256 or obj["suite"].get("sha256") != suite.sha256:
         return {}
     names = {t.name for t in suite.tasks}
-    return {t["name"]: TaskResult.from_json(t) for t in obj["tasks"] if t["name"] in names}
+    try:
+        return {t["name"]: TaskResult.from_json(t) for t in obj["tasks"] if t["name"] in names}
+    except (KeyError, TypeError, ValueError) as err:
+        raise UserError(
+            f"--resume: {path} has a task record of another form ({type(err).__name__}: {err}); "
+            "delete the file or run without --resume"
+        ) from None
 
 
 def _check_other_versions(cfg: EvalConfig, suite: SuiteSpec) -> None:
