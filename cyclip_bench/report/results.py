@@ -202,6 +202,7 @@ def _parse_task(doc: Any, where: str) -> Task:
             raise UserError(f"{where}: per_example[{key!r}] must be an array of numbers")
         per_example[str(key)] = values
     for metric, info in metric_info.items():
+        _check_metric_info(info, f"{where}: metric_info[{metric!r}]")
         ref = info.get("per_example")
         if ref is not None and ref not in per_example:
             raise UserError(f"{where}: metric_info[{metric!r}].per_example names {ref!r}, not in per_example")
@@ -227,6 +228,18 @@ def _parse_task(doc: Any, where: str) -> Task:
         class_names=class_names,
         extra=extra,
     )
+
+
+_METRIC_INFO_TYPES = {"higher_is_better": bool, "unit": str, "per_example": str}
+
+
+def _check_metric_info(info: dict[str, Any], where: str) -> None:
+    for key, value in info.items():
+        expected = _METRIC_INFO_TYPES.get(key)
+        if expected is None:
+            raise UserError(f"{where}: unknown key {key!r} (expected {', '.join(_METRIC_INFO_TYPES)})")
+        if value is not None and not isinstance(value, expected):
+            raise UserError(f"{where}.{key} must be {expected.__name__} or null, got {type(value).__name__}")
 
 
 def _check_points(extra: dict[str, Any], where: str) -> None:
