@@ -2,8 +2,8 @@
 main() (tests/cli_runner.py). Every one must give exactly one line on stderr, `error: …` naming the flag, file
 or entry, exit code 2, no traceback — and nothing written before the input was refused.
 
-Rerun alone: `.venv/bin/python -m pytest -q tests/test_bad_input_sweep.py` (~1 minute on 2 cores, most of it
-the small world and one 1-step training run the cases share).
+Rerun alone: `.venv/bin/python -m pytest -q tests/test_bad_input_sweep.py` (~15 s on 2 cores: no world and no
+training are needed — every case is refused before data would be read).
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from cli_runner import cli
-from train_helpers import train_config
+from PIL import Image
+
+from cyclip_bench.train import TrainConfig
 
 NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a machine without a GPU")
 
@@ -137,8 +140,15 @@ def _checkpoints(root: Path) -> dict[str, Path]:
     model, info = create_model("tiny")
     good = model_payload(model, info)
     sd = dict(good["state_dict"])
+    # The form of a training checkpoint (what --resume checks before it restores anything): CLIP, tiny.
+    training = {
+        **model_payload(model, info, TrainConfig.from_sources(None, train_data="a.csv").to_dict()),
+        **{key: {} for key in ("optimizer", "scheduler", "scaler", "sampler")},
+        **{"rng": [], "step": 1, "epoch": 0},
+    }
     variants = {
         "random": good,
+        "trained": training,
         "mc_list": {**good, "model_config": [1, 2]},
         "mc_unknown": {**good, "model_config": {**good["model_config"], "colour": "red"}},
         "mc_vision_unknown": {
@@ -177,15 +187,17 @@ def _checkpoints(root: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def env(world_dir: Path, tmp_path_factory) -> dict[str, str]:
+def env(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("sweep")
-    rows = (world_dir / "captions" / "train.csv").read_text().splitlines()[:17]
-    images = world_dir / "captions"
+    rng = np.random.default_rng(0)
+    rows = ["image,caption"]
+    for i in range(16):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(root / f"{i}.png")
+        rows.append(f"{i}.png,a picture number {i}")
     csv = root / "pairs.csv"
-    csv.write_text(
-        "\n".join([rows[0]] + [f"{images / r.split(',', 1)[0]},{r.split(',', 1)[1]}" for r in rows[1:]]) + "\n"
-    )
-    out: dict[str, str] = {"world": str(world_dir), "csv": str(csv), "root": str(root)}
+    csv.write_text("\n".join(rows) + "\n")
+    (root / "data_root").mkdir()  # an eval --data-root: every eval case is refused before data is read
+    out: dict[str, str] = {"data_root": str(root / "data_root"), "csv": str(csv), "root": str(root)}
     files = {
         "empty_csv": "",
         "header_only_csv": "image,caption\n",
@@ -227,11 +239,6 @@ def env(world_dir: Path, tmp_path_factory) -> dict[str, str]:
     out["labelled_bad"] = str(labelled)
     for name, path in _checkpoints(root / "ckpt").items():
         out[f"ckpt_{name}"] = str(path)
-    # A real training checkpoint (optimizer, scheduler, RNG state): CLIP, tiny, 1 step.
-    trained = train_config(csv, root / "runs", name="base", max_steps=1)
-    from cyclip_bench.train import train
-
-    out["trained"] = str(train(trained))
     return out
 
 
@@ -239,7 +246,7 @@ def env(world_dir: Path, tmp_path_factory) -> dict[str, str]:
 
 TRAIN = ["train", "--train-data", "{csv}", "--logs", "{tmp}/logs", "--workers", "0", "--no-progress"]
 TRAIN += ["--batch-size", "8", "--max-steps", "1"]
-EVAL = ["eval", "--suite", "world-zeroshot", "--data-root", "{world}", "--out", "{tmp}/out"]
+EVAL = ["eval", "--suite", "world-zeroshot", "--data-root", "{data_root}", "--out", "{tmp}/out"]
 EVAL += ["--cache-dir", "{tmp}/cache", "--workers", "0", "-q"]
 
 
@@ -335,8 +342,12 @@ CASES = [
     T("resume-missing", ["--resume", "{root}/nope.pt", "--name", "r"], "--resume"),
     T("resume-garbage", ["--resume", "{ckpt_garbage}", "--name", "r"], "loads with weights_only=True"),
     T("resume-no-state", ["--resume", "{ckpt_random}", "--name", "r"], "no optimizer, scheduler"),
-    T("resume-other-arch", ["--resume", "{trained}", "--name", "r", "--model", "tiny-vit"], "another architecture"),
-    T("resume-other-loss", ["--resume", "{trained}", "--name", "r", "--loss", "cyclip"], "another loss configuration"),
+    T(
+        "resume-other-arch",
+        ["--resume", "{ckpt_trained}", "--name", "r", "--model", "tiny-vit"],
+        "another architecture",
+    ),
+    T("resume-other-loss", ["--resume", "{ckpt_trained}", "--name", "r", "--loss", "cyclip"], "another loss config"),
     T("resume-bad-form", ["--resume", "{ckpt_sd_list}", "--name", "r"], "state_dict"),
     # --- train: --config TOML -----------------------------------------------------------------------------
     TC("lr_str", "key 'lr' = 'abc': expected a number"),
@@ -369,7 +380,7 @@ CASES = [
     E("out-under-file", ["--out", "{a_file}/sub"], "is a file, not a folder"),
     E("cache-is-file", ["--cache-dir", "{a_file}"], "--cache-dir"),
     E("data-root-missing", ["--data-root", "{root}/no-root"], "--data-root"),
-    E("data-root-empty", ["--data-root", "{empty_dir}"], "not found"),
+    E("data-root-empty", ["--data-root", "{empty_dir}", "--no-cache"], "not found"),
     E("suite-missing-file", ["--suite", "{root}/nope.toml"], "suite file"),
     E("suite-unknown", ["--suite", "world-zeroshots"], "Did you mean"),
     E("checkpoint-missing", [], "does not exist", ckpt="{root}/nope.pt"),
