@@ -2,7 +2,8 @@
 labels.csv, suite TOML, results JSON, train --config TOML, checkpoint contents — either load or raise the
 project's UserError (one line on the CLI), never another exception.
 
-Bounded for CI: a few hundred examples per reader, no deadline (the machine is shared), ~20 s in all.
+Bounded for CI: 100 examples per reader (40 for checkpoints), no deadline (the machine is shared), ~10 s in all;
+raise max_examples locally to hunt (1,500 per reader found the two bugs fixed with these tests).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from cyclip_bench.errors import UserError
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Characters that matter to a CSV parser, and a few that matter to everything else.
 CSV_CHARS = st.sampled_from([",", "\t", '"', "\n", "\r", ";", "|", " ", "a", "b", "1", "-", "é", "\x00", "\\", "/"])
@@ -236,7 +237,7 @@ MODEL_CONFIG_PATHS += [("model_config", "vision_cfg", "width"), ("model_config",
 MODEL_CONFIG_PATHS += [("preprocess",), ("preprocess", "mean"), ("preprocess", "image_size"), ("model_name",)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(MODEL_CONFIG_PATHS), JSON_VALUES), min_size=1, max_size=3))
 def test_checkpoint_model_part(changes):
     from cyclip_bench.models import check_payload, create_model_from_config, model_payload
