@@ -20,7 +20,7 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
 
 @app.command()
 def demo(
-    quick: bool = typer.Option(False, "--quick", help="The ~3-minute version: a smaller world and a shorter budget."),
+    quick: bool = typer.Option(False, "--quick", help="The ~4-minute version: a half-size world (750 training steps per run)."),
     out: Path = typer.Option(
         None,
         "--out",
@@ -32,7 +32,7 @@ def demo(
     ),
     seeds: str = typer.Option("0", "--seeds", help="Comma list of training seeds (each objective × each seed)."),
     world_seed: int = typer.Option(0, "--world-seed", help="Seed of the generated world."),
-    world_size: float = typer.Option(None, "--world-size", help="World size knob (default: 1.0, --quick: 0.25)."),
+    world_size: float = typer.Option(None, "--world-size", help="World size knob (default: 1.0, --quick: 0.5)."),
     epochs: int = typer.Option(None, "--epochs", help="Training epochs per run (default: the flavour's budget)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Training batch size (default 64)."),
     lr: float = typer.Option(None, "--lr", help="Peak learning rate (default 1e-3)."),
