@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from cli_runner import cli
-from PIL import Image
+from tiny_inputs import minimal_result, write_random_pairs
 
 from cyclip_bench.train import TrainConfig
 
@@ -86,24 +85,7 @@ SUITES = {
     "not_utf8": None,  # written as bytes below
 }
 
-VALID_RESULT = {
-    "schema_version": 1,
-    "suite": {"name": "s", "version": 1},
-    "checkpoint": {"label": "a", "sha256": "0" * 64},
-    "run": {},
-    "tasks": [
-        {
-            "name": "z",
-            "kind": "zeroshot",
-            "dataset": "d",
-            "split": "test",
-            "metrics": {"top1": 0.5},
-            "metric_info": {"top1": {"higher_is_better": True, "unit": "fraction", "per_example": "top1"}},
-            "per_example": {"top1": [1, 0]},
-            "extra": {},
-        }
-    ],
-}
+VALID_RESULT = minimal_result()
 
 
 def _result(**changes) -> dict:
@@ -189,13 +171,7 @@ def _checkpoints(root: Path) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("sweep")
-    rng = np.random.default_rng(0)
-    rows = ["image,caption"]
-    for i in range(16):
-        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(root / f"{i}.png")
-        rows.append(f"{i}.png,a picture number {i}")
-    csv = root / "pairs.csv"
-    csv.write_text("\n".join(rows) + "\n")
+    csv = write_random_pairs(root, name="pairs.csv")
     (root / "data_root").mkdir()  # an eval --data-root: every eval case is refused before data is read
     out: dict[str, str] = {"data_root": str(root / "data_root"), "csv": str(csv), "root": str(root)}
     files = {

@@ -14,32 +14,15 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 from cli_runner import cli
-from PIL import Image
+from tiny_inputs import minimal_result, write_random_pairs
 
 from cyclip_bench import fileio
 from cyclip_bench.errors import FileSystemError
 from cyclip_bench.fileio import atomic_write_text
 
-RESULT = {
-    "schema_version": 1,
-    "suite": {"name": "s", "version": 1},
-    "checkpoint": {"label": "a", "sha256": "0" * 64},
-    "run": {},
-    "tasks": [
-        {
-            "name": "z",
-            "kind": "zeroshot",
-            "dataset": "d",
-            "split": "test",
-            "metrics": {"top1": 0.5},
-            "metric_info": {"top1": {"higher_is_better": True, "unit": "fraction", "per_example": "top1"}},
-            "per_example": {"top1": [1, 0]},
-        }
-    ],
-}
+RESULT = minimal_result()
 
 
 def _full_disk(monkeypatch, when=lambda path: True) -> list[str]:
@@ -115,13 +98,7 @@ def test_report_on_a_full_disk_keeps_the_previous_report(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def pairs_csv(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("pairs")
-    rng = np.random.default_rng(0)
-    rows = ["image,caption"]
-    for i in range(16):
-        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(root / f"{i}.png")
-        rows.append(f"{i}.png,a picture number {i}")
-    (root / "train.csv").write_text("\n".join(rows) + "\n")
-    return root / "train.csv"
+    return write_random_pairs(root)
 
 
 def test_training_on_a_full_disk_keeps_the_last_good_checkpoint(pairs_csv, tmp_path, monkeypatch):

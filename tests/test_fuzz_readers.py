@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiny_inputs import minimal_task
 
 from cyclip_bench.errors import UserError
 
@@ -162,16 +163,7 @@ def test_train_config_toml(scratch, doc):
 
 # ---- results JSON ------------------------------------------------------------------------------------------
 
-VALID_TASK = {
-    "name": "z",
-    "kind": "zeroshot",
-    "dataset": "d",
-    "split": "test",
-    "metrics": {"top1": 0.5},
-    "metric_info": {"top1": {"higher_is_better": True, "unit": "fraction", "per_example": "top1"}},
-    "per_example": {"top1": [1, 0]},
-    "extra": {},
-}
+VALID_TASK = minimal_task()
 VALID_RESULT = {
     "schema_version": 1,
     "suite": {"name": "s", "version": 1},

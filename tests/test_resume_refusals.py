@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+from tiny_inputs import write_random_pairs
 from train_helpers import train_config
 
 from cyclip_bench.errors import ConfigError, UserError
@@ -21,14 +20,9 @@ from cyclip_bench.train import train
 def trained(tmp_path_factory) -> tuple[Path, Path]:
     """(caption CSV, a 1-step CLIP training checkpoint of the tiny preset)."""
     root = tmp_path_factory.mktemp("resume")
-    rng = np.random.default_rng(0)
-    rows = ["image,caption"]
-    for i in range(16):
-        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(root / f"{i}.png")
-        rows.append(f"{i}.png,picture {i}")
-    (root / "train.csv").write_text("\n".join(rows) + "\n")
-    ckpt = train(train_config(root / "train.csv", root / "runs", name="base", max_steps=1))
-    return root / "train.csv", ckpt
+    csv = write_random_pairs(root, caption="picture {}")
+    ckpt = train(train_config(csv, root / "runs", name="base", max_steps=1))
+    return csv, ckpt
 
 
 def _resume(csv: Path, logs: Path, ckpt: Path, **kw):
