@@ -91,6 +91,14 @@ def test_overview_paper_column_and_best_marked(fixture_report):
     assert re.search(r"\*\*\d+\.\d\d\*\*", overview)  # best per row in bold
     html = paths["html"].read_text()
     assert 'class="best' in html
+    # The gaps CyCLIP optimises and their scale-free forms are headline rows (↓ / ↑ as their direction says).
+    for metric, direction in (
+        ("inmodal_gap", "↓"),
+        ("crossmodal_gap", "↓"),
+        ("inmodal_rank_correlation", "↑"),
+        ("crossmodal_asymmetry_normalised", "↓"),
+    ):
+        assert f"shapes-consistency · {metric} {direction}" in overview.replace("\\_", "_"), metric
 
 
 def test_statistics_sections(fixture_report):

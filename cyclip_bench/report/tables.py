@@ -35,7 +35,18 @@ HEADLINE_METRICS = {
     "zeroshot": ("top1",),
     "linear_probe": ("top1",),
     "retrieval": ("image_to_text_R@1", "text_to_image_R@1"),
-    "consistency": ("consistency@1", "consistency@10", "fine_top1", "coarse_top1", "modality_gap"),
+    # The gaps CyCLIP optimises, and their scale-free forms (a narrower cone shrinks absolute gaps by itself).
+    "consistency": (
+        "consistency@1",
+        "consistency@10",
+        "fine_top1",
+        "coarse_top1",
+        "inmodal_gap",
+        "crossmodal_gap",
+        "inmodal_rank_correlation",
+        "crossmodal_asymmetry_normalised",
+        "modality_gap",
+    ),
 }
 
 # Keys of a training config that identify a run rather than a configuration: two checkpoints whose configs
