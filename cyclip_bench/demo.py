@@ -12,11 +12,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator
 from rich.console import Console
 
 from cyclip_bench.errors import ConfigError, UserError
+from cyclip_bench.validation import (
+    Names,
+    NonEmptyStr,
+    NonNegativeInt,
+    PathValue,
+    PositiveFloat,
+    PositiveInt,
+    Seed,
+    at_least,
+    check_instance,
+    lists_as_tuples,
+)
 
 # objective name → (--loss, λ_in, λ_cross). C-/I-CyCLIP keep only one of the two cyclic terms (PAPER.md).
 OBJECTIVES: dict[str, tuple[str, float, float]] = {
@@ -50,35 +63,39 @@ BUDGETS = {
 
 @dataclass(frozen=True)
 class DemoConfig:
-    out: Path = Path("demo-out")
+    """Every field declares its type and range (``cyclip_bench.validation``), checked on construction like the
+    other commands' configs; the training and evaluation values are checked again by their own configs."""
+
+    out: PathValue = Path("demo-out")
     quick: bool = False
-    objectives: tuple[str, ...] = ("clip", "cyclip")
-    seeds: tuple[int, ...] = (0,)
-    world_seed: int = 0
-    world_size: float | None = None  # None → the flavour's budget
-    image_size: int = 32
-    model: str = "tiny"
-    epochs: int | None = None
-    batch_size: int | None = None
-    lr: float | None = None
-    suite: str = "world"
+    objectives: Names = ("clip", "cyclip")
+    seeds: Annotated[tuple[Seed, ...], BeforeValidator(lists_as_tuples)] = (0,)
+    world_seed: Seed = 0
+    world_size: PositiveFloat | None = None  # None → the flavour's budget
+    image_size: PositiveInt = 32
+    model: NonEmptyStr = "tiny"
+    epochs: PositiveInt | None = None
+    batch_size: at_least(2, "a contrastive batch needs negatives") | None = None  # type: ignore[valid-type]
+    lr: PositiveFloat | None = None
+    suite: NonEmptyStr = "world"
     fresh: bool = False
-    workers: int = 0
+    workers: NonNegativeInt = 0
     progress: bool = True
     title: str | None = None
     extra_train: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_instance(self)
+        if Path(self.out).exists() and not Path(self.out).is_dir():
+            raise ConfigError(f"--out {self.out}: exists and is not a folder")
         unknown = [o for o in self.objectives if o not in OBJECTIVES]
         if unknown or not self.objectives:
             raise ConfigError(
                 f"--objectives: unknown {', '.join(unknown) or '(none given)'}; expected a comma list of "
                 f"{', '.join(OBJECTIVES)}"
             )
-        if not self.seeds or any(s < 0 for s in self.seeds):
+        if not self.seeds:
             raise ConfigError("--seeds: expected a comma list of non-negative integers, e.g. 0,1,2")
-        if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"--epochs must be ≥ 1 (got {self.epochs})")
 
     @property
     def budget(self) -> Budget:

@@ -456,6 +456,23 @@ CASES = [
     D("synth-seed-negative", ["synth", "{tmp}/w", "--seed", "-1"], "--seed"),
     D("synth-out-is-file", ["synth", "{a_file}"], "not a folder"),
     D("synth-out-not-empty", ["synth", "{root}/results"], "not empty"),
+    # --- demo: its config goes through the same validation layer, before the world is generated -----------
+    *(
+        pytest.param(["demo", "--out", "{tmp}/demo", *args], message, id=f"demo-{case_id}")
+        for case_id, args, message in (
+            ("world-size-inf", ["--world-size", "inf"], "--world-size inf: expected a finite number"),
+            ("world-size-zero", ["--world-size", "0"], "--world-size 0.0: expected a number > 0"),
+            ("lr-nan", ["--lr", "nan"], "--lr nan: expected a finite number"),
+            ("lr-negative", ["--lr", "-1"], "--lr -1.0: expected a number > 0"),
+            ("epochs-zero", ["--epochs", "0"], "--epochs 0: expected at least 1"),
+            ("batch-one", ["--batch-size", "1"], "--batch-size 1: expected at least 2"),
+            ("seed-negative", ["--seeds", "0,-1"], "--seeds"),
+            ("world-seed-negative", ["--world-seed", "-3"], "--world-seed -3: expected at least 0"),
+            ("objective-unknown", ["--objectives", "clip,simclr"], "--objectives: unknown simclr"),
+            ("suite-empty", ["--suite", ""], "--suite"),
+        )
+    ),
+    pytest.param(["demo", "--out", "{a_file}"], "--out", id="demo-out-is-file"),
 ]
 
 
