@@ -10,6 +10,7 @@ import pytest
 from cli_runner import cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tiny_inputs import minimal_task
 
 from cyclip_bench.errors import ConfigError
 from cyclip_bench.eval.results import result_filename
@@ -80,14 +81,10 @@ def test_a_checkpoint_label_from_a_hostile_run_folder_stays_inside_out(tmp_path)
 
 
 def test_a_report_of_results_with_hostile_names_writes_only_inside_out(tmp_path):
-    task = {
+    task = minimal_task() | {
         "name": "../../task",
-        "kind": "zeroshot",
         "dataset": "../../../dataset",
         "split": "../split",
-        "metrics": {"top1": 0.5},
-        "metric_info": {"top1": {"higher_is_better": True, "unit": "fraction", "per_example": "top1"}},
-        "per_example": {"top1": [1, 0]},
         "class_names": ["../a", "/b"],
     }
     results = tmp_path / "results"
