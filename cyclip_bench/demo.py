@@ -45,7 +45,7 @@ class Budget:
     """World size and training budget of one demo flavour (measured to fit its time target on 2 cores).
 
     The `tiny` preset (a small ResNet) learns the world's shapes with batch 64 at lr 1e-3: on generator v2, CLIP
-    reaches ~60% zero-shot shape accuracy after 6 epochs of the default world (1,500 steps) and ~55% after
+    reaches 70–75% zero-shot shape accuracy after 6 epochs of the default world (1,500 steps) and ~55% after
     6 epochs of the half-size world of ``--quick`` (750 steps); docs/world.md and reports/README.md."""
 
     world_size: float
