@@ -79,3 +79,15 @@ def test_unloadable_checkpoint_is_a_user_error(tmp_path):
         load_checkpoint(bad)
     with pytest.raises(UserError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_resnet_configs_with_patch_size_null_build_from_a_stored_config() -> None:
+    """open_clip's RN50 configs say ``patch_size: null``; a checkpoint storing that config must load again."""
+    import open_clip
+
+    from cyclip_bench.models import check_model_config
+
+    for name in ("RN50", "RN50-quickgelu", "RN101"):
+        config = open_clip.get_model_config(name)
+        assert config["vision_cfg"]["patch_size"] is None
+        check_model_config(config, f"model {name!r}: model_config")

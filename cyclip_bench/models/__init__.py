@@ -23,6 +23,7 @@ from torchvision import transforms
 
 from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.fileio import atomic_open
+from cyclip_bench.models.text_trim import enable_text_trim
 from cyclip_bench.registry import Registry, did_you_mean
 from cyclip_bench.validation import PositiveFloat, PositiveInt, check_fields
 
@@ -158,6 +159,7 @@ def create_model(
         raise
     finally:
         logging.disable(logging.NOTSET)
+    enable_text_trim(model)
     return model, ModelInfo(name=name, config=config, preprocess=_preprocess_from(model, config))
 
 
@@ -202,7 +204,11 @@ def check_model_config(config: Any, where: str) -> None:
         table = config[key]
         if not isinstance(table, dict) or not all(isinstance(k, str) for k in table):
             raise ConfigError(f"{where}: {key!r} expected a table, found {type(table).__name__}")
-        check_fields(cls, _tuples(table), f"{where}.{key}", lambda k: f"key {k!r} =", partial=True)
+        table = _tuples(table)
+        if key == "vision_cfg" and isinstance(table.get("layers"), tuple) and table.get("patch_size", 0) is None:
+            # open_clip's own ResNet configs (RN50, RN50-quickgelu, …) say patch_size = null: unused by a ResNet.
+            table = {k: v for k, v in table.items() if k != "patch_size"}
+        check_fields(cls, table, f"{where}.{key}", lambda k: f"key {k!r} =", partial=True)
 
 
 def check_preprocess(preprocess: Any, where: str) -> None:
@@ -234,6 +240,7 @@ def create_model_from_config(
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"model {name!r}: model_config cannot build an open_clip model ({reason})") from err
     model = model.to(device)
+    enable_text_trim(model)
     info = ModelInfo(name=name, config=config, preprocess=preprocess or _preprocess_from(model, config))
     return model, info
 
