@@ -83,3 +83,48 @@ def test_demo_cli_bad_flag_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "error: --seeds: expected a comma list of integers such as 0,1,2 (got '0,x')"
     ]
+
+
+def test_training_jobs_default_to_one_run_per_core_on_cpu(monkeypatch):
+    import cyclip_bench.demo as demo
+
+    monkeypatch.setattr(demo, "_cuda_available", lambda: False)
+    monkeypatch.setattr(demo, "available_cores", lambda: 2)
+    assert DemoConfig().training_jobs() == (2, 1)  # clip + cyclip side by side, one thread each
+    assert DemoConfig(objectives=("clip",)).training_jobs() == (1, 2)  # never more jobs than runs
+    assert DemoConfig(jobs=1).training_jobs() == (1, 2)
+    assert DemoConfig(jobs=8, seeds=(0, 1, 2)).training_jobs() == (6, 1)
+    monkeypatch.setattr(demo, "available_cores", lambda: 16)
+    assert DemoConfig(seeds=(0, 1)).training_jobs() == (4, 4)
+    monkeypatch.setattr(demo, "_cuda_available", lambda: True)
+    assert DemoConfig(seeds=(0, 1)).training_jobs() == (1, 16)  # one GPU: one run at a time
+    assert DemoConfig(seeds=(0, 1), extra_train={"device": "cpu"}).training_jobs() == (4, 4)
+    with pytest.raises(ConfigError, match="jobs"):
+        DemoConfig(jobs=0)
+
+
+@pytest.mark.slow
+def test_parallel_training_gives_the_runs_serial_training_gives(tmp_path):
+    """--jobs 2 trains in worker processes with one thread each; the weights equal the same runs trained one after
+    the other in this process with one thread, and come back in (seed, objective) order."""
+    import shutil
+
+    import torch
+
+    from cyclip_bench.models import load_checkpoint
+
+    parallel = run_demo(tiny_demo(tmp_path / "a", jobs=2, suite="world-consistency"))
+    (tmp_path / "b").mkdir()
+    shutil.copytree(tmp_path / "a" / "world", tmp_path / "b" / "world")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        serial = run_demo(tiny_demo(tmp_path / "b", jobs=1, suite="world-consistency"))
+    finally:
+        torch.set_num_threads(threads)
+    assert [p.parent.parent.name for p in parallel["checkpoints"]] == ["clip-s0", "cyclip-s0"]
+    for a, b in zip(parallel["checkpoints"], serial["checkpoints"], strict=True):
+        wa, wb = load_checkpoint(a)["state_dict"], load_checkpoint(b)["state_dict"]
+        assert wa.keys() == wb.keys()
+        for key in wa:
+            assert torch.equal(wa[key], wb[key]), (a, key)

@@ -39,6 +39,12 @@ def demo(
     batch_size: int = typer.Option(None, "--batch-size", help="Training batch size (default 64)."),
     lr: float = typer.Option(None, "--lr", help="Peak learning rate (default 1e-3)."),
     suite: str = typer.Option("world", "--suite", help="Suite to evaluate (a world suite name or a TOML file)."),
+    jobs: int = typer.Option(
+        None,
+        "--jobs",
+        help="Training runs at once, each with an equal share of the CPU cores (default: one per core on a CPU "
+        "machine, 1 on a GPU).",
+    ),
     fresh: bool = typer.Option(False, "--fresh", help="Start over instead of reusing runs, results and cache."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bars / plain log lines."),
     title: str = typer.Option(None, "--title", help="Report title."),
@@ -59,6 +65,7 @@ def demo(
         lr=lr,
         suite=suite,
         fresh=fresh,
+        jobs=jobs,
         progress=progress,
         title=title,
     )
