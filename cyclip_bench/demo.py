@@ -41,6 +41,9 @@ OBJECTIVES: dict[str, tuple[str, float, float]] = {
     "cyclip": ("cyclip", 0.25, 0.25),
     "c-cyclip": ("cyclip", 0.0, 0.25),
     "i-cyclip": ("cyclip", 0.25, 0.0),
+    # SigLIP's sigmoid loss, alone and with the cyclic terms as an add-on (issue 12: do they help a sigmoid loss?)
+    "siglip": ("siglip", 0.0, 0.0),
+    "siglip-cyclic": ("siglip", 0.25, 0.25),
 }
 
 

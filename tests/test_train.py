@@ -110,7 +110,7 @@ def test_flags_win_over_toml_and_lambdas_resolve(tmp_path):
         ({"batch_size": 1}, "--batch-size 1"),
         ({"loss": "cyclip", "lambda_inmodal": -0.1}, "--lambda-inmodal -0.1"),
         ({"lambda_crossmodal": 0.5}, "needs --loss cyclip"),
-        ({"loss": "siglip"}, "--loss 'siglip'"),
+        ({"loss": "sigilp"}, "--loss 'sigilp'.*Did you mean 'siglip'"),
         ({"precison": "fp32"}, "Did you mean 'precision'"),
     ],
 )
@@ -145,14 +145,14 @@ def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(pairs
     import cyclip_bench.train.loop as loop
 
     calls = {"n": 0}
-    real = loop.distributed_cyclip_loss
+    real = loop.objective_loss
 
     def poisoned(*args, **kwargs):
         out = real(*args, **kwargs)
         calls["n"] += 1
         return {**out, "loss": out["loss"] * float("nan")} if calls["n"] == 3 else out
 
-    monkeypatch.setattr(loop, "distributed_cyclip_loss", poisoned)
+    monkeypatch.setattr(loop, "objective_loss", poisoned)
     with pytest.raises(TrainingDiverged, match="at step 3"):
         train(train_config(pairs_csv, tmp_path, name="nan"))
     assert load_checkpoint(tmp_path / "nan" / "checkpoints" / "latest.pt")["step"] == 2

@@ -30,7 +30,9 @@ def demo(
         "demo-out-quick with --quick, so the two never collide).",
     ),
     objectives: str = typer.Option(
-        "clip,cyclip", "--objectives", help="Comma list of objectives: clip, cyclip, c-cyclip, i-cyclip."
+        "clip,cyclip",
+        "--objectives",
+        help="Comma list of objectives: clip, cyclip, c-cyclip, i-cyclip, siglip, siglip-cyclic.",
     ),
     seeds: str = typer.Option("0", "--seeds", help="Comma list of training seeds (each objective × each seed)."),
     world_seed: int = typer.Option(0, "--world-seed", help="Seed of the generated world."),

@@ -333,18 +333,23 @@ def per_class_differences(
 
 
 def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figure | None:
-    """Loss (train solid, val dashed), the loss parts, learning rate and logit scale against step."""
+    """Loss (train solid, val dashed), the loss parts, learning rate and logit scale against step.
+
+    The parts are each run's objective's terms (``TrainingLog.terms``); one line style per term name."""
     if not logs:
         return None
     fig = Figure(figsize=(13, 3.8), layout="constrained")
     axes = fig.subplots(1, 4)
-    part_styles = {"contrastive": "-", "inmodal": "--", "crossmodal": ":"}
+    terms = dict.fromkeys(term for log in logs.values() for term in log.terms)
+    styles = ["-", "--", ":", "-."]
+    part_styles = {term: styles[i % len(styles)] for i, term in enumerate(terms)}
     for label, log in logs.items():
         colour = colours[label]
         train, val = log.train, log.val
         if not train.empty:
             axes[0].plot(train["step"], train["loss"], color=colour, label=f"{_text(label)} train")
-            for part, style in part_styles.items():
+            for part in log.terms:
+                style = part_styles[part]
                 if train[part].notna().any():
                     axes[1].plot(
                         train["step"],

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import tomllib
 
 from cyclip_bench.errors import ConfigError
+from cyclip_bench.objectives import get_objective
 from cyclip_bench.registry import did_you_mean
 from cyclip_bench.validation import (
     Device,
@@ -35,7 +36,6 @@ from cyclip_bench.validation import (
     name_problem,
 )
 
-CYCLIC_DEFAULT_LAMBDA = 0.25  # the CyCLIP README's λ1 = λ2
 ContrastiveBatch = at_least(2, "a contrastive batch needs negatives")
 Beta = float_range(ge=0, lt=1)
 
@@ -49,8 +49,8 @@ class TrainConfig:
     model: NonEmptyStr = "tiny"
     pretrained: NonEmptyStr | None = None
     image_size: PositiveInt | None = None
-    loss: Literal["clip", "cyclip"] = "clip"
-    lambda_inmodal: NonNegativeFloat | None = None  # None → 0.25 for --loss cyclip, 0 for clip (see validate)
+    loss: NonEmptyStr = "clip"  # a registered objective (cyclip_bench.objectives): clip, cyclip, siglip, …
+    lambda_inmodal: NonNegativeFloat | None = None  # None → the objective's default: 0.25 for cyclip, 0 for clip
     lambda_crossmodal: NonNegativeFloat | None = None
     cyclic_normalization: Literal["paper", "pair"] = "paper"
     epochs: PositiveInt = 10
@@ -151,12 +151,18 @@ def _require(ok: bool, field_name: str, value: Any, expected: str) -> None:
 
 
 def _resolve_lambdas(cfg: TrainConfig) -> TrainConfig:
-    default = CYCLIC_DEFAULT_LAMBDA if cfg.loss == "cyclip" else 0.0
+    """λ not given → the objective's default. An objective with a cyclic variant (clip → cyclip) refuses λ > 0,
+    so that the run's name says it trained with cyclic terms; others (siglip) take λ as an add-on."""
+    objective = get_objective(cfg.loss)
+    default = objective.cyclic_lambda
     lam_in = default if cfg.lambda_inmodal is None else float(cfg.lambda_inmodal)
     lam_cross = default if cfg.lambda_crossmodal is None else float(cfg.lambda_crossmodal)
     for name, value in (("lambda_inmodal", lam_in), ("lambda_crossmodal", lam_cross)):
-        if cfg.loss == "clip" and value > 0:
-            raise ConfigError(f"{flag(name)} {value} needs --loss cyclip (--loss clip has no cyclic terms)")
+        if objective.cyclic_variant and value > 0:
+            raise ConfigError(
+                f"{flag(name)} {value} needs --loss {objective.cyclic_variant} "
+                f"(--loss {objective.name} has no cyclic terms)"
+            )
     return dataclasses.replace(cfg, lambda_inmodal=lam_in, lambda_crossmodal=lam_cross)
 
 

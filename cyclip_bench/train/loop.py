@@ -25,7 +25,6 @@ import torch
 from cyclip_bench import distributed as dist_utils
 from cyclip_bench.errors import ConfigError, TrainingDiverged, TrainingInterrupted
 from cyclip_bench.fileio import atomic_write_json
-from cyclip_bench.losses import LOSS_KEYS, cyclip_loss, distributed_cyclip_loss
 from cyclip_bench.models import (
     CHECKPOINT_FORMAT,
     build_transform,
@@ -36,6 +35,14 @@ from cyclip_bench.models import (
     save_checkpoint,
 )
 from cyclip_bench.models.interop import load_state_dict_strictly
+from cyclip_bench.objectives import (
+    Objective,
+    get_objective,
+    model_bias,
+    objective_loss,
+    setup_model_parameters,
+    split_outputs,
+)
 from cyclip_bench.train import config as train_config
 from cyclip_bench.train.config import TrainConfig, flag
 from cyclip_bench.train.data import TrainData, build_train_data, val_dataset
@@ -60,6 +67,8 @@ class Run:
     scaler: torch.amp.GradScaler
     steps_per_epoch: int
     total_steps: int
+    objective: Objective
+    loss_params: dict[str, float]
     monitor: Monitor | None = None
     step: int = 0
     epoch: int = 0
@@ -121,6 +130,10 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) 
     data is decoded, so a refusal comes before any status line."""
     _seed(cfg.seed)
     raw_model, info = create_model(cfg.model, cfg.pretrained, env.device, cfg.image_size)
+    # The objective's own learnable scalars (SigLIP's bias) join the model before anything compares or saves it.
+    objective = get_objective(cfg.loss)
+    loss_params = objective.resolve_params({}, lambda name: f"--loss {cfg.loss}: {name}")
+    setup_model_parameters(raw_model, info, objective, loss_params, from_weights=cfg.pretrained is not None)
     resume = {}
     if resume_from is not None:
         resume = load_checkpoint(resume_from)
@@ -148,7 +161,7 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) 
     if env.distributed:
         ids = [env.device.index] if env.device.type == "cuda" else None
         model = torch.nn.parallel.DistributedDataParallel(raw_model, device_ids=ids)
-    run = Run(cfg, env, model, raw_model, info, optimizer, scaler, steps_per_epoch, total)
+    run = Run(cfg, env, model, raw_model, info, optimizer, scaler, steps_per_epoch, total, objective, loss_params)
     run.memory_format = memory_format
     return run, data, val, resume
 
@@ -268,7 +281,7 @@ def _autocast(run: Run) -> contextlib.AbstractContextManager:
 
 def _optimizer_step(run: Run, batches: Any) -> dict[str, float]:
     """Forward (in autocast) and backward over ``accum_steps`` micro-batches, then clip, step and clamp."""
-    cfg, sums = run.cfg, dict.fromkeys(LOSS_KEYS, 0.0)
+    cfg, sums = run.cfg, dict.fromkeys(run.objective.logged_terms, 0.0)
     lr = lr_at(run.step, cfg.lr, cfg.warmup, run.total_steps)
     for group in run.optimizer.param_groups:
         group["lr"] = lr
@@ -283,14 +296,17 @@ def _optimizer_step(run: Run, batches: Any) -> dict[str, float]:
         sync = contextlib.nullcontext() if last or not run.env.distributed else run.model.no_sync()
         with sync:
             with _autocast(run):
-                image_features, text_features, scale = run.model(images, texts)
-            out = distributed_cyclip_loss(
+                image_features, text_features, scale, bias = split_outputs(run.model(images, texts))
+            out = objective_loss(
+                run.objective,
                 image_features,
                 text_features,
                 scale,
+                bias,
                 cfg.lambda_inmodal,
                 cfg.lambda_crossmodal,
                 cfg.cyclic_normalization,
+                run.loss_params,
             )
             if not torch.isfinite(out["loss"]):
                 raise TrainingDiverged(
@@ -299,7 +315,7 @@ def _optimizer_step(run: Run, batches: Any) -> dict[str, float]:
                     f"good checkpoint is {run.ckpt_dir / 'latest.pt'} — lower --lr or use --grad-clip"
                 )
             run.scaler.scale(out["loss"] / cfg.accum_steps).backward()
-        for key in LOSS_KEYS:
+        for key in sums:
             sums[key] += out[key].item() / cfg.accum_steps
         run.batches_done += 1
     if cfg.grad_clip is not None:
@@ -352,9 +368,11 @@ def _train_epoch(run: Run, data: TrainData, stop: _StopSignals) -> None:
         pairs += cfg.batch_size * run.env.world_size * cfg.accum_steps
         log = run.step % cfg.log_every == 0 or run.step == run.total_steps
         rate = pairs / max(time.perf_counter() - tick, 1e-9)
-        run.monitor.train_step(
-            run.step, run.epoch, parts.pop("lr"), parts, run.raw_model.logit_scale.exp().item(), rate, log
-        )
+        scalars = {"logit_scale": run.raw_model.logit_scale.exp().item()}
+        bias = model_bias(run.raw_model)
+        if bias is not None:
+            scalars["logit_bias"] = bias.item()
+        run.monitor.train_step(run.step, run.epoch, parts.pop("lr"), parts, scalars, rate, log)
         if log:
             tick, pairs = time.perf_counter(), 0
         signum = stop.requested(run.env.distributed)
@@ -394,18 +412,22 @@ def validate(run: Run, dataset: Any) -> dict[str, float]:
     dim = model.logit_scale.new_zeros(0, run.info.config["embed_dim"])
     images = dist_utils.all_gather_variable(torch.cat(image_parts) if image_parts else dim)
     texts = dist_utils.all_gather_variable(torch.cat(text_parts) if text_parts else dim)
-    totals = dict.fromkeys(LOSS_KEYS, 0.0)
+    totals = dict.fromkeys(run.objective.logged_terms, 0.0)
     for start in range(0, size, cfg.val_batch_size):
         chunk = slice(start, start + cfg.val_batch_size)
-        out = cyclip_loss(
+        out = objective_loss(
+            run.objective,
             images[chunk],
             texts[chunk],
             model.logit_scale.exp(),
+            model_bias(model),
             cfg.lambda_inmodal,
             cfg.lambda_crossmodal,
             cfg.cyclic_normalization,
+            run.loss_params,
+            distributed=False,
         )
-        for key in LOSS_KEYS:
+        for key in totals:
             totals[key] += out[key].item() * len(images[chunk]) / size
     model.train()
     return totals
@@ -436,6 +458,8 @@ def _write_config(run: Run, data: TrainData) -> None:
         "preprocess": run.info.preprocess,
         "channels_last": run.memory_format == torch.channels_last,
         "data_source": data.source,
+        "loss_terms": list(run.objective.logged_terms),
+        "loss_params": run.loss_params,
     }
     atomic_write_json(run.cfg.run_dir / "config.json", {**run.cfg.to_dict(), "resolved": resolved})
 
@@ -445,7 +469,9 @@ def _run(cfg: TrainConfig, env: dist_utils.DistEnv) -> Path:
     run, data, val, resume = _setup(cfg, env, resume_from)
     if resume_from is not None:
         _resume(run, resume, resume_from)
-    run.monitor = Monitor(cfg.run_dir, env.is_main, run.total_steps, run.step, cfg.progress, cfg.tensorboard)
+    run.monitor = Monitor(
+        cfg.run_dir, env.is_main, run.total_steps, run.step, cfg.progress, cfg.tensorboard, run.objective.logged_terms
+    )
     try:
         if env.is_main:
             _write_config(run, data)

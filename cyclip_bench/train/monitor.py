@@ -25,8 +25,10 @@ class Monitor:
         start_step: int,
         progress: bool,
         tensorboard: bool,
+        terms: tuple[str, ...],
     ) -> None:
         self.enabled = enabled
+        self.terms = [t for t in terms if t != "loss"]  # the objective's terms, then the cyclic ones
         self.metrics_path = run_dir / "metrics.jsonl"
         self.console = Console(stderr=True)
         self._bar: Progress | None = None
@@ -72,16 +74,14 @@ class Monitor:
         epoch: int,
         lr: float,
         parts: dict[str, float],
-        logit_scale: float,
+        scalars: dict[str, float],
         pairs_per_s: float,
         log: bool,
     ) -> None:
+        """``parts``: the loss and its terms; ``scalars``: the model's learnt scalars (logit_scale, logit_bias)."""
         if not self.enabled:
             return
-        status = (
-            f"loss {parts['loss']:.4f} (clip {parts['contrastive']:.3f} in {parts['inmodal']:.3f} "
-            f"cross {parts['crossmodal']:.3f}) lr {lr:.2e} {pairs_per_s:.0f} pairs/s"
-        )
+        status = f"loss {parts['loss']:.4f} ({self._terms(parts, 3)}) lr {lr:.2e} {pairs_per_s:.0f} pairs/s"
         if self._bar is not None:
             self._bar.update(self._task, completed=step, status=status)
         if not log:
@@ -93,7 +93,7 @@ class Monitor:
                 "epoch": epoch,
                 "lr": lr,
                 **parts,
-                "logit_scale": logit_scale,
+                **scalars,
                 "pairs_per_s": pairs_per_s,
                 "time": time.time(),
             }
@@ -105,10 +105,10 @@ class Monitor:
         if not self.enabled:
             return
         self._write({"split": "val", "step": step, "epoch": epoch, **parts})
-        self.info(
-            f"val after epoch {epoch}: loss {parts['loss']:.4f} (clip {parts['contrastive']:.4f} "
-            f"in {parts['inmodal']:.4f} cross {parts['crossmodal']:.4f})"
-        )
+        self.info(f"val after epoch {epoch}: loss {parts['loss']:.4f} ({self._terms(parts, 4)})")
+
+    def _terms(self, parts: dict[str, float], digits: int) -> str:
+        return " ".join(f"{term} {parts[term]:.{digits}f}" for term in self.terms)
 
     def close(self) -> None:
         if not self.enabled:
