@@ -58,6 +58,8 @@ def _section(section, level: int) -> list[str]:
         parts.append(f"**{escape(caption)}**\n\n" + table(tbl))
     for plot in section.plots:
         parts.append(_plot(plot))
+    for data in section.files:  # paths are our own slugs (per-class/<slug>.csv), safe to put in a link
+        parts.append(f"{escape(data.description)}: [{escape(data.path)}]({data.path})\n")
     for summary, text in section.details:
         # Inside a fence everything is literal text for a Markdown renderer: no HTML is interpreted there.
         fence = "~~~~"

@@ -18,14 +18,12 @@ import pandas as pd  # noqa: E402
 from matplotlib import colormaps  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
 
 from cyclip_bench.fileio import atomic_open  # noqa: E402
 
 matplotlib.rcParams["svg.hashsalt"] = "cyclip-bench"  # deterministic SVG ids: same results → same files
 
 PAPER_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
-MAX_CLASSES = 30  # per-class plot: the classes with the largest differences
 
 
 def _text(value: object) -> str:
@@ -299,36 +297,6 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
             _metric_bars(ax, metrics, labels, colours, parts)
             ax.axhline(0, color="black", linewidth=0.6)
             ax.set_title(panel_title, fontsize=10)
-    return fig
-
-
-def per_class_differences(
-    diff: pd.Series, baseline: str, other: str, colours: dict[str, tuple], title: str
-) -> Figure | None:
-    """Horizontal bars of per-class accuracy difference (other − baseline, pp), largest |difference| first;
-    classes with no difference are left out (counted in the title). None when no class differs."""
-    changed = diff[diff.abs() > 1e-12]
-    if changed.empty:
-        return None
-    shown = changed.reindex(changed.abs().sort_values(ascending=False, kind="stable").index)[:MAX_CLASSES]
-    shown = shown.iloc[::-1]
-    fig = Figure(figsize=(7.0, max(2.5, 0.28 * len(shown) + 1.4)), layout="constrained")
-    ax = fig.add_subplot()
-    bar_colours = [colours[other] if v >= 0 else colours[baseline] for v in shown]
-    ax.barh(range(len(shown)), 100 * shown.to_numpy(), color=bar_colours)
-    ax.set_yticks(range(len(shown)), [_text(name) for name in shown.index], fontsize=8)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"accuracy difference, {_text(other)} − {_text(baseline)} (percentage points)")
-    suffix = f"\n{len(changed)} of {len(diff)} classes differ"
-    if len(changed) > MAX_CLASSES:
-        suffix += f"; the {MAX_CLASSES} largest shown"
-    ax.set_title(_text(title) + suffix, fontsize=10)
-    ax.grid(axis="x", alpha=0.3)
-    handles = [
-        Patch(color=colours[other], label=f"{_text(other)} better"),
-        Patch(color=colours[baseline], label=f"{_text(baseline)} better"),
-    ]
-    ax.legend(handles=handles, fontsize=8, frameon=False, loc="lower right")
     return fig
 
 

@@ -11,7 +11,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from cyclip_bench.report import paper
@@ -369,18 +368,6 @@ def points_table(points: pd.DataFrame) -> Table:
     )
     frame.index = list(points["dataset"])
     return Table(frame, None, [], index_name="shift dataset")
-
-
-def per_class_accuracy(task: Task) -> pd.Series | None:
-    """Accuracy per class from per-example labels and correctness (top1), indexed by class name."""
-    correct = task.per_example_of("top1")
-    labels = task.per_example.get("label")
-    if not correct or not labels or not task.class_names:
-        return None
-    frame = pd.DataFrame({"label": np.asarray(labels, dtype=int), "correct": np.asarray(correct, dtype=float)})
-    by_class = frame.groupby("label")["correct"].mean()
-    names = task.class_names
-    return pd.Series({names[i] if 0 <= i < len(names) else f"class {i}": v for i, v in by_class.items()})
 
 
 # ---- seeds -----------------------------------------------------------------------------------------------
