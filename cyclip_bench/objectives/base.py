@@ -145,10 +145,12 @@ def objective_loss(
     if lambda_inmodal < 0 or lambda_crossmodal < 0 or not math.isfinite(lambda_inmodal + lambda_crossmodal):
         raise ValueError("the cyclic weights λ must be finite and >= 0")
     rank, world = world_info() if distributed else (0, 1)
-    image, text = image_features.float(), text_features.float()
-    scale = torch.as_tensor(scale, dtype=torch.float32, device=image.device)
+    # Half-precision features (autocast) are promoted: the loss is computed in float32 (float64 stays float64).
+    dtype = torch.promote_types(image_features.dtype, torch.float32)
+    image, text = image_features.to(dtype), text_features.to(dtype)
+    scale = torch.as_tensor(scale, device=image.device).to(dtype)
     if bias is not None:
-        bias = torch.as_tensor(bias, dtype=torch.float32, device=image.device)
+        bias = torch.as_tensor(bias, device=image.device).to(dtype)
     all_image = all_gather_with_grad(image) if world > 1 else image
     all_text = all_gather_with_grad(text) if world > 1 else text
     if params is None:
