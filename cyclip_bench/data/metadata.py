@@ -108,6 +108,17 @@ def load_class_metadata(path: str | Path, expected_classes: int | None = None) -
     return meta
 
 
+IMAGENET_SUBSETS = ("imagenet-a", "imagenet-r")
+
+
+def imagenet_subset_wnids(name: str) -> list[str]:
+    """The 200 wnids (sorted = ImageNet class order) of the real ImageNet-A or ImageNet-R class folders."""
+    if name not in IMAGENET_SUBSETS:
+        raise UserError(f"unknown ImageNet subset {name!r}; known: {', '.join(IMAGENET_SUBSETS)}")
+    path = resources.files("cyclip_bench.data").joinpath("metadata", "imagenet_subsets.json")
+    return list(json.loads(path.read_text(encoding="utf-8"))[name])
+
+
 def builtin_metadata(name: str) -> ClassMetadata:
     """Class metadata shipped with the package: 'cifar10', 'cifar100' (with 20 superclasses), 'imagenet'."""
     if name not in BUILTIN_NAMES:

@@ -3,7 +3,7 @@ encoded once
 and cached, metrics from pure functions, results with provenance (docs/contracts.md)."""
 
 from cyclip_bench.eval.config import EvalConfig
-from cyclip_bench.eval.runner import evaluate, plan, resolve_data
+from cyclip_bench.eval.runner import evaluate, plan, resolve_data, suite_datasets
 from cyclip_bench.eval.suite import SuiteSpec, TaskSpec, builtin_suite_names, builtin_suites, load_suite
 from cyclip_bench.eval.tasks import TASKS, DataNeed, TaskKind
 
@@ -20,4 +20,5 @@ __all__ = [
     "load_suite",
     "plan",
     "resolve_data",
+    "suite_datasets",
 ]

@@ -112,6 +112,20 @@ def resolve_data(cfg: EvalConfig, tasks: list[TaskKind]) -> list[tuple[str, str,
     return out
 
 
+def suite_datasets(suite_ref: str) -> dict[str, list[str]]:
+    """Catalog name → splits of every dataset a suite's tasks read (in task order); datasets given by path are
+    left out, a retrieval dataset has the split "test". ``cyclip-bench data fixture --suite`` writes these."""
+    suite = load_suite(suite_ref)
+    names: dict[str, list[str]] = {}
+    for spec in suite.tasks:
+        for need in make_task(spec).needs():
+            if isinstance(need.ref, str):
+                splits = names.setdefault(need.ref, [])
+                if need.split not in splits:
+                    splits.append(need.split)
+    return names
+
+
 def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dict[str, TaskResult]:
     """Tasks already in ``path`` that --resume may keep. Results of another suite version are refused."""
     if cfg.overwrite or not path.is_file():
