@@ -49,5 +49,8 @@ def test_wheel_contains_suites_and_data(tmp_path):
     assert any(n.startswith("cyclip_bench/data/metadata/") and n.endswith(".json") for n in names)
     assert any(n.startswith("cyclip_bench/models/presets/") and n.endswith(".json") for n in names)
     assert any(n.startswith("cyclip_bench/report/templates/") for n in names)
+    # pyproject lists the packages one by one: a new subpackage left out of that list must fail here
+    packages = [name for name in files if name.startswith("cyclip_bench/") and name.endswith("/__init__.py")]
+    assert packages and [p for p in packages if p not in names] == []
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "cyclip-bench = cyclip_bench.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
