@@ -4,6 +4,7 @@ and at most once per run (memoised here, cached on disk by ``FeatureCache``)."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ import torch
 from cyclip_bench.eval.features import Encoder, FeatureCache, cache_key, normalise, texts_sha256
 from cyclip_bench.eval.suite import DatasetRef, dataset_label
 from cyclip_bench.metrics import class_embeddings
+
+# Prompts encoded per block of the streamed zero-shot head: ~32 MB of features at d = 1024, whatever C × T.
+HEAD_BLOCK_PROMPTS = 8192
 
 
 def _ref_key(ref: DatasetRef | None, split: str) -> str:
@@ -130,15 +134,41 @@ class EvalContext:
 
     def zeroshot_head(self, metadata: Any, label: str) -> torch.Tensor:
         """[C, d] class embeddings (renormalised mean of normalised template embeddings). Datasets that share
-        class names and templates (ImageNet and its variants) share one head: the key is the text content."""
+        class names and templates (ImageNet and its variants) share one head: the key is the text content.
+
+        Streamed: the prompts are encoded a block of classes at a time and each block is reduced to its class
+        embeddings at once, so the C×T prompt features (ImageNet: 80,000 × d, 330 MB at RN50's d = 1024) never
+        exist together; only the [C, d] head is kept and cached."""
         self.templates_sha256[label] = texts_sha256(list(metadata.templates))
         classes, templates = list(metadata.classes), list(metadata.templates)
         texts = [t.replace("{}", c) for c in classes for t in templates]
-        key = "head:" + texts_sha256(texts)
+        digest = texts_sha256(texts)
+        key = "head:" + digest
         if key not in self._features:
-            feats = self.text_features(texts, f"class prompts {label}")
-            self._features[key] = class_embeddings(feats.view(len(classes), len(templates), -1))
+            disk_key = cache_key(
+                kind="head",
+                checkpoint=self.checkpoint_sha256,
+                texts=digest,
+                tokenizer=self.text_model_id,
+                precision=self.precision,
+            )
+            self._features[key] = self._cached(disk_key, lambda: self._encode_head(classes, templates, label))
         return self._features[key]
+
+    def _encode_head(self, classes: list[str], templates: list[str], label: str) -> torch.Tensor:
+        # Whole classes per block; where it fits, a block is whole batches (no ragged batch per block).
+        step = math.lcm(len(templates), self.encoder.batch_size)
+        per_block = (HEAD_BLOCK_PROMPTS // step) * step // len(templates) or max(
+            1, HEAD_BLOCK_PROMPTS // len(templates)
+        )
+        blocks = []
+        for start in range(0, len(classes), per_block):
+            names = classes[start : start + per_block]
+            texts = [t.replace("{}", c) for c in names for t in templates]
+            what = f"class prompts {label} ({start + len(names)}/{len(classes)} classes)"
+            feats = self.encoder.texts(texts, what)
+            blocks.append(class_embeddings(feats.view(len(names), len(templates), -1)))
+        return torch.cat(blocks)
 
     def retrieval_features(self, ref: DatasetRef) -> RetrievalFeatures:
         key = _ref_key(ref, "retrieval-features")
