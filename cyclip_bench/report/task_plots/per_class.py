@@ -10,9 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from cyclip_bench.report import tables
-from cyclip_bench.report.plots import _text
 from cyclip_bench.report.results import Task
-from cyclip_bench.report.task_plots.registry import TaskView, task_plot
+from cyclip_bench.report.task_plots.registry import TaskView, plot_text, task_plot
 
 MAX_CLASSES = 30  # bars in the per-class plot; with more classes that differ, the rest are in the histogram
 HISTOGRAM_BINS = 41
@@ -106,7 +105,7 @@ def per_class_differences(
     ax = fig.add_subplot()
     _bars(ax, shown, baseline, other, colours)
     suffix = f"\n{len(changed)} of {len(diff)} classes differ"
-    ax.set_title(_text(title) + suffix, fontsize=10)
+    ax.set_title(plot_text(title) + suffix, fontsize=10)
     _bar_legend(ax, baseline, other, colours)
     return fig
 
@@ -114,16 +113,16 @@ def per_class_differences(
 def _bars(ax, shown: pd.Series, baseline: str, other: str, colours: dict[str, tuple]) -> None:
     bar_colours = [colours[other] if v >= 0 else colours[baseline] for v in shown]
     ax.barh(range(len(shown)), 100 * shown.to_numpy(), color=bar_colours)
-    ax.set_yticks(range(len(shown)), [_text(name) for name in shown.index], fontsize=8)
+    ax.set_yticks(range(len(shown)), [plot_text(name) for name in shown.index], fontsize=8)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"accuracy difference, {_text(other)} − {_text(baseline)} (percentage points)")
+    ax.set_xlabel(f"accuracy difference, {plot_text(other)} − {plot_text(baseline)} (percentage points)")
     ax.grid(axis="x", alpha=0.3)
 
 
 def _bar_legend(ax, baseline: str, other: str, colours: dict[str, tuple]) -> None:
     handles = [
-        Patch(color=colours[other], label=f"{_text(other)} better"),
-        Patch(color=colours[baseline], label=f"{_text(baseline)} better"),
+        Patch(color=colours[other], label=f"{plot_text(other)} better"),
+        Patch(color=colours[baseline], label=f"{plot_text(baseline)} better"),
     ]
     ax.legend(handles=handles, fontsize=8, frameon=False, loc="lower right")
 
@@ -144,7 +143,7 @@ def _gains_losses_and_histogram(
     bars_ax.set_title(f"the {n_gains} largest gains and {n_losses} largest losses", fontsize=9)
     _bar_legend(bars_ax, baseline, other, colours)
     _histogram(hist_ax, diff, baseline, other, colours)
-    fig.suptitle(_text(title) + f" — {len(changed)} of {len(diff)} classes differ", fontsize=10)
+    fig.suptitle(plot_text(title) + f" — {len(changed)} of {len(diff)} classes differ", fontsize=10)
     return fig
 
 
@@ -168,7 +167,7 @@ def _histogram(ax, diff: pd.Series, baseline: str, other: str, colours: dict[str
         stacked=True,
         rwidth=0.85,
         color=[colours[baseline], "0.7", colours[other]],
-        label=[f"{_text(baseline)} better", "equal", f"{_text(other)} better"],
+        label=[f"{plot_text(baseline)} better", "equal", f"{plot_text(other)} better"],
     )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel("accuracy difference (percentage points)")

@@ -20,6 +20,7 @@ from cyclip_bench.errors import UserError
 from cyclip_bench.registry import Registry
 from cyclip_bench.report import tables
 from cyclip_bench.report.document import DataFile, Plot, ReportContext, Section
+from cyclip_bench.report.plots import _text as plot_text  # noqa: F401  re-exported: results text in a figure
 from cyclip_bench.report.results import Result, Task
 from cyclip_bench.report.stats import bootstrap_ci
 
