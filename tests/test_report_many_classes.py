@@ -85,3 +85,20 @@ def test_a_thousand_classes_keep_the_report_small(tmp_path):
     assert len(html.encode()) < 400_000, len(html.encode())
     names_in_md = sum(name in md for name in set(_class_names()))
     assert names_in_md == 0  # class names are in the plot and the CSV, not in a 1,000-row table
+
+
+def test_per_class_csv_when_checkpoints_have_different_test_sets():
+    from cyclip_bench.report.results import Task
+    from cyclip_bench.report.task_plots.per_class import per_class_csv, per_class_top1
+
+    def task(labels, correct):
+        return Task(
+            "t", "zeroshot", "d", "test", {"top1": 0.5}, {}, {"top1": correct, "label": labels}, list("abc"), {}
+        )
+
+    frame = per_class_csv(
+        {"x": per_class_top1(task([0, 0, 1], [1, 0, 1])), "y": per_class_top1(task([0, 2, 2], [1, 1, 0]))}
+    )
+    assert frame.to_csv(index=False, lineterminator="\n") == (
+        "class_index,class,examples x,examples y,top1 x,top1 y\n0,a,2,1,0.5,1.0\n1,b,1,,1.0,\n2,c,,2,,0.5\n"
+    )

@@ -46,7 +46,7 @@ def per_class_csv(per_class: dict[str, pd.DataFrame]) -> pd.DataFrame:
         out["examples"] = first.to_numpy()
     else:
         for label, c in counts.items():
-            out[f"examples {label}"] = c.astype("Int64").to_numpy()
+            out[f"examples {label}"] = c.astype("Int64").array
     for label, frame in per_class.items():
         out[f"top1 {label}"] = frame["accuracy"].reindex(index).round(6).to_numpy()
     return out
