@@ -85,6 +85,10 @@ def test_shifts_suite_and_report_on_the_real_layouts(
     robustness = tasks["effective-robustness"]["metrics"]
     assert sorted(robustness) == sorted(f"{d}/effective_robustness" for d, _, _ in list(SETS.values())[1:])
     assert doc["run"]["templates_sha256"]["imagenet1k/test"] == doc["run"]["templates_sha256"]["imagenet-r/test"]
+    assert doc["run"]["encoded"] == {"images": 3400, "texts": 80_000}
+    seconds = doc["run"]["wall_time_s"]
+    assert seconds["encode_images"] > 0 and seconds["encode_texts"] > 0
+    assert seconds["encode_images"] + seconds["encode_texts"] == pytest.approx(seconds["encode"], rel=0.02, abs=0.05)
     # Compact per-example arrays: the whole file stays small at 1,000 classes (~125 KB for 3,400 examples).
     assert (out / "tiny__shifts.json").stat().st_size < 400_000
 

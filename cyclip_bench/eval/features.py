@@ -128,6 +128,11 @@ class Encoder:
     progress: Any = None  # a rich Progress, or None
     dist: Distributed = field(default_factory=Distributed)
     seconds: float = 0.0  # time spent encoding (for the results' wall_time_s)
+    # Split by modality, with the number of items encoded (not read from the cache): images/s and prompts/s.
+    image_seconds: float = 0.0
+    text_seconds: float = 0.0
+    images_encoded: int = 0
+    texts_encoded: int = 0
 
     @contextlib.contextmanager
     def _autocast(self) -> Iterator[None]:
@@ -168,14 +173,22 @@ class Encoder:
         def encode(batch: torch.Tensor) -> torch.Tensor:
             return self.model.encode_image(batch.to(self.device))
 
-        return self._run(dataset, encode, _collate_images, what, self.workers)
+        start = time.perf_counter()
+        out = self._run(dataset, encode, _collate_images, what, self.workers)
+        self.image_seconds += time.perf_counter() - start
+        self.images_encoded += len(dataset)
+        return out
 
     def texts(self, texts: list[str], what: str) -> torch.Tensor:
         def encode(batch: list[str]) -> torch.Tensor:
             return self.model.encode_text(self.tokenizer(batch).to(self.device))
 
         # Tokenising is cheap: no worker processes for text.
-        return self._run(_TextList(texts), encode, list, what, 0)
+        start = time.perf_counter()
+        out = self._run(_TextList(texts), encode, list, what, 0)
+        self.text_seconds += time.perf_counter() - start
+        self.texts_encoded += len(texts)
+        return out
 
 
 def normalise(x: torch.Tensor) -> torch.Tensor:

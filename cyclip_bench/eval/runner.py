@@ -245,7 +245,7 @@ def evaluate(cfg: EvalConfig) -> list[Path]:
                     out[task.spec.name] = task.run(ctx)
             total = time.perf_counter() - t0
             results[ckpt.label] = out
-            records[ckpt.label] = _run_record(cfg, device, dist, ctx, started, encoder.seconds, total)
+            records[ckpt.label] = _run_record(cfg, device, dist, ctx, started, encoder, total)
             records[ckpt.label]["resumed_tasks"] = sorted(done[ckpt.label])
     finally:
         if progress:
@@ -289,9 +289,10 @@ def _run_record(
     dist: Distributed,
     ctx: EvalContext,
     started: str,
-    encode_s: float,
+    encoder: Encoder,
     total_s: float,
 ) -> dict:
+    encode_s = encoder.seconds
     return {
         "precision": cfg.precision,
         "batch_size": cfg.batch_size,
@@ -304,8 +305,11 @@ def _run_record(
         "cache": {"enabled": cfg.cache, "hits": ctx.cache.hits, "misses": ctx.cache.misses},
         "started": started,
         "finished": _now(),
+        "encoded": {"images": encoder.images_encoded, "texts": encoder.texts_encoded},
         "wall_time_s": {
             "encode": round(encode_s, 4),
+            "encode_images": round(encoder.image_seconds, 4),
+            "encode_texts": round(encoder.text_seconds, 4),
             "tasks": round(total_s - encode_s, 4),
             "total": round(total_s, 4),
         },
