@@ -73,7 +73,8 @@ def test_eval_results_follow_the_contract(eval_results, tiny_checkpoints):
         "wall_time_s",
     ):
         assert key in run
-    assert set(run["wall_time_s"]) == {"encode", "tasks", "total"} and run["templates_sha256"]
+    assert set(run["wall_time_s"]) == {"encode", "encode_images", "encode_texts", "tasks", "total"}
+    assert run["templates_sha256"] and set(run["encoded"]) == {"images", "texts"}
     tasks = {t["name"]: t for t in obj["tasks"]}
     assert {t["kind"] for t in tasks.values()} == {
         "zeroshot",
