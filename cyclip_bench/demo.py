@@ -109,7 +109,10 @@ class DemoConfig:
         """(runs trained at once, torch threads per run). On CPU the tiny models scale poorly past one thread
         (measured: two one-thread runs side by side finish ~1.5x sooner than the same two runs one after the other
         with two threads each), so by default each core trains its own run; on a GPU, runs go one at a time."""
-        runs = len(self.objectives) * len(self.seeds)
+        return self.jobs_for(len(self.objectives) * len(self.seeds))
+
+    def jobs_for(self, runs: int) -> tuple[int, int]:
+        """(processes at once, torch threads each) for ``runs`` independent trainings or evaluations."""
         cores = available_cores()
         device = str(self.extra_train.get("device", "auto"))
         on_gpu = device.startswith("cuda") or (device == "auto" and _cuda_available())
@@ -238,9 +241,13 @@ def _train_all(cfg: DemoConfig, world: Path, console: Console) -> list[Path]:
             raise
 
 
-def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path]) -> list[Path]:
+def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path], threads: int | None = None) -> list[Path]:
     from cyclip_bench.eval import EvalConfig, evaluate
 
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     eval_cfg = EvalConfig(
         checkpoints=tuple(str(p) for p in checkpoints),
         suite=cfg.suite,
@@ -252,6 +259,27 @@ def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path]) -> list[Pat
         progress=cfg.progress,
     )
     return [Path(p) for p in evaluate(eval_cfg)]
+
+
+def _evaluate_all(cfg: DemoConfig, world: Path, checkpoints: list[Path], console: Console) -> list[Path]:
+    """Evaluate every checkpoint, ``jobs`` at a time in worker processes (the linear probes' solver is single-
+    threaded, so one process per core keeps both busy), then once more over all of them together: that pass
+    resumes every per-checkpoint task from its result file and runs the suite-scope tasks (which compare
+    checkpoints) over the whole set, and writes results.csv."""
+    jobs, threads = cfg.jobs_for(len(checkpoints))
+    if jobs > 1:
+        console.print(f"evaluating {len(checkpoints)} checkpoints, {jobs} at a time with {threads} thread(s) each")
+        worker_cfg = dataclasses.replace(cfg, progress=False)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_evaluate, worker_cfg, world, [c], threads) for c in checkpoints]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    return _evaluate(cfg, world, checkpoints)
 
 
 def run_demo(
@@ -282,7 +310,7 @@ def run_demo(
     checkpoints = _train_all(cfg, world, console)
     _stage(console, f"3/4 evaluating {len(checkpoints)} checkpoint(s) on suite {cfg.suite!r}")
     stage("eval")
-    results = _evaluate(cfg, world, checkpoints)
+    results = _evaluate_all(cfg, world, checkpoints, console)
     _stage(console, "4/4 report")
     stage("report")
     title = cfg.title or f"cyclip-bench demo: {', '.join(cfg.objectives)} on the generated world"

@@ -128,3 +128,12 @@ def test_parallel_training_gives_the_runs_serial_training_gives(tmp_path):
         assert wa.keys() == wb.keys()
         for key in wa:
             assert torch.equal(wa[key], wb[key]), (a, key)
+    # Evaluated one checkpoint per worker process, then together (suite-scope tasks, results.csv): the same
+    # metrics as one in-process evaluation of both.
+    for a, b in zip(parallel["results"], serial["results"], strict=True):
+        ra, rb = json.loads(a.read_text()), json.loads(b.read_text())
+        assert [t["name"] for t in ra["tasks"]] == [t["name"] for t in rb["tasks"]]
+        for ta, tb in zip(ra["tasks"], rb["tasks"], strict=True):
+            assert ta["metrics"] == pytest.approx(tb["metrics"], rel=1e-6), ta["name"]
+    rows = (tmp_path / "a" / "results" / "results.csv").read_text().splitlines()
+    assert {row.split(",")[0] for row in rows[1:]} == {"clip-s0", "cyclip-s0"}
