@@ -41,6 +41,9 @@ TOMLS = {
     "seed_negative": "seed = -5\n",
     "delimiter_two": 'delimiter = ";;"\n',
     "grad_clip_zero": "grad_clip = 0.0\n",
+    "loss_params_str": 'loss = "siglip"\n[loss_params]\ninit_logit_bias = "low"\n',
+    "loss_params_unknown": 'loss = "siglip"\nloss_params = {temperature = 1.0}\n',
+    "loss_params_scalar": 'loss = "siglip"\nloss_params = 3\n',
 }
 
 SUITE_HEAD = 'name = "s"\nversion = 1\n'
@@ -284,7 +287,21 @@ CASES = [
     T("seed-negative", ["--seed", "-1"], "--seed -1: expected at least 0"),
     T("seed-huge", ["--seed", str(2**70)], "--seed"),
     T("precision", ["--precision", "fp8"], "--precision 'fp8'"),
-    T("loss", ["--loss", "siglip"], "--loss 'siglip'"),
+    T("loss", ["--loss", "sigilp"], "--loss 'sigilp': unknown objective 'sigilp'. Did you mean 'siglip'?"),
+    T(
+        "loss-param-unknown",
+        ["--loss", "siglip", "--loss-param", "temp=1"],
+        "objective 'siglip' has no parameter 'temp'",
+    ),
+    T("loss-param-form", ["--loss", "siglip", "--loss-param", "init_logit_bias"], "expected NAME=NUMBER"),
+    T("loss-param-word", ["--loss", "siglip", "--loss-param", "init_logit_bias=low"], "expected NAME=NUMBER"),
+    T(
+        "loss-param-inf",
+        ["--loss", "siglip", "--loss-param", "init_logit_bias=inf"],
+        "init_logit_bias inf: expected a finite",
+    ),
+    T("loss-param-range", ["--loss", "siglip", "--loss-param", "init_logit_scale=-1"], "init_logit_scale -1.0"),
+    T("loss-param-clip", ["--loss-param", "init_logit_bias=-10"], "objective 'clip' has no parameter"),
     T("cyclic-normalization", ["--cyclic-normalization", "mean"], "--cyclic-normalization 'mean'"),
     T("bad-rows", ["--bad-rows", "ignore"], "--bad-rows 'ignore'"),
     T("data-cache", ["--data-cache", "disk"], "--data-cache 'disk'"),
@@ -331,6 +348,9 @@ CASES = [
     TC("lr_inf", "key 'lr' = inf: expected a finite number"),
     TC("wd_nan", "key 'weight_decay' = nan"),
     TC("lambda_inf", "key 'lambda_inmodal' = inf"),
+    TC("loss_params_str", "key 'loss_params' = 'low': expected a number"),
+    TC("loss_params_unknown", "objective 'siglip' has no parameter 'temperature'"),
+    TC("loss_params_scalar", "key 'loss_params' = 3"),
     TC("epochs_float", "key 'epochs' = 1.5: expected an integer"),
     TC("batch_bool", "key 'batch_size' = True: expected an integer"),
     TC("loss_int", "key 'loss' = 3"),

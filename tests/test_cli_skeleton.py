@@ -33,7 +33,8 @@ def test_help_keeps_bracketed_defaults():
     # "[default: 10]" in a help text must not be eaten as rich markup
     result = run_cli("train", "--help")
     text = " ".join(result.stdout.split())
-    assert "Epochs [default: 10]." in text and "[cyclip: 0.25]" in text and "[default: on for convolutional" in text
+    assert "Epochs. [default: 10]" in text and "[default: the objective's: 0.25 for cyclip" in text
+    assert "[default: on for convolutional" in text
 
 
 def test_unknown_command_is_one_line_exit_2():

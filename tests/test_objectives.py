@@ -299,3 +299,45 @@ def test_clip_with_cyclic_weights_still_points_to_cyclip(tmp_path):
     assert (cfg.lambda_inmodal, cfg.lambda_crossmodal) == (0.0, 0.1)
     cfg = TrainConfig.from_sources(None, train_data="x.csv", loss="siglip-cyclic")
     assert (cfg.lambda_inmodal, cfg.lambda_crossmodal) == (0.25, 0.25)
+
+
+def test_siglip_starts_from_pretrained_weights_with_or_without_a_bias(tmp_path):
+    from tiny_inputs import write_random_pairs
+
+    from cyclip_bench.models import create_model, load_checkpoint, model_payload, save_checkpoint
+    from cyclip_bench.train import TrainConfig, train
+
+    (tmp_path / "pairs").mkdir()
+    data = write_random_pairs(tmp_path / "pairs")
+
+    def run(name: str, **kw) -> dict:
+        cfg = TrainConfig.from_sources(
+            None,
+            train_data=str(data),
+            loss="siglip",
+            max_steps=1,
+            batch_size=8,
+            warmup=1,
+            lr=1e-6,
+            workers=0,
+            logs=str(tmp_path / "logs"),
+            name=name,
+            progress=False,
+            log_every=1,
+            **kw,
+        )
+        path = train(cfg)
+        first = json.loads((path.parent.parent / "metrics.jsonl").read_text().splitlines()[0])
+        return {"ckpt": load_checkpoint(path), "path": path, "first": first}
+
+    fresh = run("fresh", loss_params={"init_logit_bias": -4.0})
+    assert fresh["first"]["logit_bias"] == pytest.approx(-4.0, abs=1e-3)
+    again = run("again", pretrained=str(fresh["path"]))  # a SigLIP checkpoint: its bias is loaded, not re-initialised
+    assert again["first"]["logit_bias"] == pytest.approx(fresh["ckpt"]["state_dict"]["logit_bias"].item(), abs=1e-3)
+
+    torch.manual_seed(0)
+    model, info = create_model("tiny")  # CLIP weights: no bias, temperature 1/0.07
+    save_checkpoint(tmp_path / "clip.pt", model_payload(model, info))
+    from_clip = run("from-clip", pretrained=str(tmp_path / "clip.pt"))
+    assert from_clip["first"]["logit_bias"] == pytest.approx(-10.0, abs=1e-3)
+    assert from_clip["first"]["logit_scale"] == pytest.approx(1 / 0.07, rel=1e-3)

@@ -94,16 +94,22 @@ def infer_openai_architecture(state_dict: dict[str, Any]) -> str:
     raise UserError("state dict is not in OpenAI's CLIP layout (no visual.layer1 / visual.conv1 keys); pass --model")
 
 
-def load_state_dict_strictly(model: torch.nn.Module, state_dict: dict[str, Any], source: str) -> None:
+def load_state_dict_strictly(
+    model: torch.nn.Module, state_dict: dict[str, Any], source: str, optional: tuple[str, ...] = ()
+) -> None:
     """Load every tensor; any missing, unexpected or mis-shaped key is a one-line UserError with counts.
 
     BatchNorm's ``num_batches_tracked`` counters are the one tolerated absence: they do not affect
     inference and
-    some exporters (OpenAI's JIT archives) drop them.
+    some exporters (OpenAI's JIT archives) drop them. ``optional`` names keys the caller has initialised itself
+    (an objective's own scalars, e.g. SigLIP's ``logit_bias`` when starting from CLIP weights): absent, they keep
+    the model's value.
     """
     check_state_dict_form(state_dict, f"checkpoint {source}: state_dict")
     expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict and not k.endswith("num_batches_tracked")]
+    missing = [
+        k for k in expected if k not in state_dict and not k.endswith("num_batches_tracked") and k not in optional
+    ]
     unexpected = [k for k in state_dict if k not in expected]
     mis_shaped = [
         k
@@ -121,7 +127,7 @@ def load_state_dict_strictly(model: torch.nn.Module, state_dict: dict[str, Any],
             f"{len(unexpected)} unexpected key(s){first(unexpected)}, {len(mis_shaped)} with the wrong shape"
             f"{first(mis_shaped)}"
         )
-    filled = {k: v for k, v in expected.items() if k not in state_dict}  # num_batches_tracked only
+    filled = {k: v for k, v in expected.items() if k not in state_dict}  # num_batches_tracked and optional ones
     model.load_state_dict({**state_dict, **filled}, strict=True)
 
 
@@ -225,9 +231,10 @@ def _foreign_state_dict(payload: dict, source: str) -> tuple[dict[str, Any], dic
     return state_dict, container
 
 
-def load_weights_file(model: torch.nn.Module, path: Path, flag: str) -> None:
+def load_weights_file(model: torch.nn.Module, path: Path, flag: str, optional: tuple[str, ...] = ()) -> None:
     """Weight-only initialisation (``--pretrained FILE``): the weights of any checkpoint ``load_for_eval``
-    reads, loaded strictly into ``model``; optimizer, schedule and RNG state are ignored."""
+    reads, loaded strictly into ``model`` (``optional``: see ``load_state_dict_strictly``); optimizer, schedule
+    and RNG state are ignored."""
     payload = _read_payload(path)
     source = f"{flag} {path}"
     if payload.get("format") == CHECKPOINT_FORMAT:
@@ -236,7 +243,7 @@ def load_weights_file(model: torch.nn.Module, path: Path, flag: str) -> None:
     else:
         state_dict = openai_to_open_clip(_foreign_state_dict(payload, source)[0])
     with torch.no_grad():
-        load_state_dict_strictly(model, state_dict, source)
+        load_state_dict_strictly(model, state_dict, source, optional)
 
 
 def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> LoadedCheckpoint:

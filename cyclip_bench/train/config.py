@@ -16,7 +16,7 @@ from typing import Any, Literal
 import tomllib
 
 from cyclip_bench.errors import ConfigError
-from cyclip_bench.objectives import get_objective
+from cyclip_bench.options import option, option_spec
 from cyclip_bench.registry import did_you_mean
 from cyclip_bench.validation import (
     Device,
@@ -38,52 +38,107 @@ from cyclip_bench.validation import (
 
 ContrastiveBatch = at_least(2, "a contrastive batch needs negatives")
 Beta = float_range(ge=0, lt=1)
+HELP_DATA = "Caption CSV/TSV (image,caption) or webdataset shards, e.g. 'shards/{00000..00009}.tar'."
+
+
+def parse_loss_params(values: list[str] | None) -> dict[str, float] | None:
+    """``--loss-param NAME=VALUE`` (repeatable) → {NAME: VALUE}; the objective checks names and ranges."""
+    if not values:
+        return None
+    table: dict[str, float] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        try:
+            number = float(value) if sep and name.strip() else None
+        except ValueError:
+            number = None
+        if number is None:
+            raise ConfigError(f"--loss-param {item!r}: expected NAME=NUMBER, e.g. init_logit_bias=-10")
+        table[name.strip()] = number
+    return table
+
+
+def parse_delimiter(value: str | None) -> str | None:
+    """``tab`` or a typed ``\\t`` mean a tab (a shell makes a literal tab awkward to pass)."""
+    return {"\\t": "\t", "tab": "\t"}.get(value, value) if value is not None else None
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run depends on. Field names are the flags with ``_`` for ``-``."""
+    """Everything a training run depends on, and the single list of ``cyclip-bench train``'s flags: each field
+    declares its type and range (annotation), its default and help (``option``); the command is derived from
+    these (cli/derive.py). Field names are the flags with ``_`` for ``-`` unless ``flag=`` says otherwise."""
 
-    train_data: PathStr = ""
-    val_data: PathStr | None = None
-    model: NonEmptyStr = "tiny"
-    pretrained: NonEmptyStr | None = None
-    image_size: PositiveInt | None = None
-    loss: NonEmptyStr = "clip"  # a registered objective (cyclip_bench.objectives): clip, cyclip, siglip, …
-    lambda_inmodal: NonNegativeFloat | None = None  # None → the objective's default: 0.25 for cyclip, 0 for clip
-    lambda_crossmodal: NonNegativeFloat | None = None
-    cyclic_normalization: Literal["paper", "pair"] = "paper"
-    epochs: PositiveInt = 10
-    max_steps: PositiveInt | None = None
-    batch_size: ContrastiveBatch = 128
-    lr: PositiveFloat = 5e-4  # the paper's; 1e-3 at batch 128 stayed at ln(batch) for 2 epochs on the world
-    warmup: NonNegativeInt = 50
-    weight_decay: NonNegativeFloat = 0.1
-    beta1: Beta = 0.9
-    beta2: Beta = 0.999
-    eps: PositiveFloat = 1e-8
-    grad_clip: PositiveFloat | None = None
-    accum_steps: PositiveInt = 1
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    seed: Seed = 0
-    name: FileName | None = None
-    logs: PathStr = "logs"
-    resume: PathStr | None = None
-    save_every: NonNegativeInt = 0
-    checkpoint_steps: PositiveInt = 100
-    log_every: PositiveInt = 10
-    workers: NonNegativeInt = 2
-    channels_last: bool | None = None  # None: on for convolutional image towers (train/loop.py)
-    data_cache: Literal["auto", "memory", "off"] = "auto"  # decode a caption table once into memory (memcache.py)
-    device: Device = "auto"
-    tensorboard: bool = False
-    progress: bool = True
-    image_key: NonEmptyStr = "image"
-    caption_key: NonEmptyStr = "caption"
-    delimiter: OneChar | None = None
-    bad_rows: Literal["error", "skip"] = "error"
-    train_num_samples: PositiveInt | None = None
-    val_batch_size: ContrastiveBatch = 256
+    train_data: PathStr = option("", HELP_DATA)
+    val_data: PathStr | None = option(None, "Caption CSV/TSV for a validation loss each epoch.")
+    model: NonEmptyStr = option("tiny", "Preset (tiny, tiny-64) or any open_clip model name.")
+    pretrained: NonEmptyStr | None = option(None, "open_clip pretrained tag or weights file.")
+    image_size: PositiveInt | None = option(None, "Override the model's input size.")
+    loss: NonEmptyStr = option(
+        "clip", "Objective: clip, cyclip, siglip, siglip-cyclic or a plugin's (see docs/training.md)."
+    )
+    lambda_inmodal: NonNegativeFloat | None = option(
+        None,
+        "λ of the in-modal cyclic term L_I.",
+        default_help="the objective's: 0.25 for cyclip, siglip-cyclic; else 0",
+    )
+    lambda_crossmodal: NonNegativeFloat | None = option(
+        None, "λ of the cross-modal cyclic term L_C.", default_help="the objective's, as --lambda-inmodal"
+    )
+    cyclic_normalization: Literal["paper", "pair"] = option(
+        "paper", "paper (1/N·Σ, grows with N) or pair (per-pair mean)."
+    )
+    loss_params: dict[str, float] = option(
+        default_factory=dict,
+        help="NAME=VALUE of an objective parameter, repeatable (siglip: init_logit_scale, init_logit_bias).",
+        flag="--loss-param",
+        cli_type=list[str],
+        parse=parse_loss_params,
+        default_help="the objective's",
+        metavar="NAME=VALUE",
+    )
+    epochs: PositiveInt = option(10, "Epochs.")
+    max_steps: PositiveInt | None = option(None, "Stop after this many optimiser steps.")
+    batch_size: ContrastiveBatch = option(128, "Pairs per rank per step.")
+    # the paper's lr; 1e-3 at batch 128 stayed at ln(batch) for 2 epochs on the world
+    lr: PositiveFloat = option(5e-4, "Peak learning rate.")
+    warmup: NonNegativeInt = option(50, "Linear warmup steps.")
+    weight_decay: NonNegativeFloat = option(0.1, "AdamW decay on matrices.")
+    beta1: Beta = option(0.9, "AdamW β1.", cli=False)
+    beta2: Beta = option(0.999, "AdamW β2.", cli=False)
+    eps: PositiveFloat = option(1e-8, "AdamW ε.", cli=False)
+    grad_clip: PositiveFloat | None = option(None, "Clip the gradient norm to this value.")
+    accum_steps: PositiveInt = option(1, "Micro-batches per optimiser step.")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = option(
+        "auto", "auto|fp32|bf16|fp16 (auto: bf16 GPU, fp32 CPU)."
+    )
+    seed: Seed = option(0, "Random seed.")
+    name: FileName | None = option(None, "Run name.", default_help="<loss>-<model>-s<seed>")
+    logs: PathStr = option("logs", "Folder of runs.")
+    resume: PathStr | None = option(None, "latest (this run's latest.pt) or a checkpoint path.")
+    save_every: NonNegativeInt = option(0, "Also keep epoch_<k>.pt every K epochs.")
+    checkpoint_steps: PositiveInt = option(100, "Update latest.pt every N steps.")
+    log_every: PositiveInt = option(10, "metrics.jsonl line every N steps.")
+    workers: NonNegativeInt = option(2, "DataLoader workers per rank.")
+    channels_last: bool | None = option(
+        None,
+        "NHWC image tensors (train/loop.py).",
+        default_help="on for convolutional image towers (ResNets), off for ViTs",
+    )
+    data_cache: Literal["auto", "memory", "off"] = option(
+        "auto", "auto|memory|off: decode a caption table once into RAM (auto: when it takes <= 4 GiB)."
+    )
+    device: Device = option("auto", "auto, cpu, cuda.")
+    tensorboard: bool = option(False, "Also log to TensorBoard.")
+    progress: bool = option(True, "Progress bar / plain log lines.")
+    image_key: NonEmptyStr = option("image", "Image column.")
+    caption_key: NonEmptyStr = option("caption", "Caption column.")
+    delimiter: OneChar | None = option(
+        None, "Column delimiter ('tab' or \\t for a tab).", default_help=", or tab for .tsv", parse=parse_delimiter
+    )
+    bad_rows: Literal["error", "skip"] = option("error", "error|skip rows whose image is missing/corrupt.")
+    train_num_samples: PositiveInt | None = option(None, "Pairs in the shards (skip count).")
+    val_batch_size: ContrastiveBatch = option(256, "Validation chunk size.")
 
     @property
     def run_name(self) -> str:
@@ -108,7 +163,10 @@ class TrainConfig:
             values.update(check_fields(cls, toml_values, f"--config {path}", lambda key: f"key {key!r} ="))
         given = {k: v for k, v in flags.items() if v is not None}
         _check_keys(given, "", "flag")
-        values.update(check_fields(cls, given))
+        given = check_fields(cls, given, "", flag)
+        if "loss_params" in given:  # a table: the flags' entries override the file's, one by one
+            given["loss_params"] = {**values.get("loss_params", {}), **given["loss_params"]}
+        values.update(given)
         return validate(cls(**values))
 
 
@@ -117,7 +175,11 @@ def is_shards(spec: str) -> bool:
     return ".tar" in spec and not spec.lower().endswith((".csv", ".tsv"))
 
 
-flag = flag_name
+def flag(field_name: str) -> str:
+    """The flag of a TrainConfig field: its declared ``flag=``, else ``--<name-with-dashes>``."""
+    found = next((f for f in fields(TrainConfig) if f.name == field_name), None)
+    spec = option_spec(found) if found is not None else None
+    return (spec.flag if spec is not None and spec.flag else None) or flag_name(field_name)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -153,6 +215,8 @@ def _require(ok: bool, field_name: str, value: Any, expected: str) -> None:
 def _resolve_lambdas(cfg: TrainConfig) -> TrainConfig:
     """λ not given → the objective's default. An objective with a cyclic variant (clip → cyclip) refuses λ > 0,
     so that the run's name says it trained with cyclic terms; others (siglip) take λ as an add-on."""
+    from cyclip_bench.objectives import get_objective  # imports torch: only when a config is validated
+
     objective = get_objective(cfg.loss)
     default = objective.cyclic_lambda
     lam_in = default if cfg.lambda_inmodal is None else float(cfg.lambda_inmodal)
@@ -169,10 +233,14 @@ def _resolve_lambdas(cfg: TrainConfig) -> TrainConfig:
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Check every field against its declaration (messages name the flag), then the rules that join fields;
     resolve λ defaults. Model names are checked on build; the device and the output folder when training starts."""
-    check_fields(TrainConfig, {f.name: getattr(cfg, f.name) for f in fields(cfg)})
+    check_fields(TrainConfig, {f.name: getattr(cfg, f.name) for f in fields(cfg)}, "", flag)
     _require(bool(cfg.train_data), "train_data", cfg.train_data, "a caption CSV/TSV or tar shards")
     if cfg.data_cache == "memory" and is_shards(cfg.train_data):
         raise ConfigError(f"--data-cache memory: {cfg.train_data!r} is tar shards, which always stream")
     if cfg.name is None and name_problem(cfg.run_name):  # the default name is built from --loss/--model/--seed
         raise ConfigError(f"run name {cfg.run_name!r} (from --loss, --model, --seed) is not a folder name; pass --name")
-    return _resolve_lambdas(cfg)
+    cfg = _resolve_lambdas(cfg)
+    from cyclip_bench.objectives import get_objective
+
+    params = get_objective(cfg.loss).resolve_params(cfg.loss_params, lambda name: f"--loss-param {name}")
+    return dataclasses.replace(cfg, loss_params=params)

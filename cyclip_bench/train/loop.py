@@ -34,7 +34,7 @@ from cyclip_bench.models import (
     load_checkpoint,
     save_checkpoint,
 )
-from cyclip_bench.models.interop import load_state_dict_strictly
+from cyclip_bench.models.interop import load_state_dict_strictly, load_weights_file
 from cyclip_bench.objectives import (
     Objective,
     get_objective,
@@ -129,11 +129,9 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) 
     can be refused cheaply (the checkpoint to resume, the validation table) are checked before the training
     data is decoded, so a refusal comes before any status line."""
     _seed(cfg.seed)
-    raw_model, info = create_model(cfg.model, cfg.pretrained, env.device, cfg.image_size)
-    # The objective's own learnable scalars (SigLIP's bias) join the model before anything compares or saves it.
     objective = get_objective(cfg.loss)
-    loss_params = objective.resolve_params({}, lambda name: f"--loss {cfg.loss}: {name}")
-    setup_model_parameters(raw_model, info, objective, loss_params, from_weights=cfg.pretrained is not None)
+    loss_params = dict(cfg.loss_params)  # resolved and checked by the config
+    raw_model, info = _create_model(cfg, env, objective, loss_params)
     resume = {}
     if resume_from is not None:
         resume = load_checkpoint(resume_from)
@@ -164,6 +162,21 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) 
     run = Run(cfg, env, model, raw_model, info, optimizer, scaler, steps_per_epoch, total, objective, loss_params)
     run.memory_format = memory_format
     return run, data, val, resume
+
+
+def _create_model(cfg: TrainConfig, env: dist_utils.DistEnv, objective: Objective, params: dict) -> tuple[Any, Any]:
+    """The model with the objective's own learnable scalars (SigLIP's bias), added before anything compares or
+    saves it. A ``--pretrained`` file is loaded after they exist, so a file that has them (a SigLIP checkpoint)
+    fits, and one that lacks them (CLIP weights) leaves them at their initial values."""
+    names = tuple(p.attribute for p in objective.model_parameters)
+    if names and cfg.pretrained is not None and Path(cfg.pretrained).is_file():
+        model, info = create_model(cfg.model, None, env.device, cfg.image_size)
+        setup_model_parameters(model, info, objective, params, from_weights=False)
+        load_weights_file(model, Path(cfg.pretrained), "--pretrained", optional=names)
+        return model, info
+    model, info = create_model(cfg.model, cfg.pretrained, env.device, cfg.image_size)
+    setup_model_parameters(model, info, objective, params, from_weights=cfg.pretrained is not None)
+    return model, info
 
 
 def _resume_path(cfg: TrainConfig) -> Path | None:
@@ -202,7 +215,7 @@ def _resume(run: Run, ckpt: dict, path: Path) -> None:
 
 _WEIGHTS_ONLY = "to start a new run from its weights only, pass --pretrained {path} instead of --resume"
 _RESUME_STATE = ("optimizer", "scheduler", "scaler", "sampler", "rng", "step", "epoch")
-_LOSS_FIELDS = ("loss", "lambda_inmodal", "lambda_crossmodal", "cyclic_normalization")
+_LOSS_FIELDS = ("loss", "lambda_inmodal", "lambda_crossmodal", "cyclic_normalization", "loss_params")
 
 
 def _first_difference(a: Any, b: Any, where: str) -> str | None:
@@ -243,19 +256,19 @@ def check_resumable(ckpt: dict, info: Any, cfg: TrainConfig, path: Path) -> None
             f"{where}: the checkpoint is model {ckpt['model_name']!r}, this run --model "
             f"{info.name!r} (another architecture); resume with --model {ckpt['model_name']}"
         )
+    saved = ckpt.get("train_config") if isinstance(ckpt.get("train_config"), dict) else {}
+    for name in _LOSS_FIELDS:  # before the architecture: an objective's parameters are in the model config
+        if name in saved and saved[name] != getattr(cfg, name):
+            raise ConfigError(
+                f"{where}: another loss configuration: {flag(name)} is {saved[name]!r} in the checkpoint, "
+                f"{getattr(cfg, name)!r} in this run; resume with {flag(name)} {saved[name]}, or {weights_only}"
+            )
     differs = _first_difference(ckpt["model_config"], info.config, "model_config")
     if differs:
         raise ConfigError(
             f"{where}: another architecture than this run's --model {info.name!r} ({differs}); "
             "resume with the checkpoint's --model/--image-size"
         )
-    saved = ckpt.get("train_config") if isinstance(ckpt.get("train_config"), dict) else {}
-    for name in _LOSS_FIELDS:
-        if name in saved and saved[name] != getattr(cfg, name):
-            raise ConfigError(
-                f"{where}: another loss configuration: {flag(name)} is {saved[name]!r} in the checkpoint, "
-                f"{getattr(cfg, name)!r} in this run; resume with {flag(name)} {saved[name]}, or {weights_only}"
-            )
 
 
 def _save(run: Run, *extra_names: str) -> Path:

@@ -1,0 +1,104 @@
+"""A Typer command's flags derived from a config dataclass whose fields are ``option(...)`` (cyclip_bench.options).
+
+Each field with ``cli=True`` becomes one option named by its flag, typed by its annotation (unwrapped to what
+the command line parses: ``int``, ``float``, ``str``, a ``--x/--no-x`` switch for ``bool``), with the field's help
+and default. Every option defaults to None, meaning "not given", so the config's own precedence (flags > TOML >
+defaults) decides; ``config_flags`` turns the parsed values into that config's keyword arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import typer
+
+from cyclip_bench.options import OptionSpec, option_spec
+from cyclip_bench.validation import flag_name
+
+
+def _cli_type(hint: Any) -> Any:
+    """Annotated[...] → its type; X | None → X; Literal[...] → str; Path → str."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _cli_type(typing.get_args(hint)[0])
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _cli_type(inner)
+    if origin is Literal:
+        return str
+    if hint is Path:
+        return str
+    if hint in (bool, int, float, str):
+        return hint
+    raise TypeError(f"no command-line type for {hint!r}: declare cli_type= in its option()")
+
+
+def _default_text(field: dataclasses.Field, spec: OptionSpec) -> str:
+    if spec.default_help:
+        return f" [default: {spec.default_help}]"
+    default = field.default
+    if default is dataclasses.MISSING or default is None or default == "":
+        return ""
+    if isinstance(default, bool):
+        return f" [default: {'on' if default else 'off'}]"
+    return f" [default: {default}]"
+
+
+def cli_fields(cls: type) -> list[tuple[dataclasses.Field, OptionSpec]]:
+    """The fields of ``cls`` that are flags, in declaration order."""
+    found = []
+    for field in dataclasses.fields(cls):
+        spec = option_spec(field)
+        if spec is not None and spec.cli:
+            found.append((field, spec))
+    return found
+
+
+def flag_of(field: dataclasses.Field, spec: OptionSpec) -> str:
+    return spec.flag or flag_name(field.name)
+
+
+def option_parameters(cls: type) -> list[inspect.Parameter]:
+    """One keyword parameter per flag of ``cls``, in the form Typer reads from a function's signature."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    params = []
+    for field, spec in cli_fields(cls):
+        cli_type = spec.cli_type or _cli_type(hints[field.name])
+        flag = flag_of(field, spec)
+        decl = f"{flag}/--no-{flag[2:]}" if cli_type is bool else flag
+        help_text = spec.help + _default_text(field, spec)
+        default = typer.Option(None, decl, help=help_text, show_default=False, metavar=spec.metavar)
+        kind = inspect.Parameter.KEYWORD_ONLY
+        params.append(inspect.Parameter(field.name, kind, default=default, annotation=cli_type))
+    return params
+
+
+def config_flags(cls: type, parsed: dict[str, Any]) -> dict[str, Any]:
+    """Typer's parsed values → the config's keyword arguments (each field's ``parse`` applied; None = not given)."""
+    out = {}
+    for field, spec in cli_fields(cls):
+        value = parsed.get(field.name)
+        out[field.name] = spec.parse(value) if spec.parse is not None else value
+    return out
+
+
+def derived_command(
+    cls: type, extra: list[inspect.Parameter], body: Callable[..., None], doc: str
+) -> Callable[..., None]:
+    """A function whose signature is ``cls``'s flags plus ``extra`` (command-only options), calling ``body``."""
+
+    def command(**kwargs: Any) -> None:
+        body(**kwargs)
+
+    params = [*option_parameters(cls), *extra]
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = doc
+    command.__name__ = body.__name__
+    return command
