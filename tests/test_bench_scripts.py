@@ -34,3 +34,23 @@ def test_gpu_bench_smoke_path(tmp_path):
     assert figures["eval"]["floor_s"] > 0 and figures["eval"]["suite_over_floor"] > 0
     log = (out / "gpu_bench.log").read_text()
     assert "ours/oc" in log and "images/s encoding" in log  # the table is printed last and logged
+
+
+@pytest.mark.slow
+def test_real_layout_bench_smoke_path(tmp_path):
+    """The real-layout bench writes its fixture, runs eval + report per suite and reports the figures (retrieval
+    only here: the 80,000-prompt ImageNet head is tests/test_real_layout_e2e.py's)."""
+    args = ["--suite", "retrieval", "--retrieval-images", "10", "--image-size", "16", "--workers", "0"]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "real_layout_bench.py"), *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    figures = json.loads((tmp_path / "real_layout_bench.json").read_text())
+    assert figures["fixture"]["images"] == 20  # Flickr30k and MS-COCO, 10 images each
+    row = figures["suites"]["retrieval"]
+    assert row["images"] == 20 and row["texts"] == 100 and row["results_json_bytes"] > 0
+    assert row["eval"]["peak_rss_mib"] > 0 and row["report"]["bytes"] > 0 and row["images_per_s"] > 0

@@ -1,0 +1,136 @@
+"""Real-data suites at the real class counts, through the CLI, on a real-layout fixture: the time split (text heads,
+image encoding, tasks, report), images/s and prompts/s, peak RSS of each command, and the size of the results JSON
+and of the report.
+
+    .venv/bin/python bench/real_layout_bench.py [--data DIR | --per-class N --image-size PX …] [--suite shifts …]
+        [--model tiny | --checkpoint PATH] [--batch-size 256] [--workers 2] [--device auto] [--out DIR]
+
+Without --data it writes the fixture first (`cyclip-bench data fixture DIR --suite S … --per-class N`), timed too.
+Without --checkpoint the model is a random-init `--model` (any preset or open_clip name, e.g. RN50-quickgelu at its
+own 224 px): speed does not depend on the weights. Each command runs in its own process (`os.wait4` gives its own
+peak RSS), eval with `--no-cache`, so every figure is a cold run. Prints one JSON line and writes it to
+OUT/real_layout_bench.json (figures recorded in bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CLI = [sys.executable, "-m", "cyclip_bench"]
+
+
+def run(args: list[str]) -> dict:
+    """Run one CLI command in its own process: its wall time and its own peak RSS (MiB, from ``os.wait4``). A
+    failure prints the command's stderr and exits."""
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            err.seek(0)
+            sys.exit(f"{' '.join(args[:2])} failed ({proc.returncode}):\n{err.read().decode()[-3000:]}")
+    return {"wall_s": round(time.perf_counter() - start, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+
+
+def _checkpoint(model: str, folder: Path) -> Path:
+    import torch
+
+    from cyclip_bench.models import create_model, model_payload, save_checkpoint
+
+    torch.manual_seed(0)
+    net, info = create_model(model)
+    path = folder / f"{model}.pt"
+    save_checkpoint(path, model_payload(net, info))
+    return path
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, help="an existing fixture (or real data) folder; else one is written")
+    parser.add_argument("--suite", action="append", help="real-data suite(s) (default: shifts)")
+    parser.add_argument("--per-class", type=int, default=10)
+    parser.add_argument("--train-per-class", type=int)
+    parser.add_argument("--cifar-test-size", type=int)
+    parser.add_argument("--retrieval-images", type=int, default=100)
+    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--model", default="tiny", help="random-init model (preset or open_clip name)")
+    parser.add_argument("--checkpoint", type=Path, help="evaluate this checkpoint instead of a random --model")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--out", type=Path, help="folder for results, reports and the figures (default: a temp dir)")
+    args = parser.parse_args(argv)
+    suites = args.suite or ["shifts"]
+    out = args.out or Path(tempfile.mkdtemp(prefix="real-layout-bench-"))
+    out.mkdir(parents=True, exist_ok=True)
+    figures: dict = {"suites": {}, "model": str(args.checkpoint or args.model)}
+    threads = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "")} if os.environ.get("OMP_NUM_THREADS") else {}
+    figures["env"] = {"cpus": os.cpu_count(), **threads}
+
+    data = args.data
+    if data is None:
+        data = out / "data"
+        from cyclip_bench.eval import suite_datasets
+
+        needed: dict[str, set[str]] = {}
+        for suite in suites:
+            for name, splits in suite_datasets(suite).items():
+                needed.setdefault(name, set()).update(splits)
+        fixture = ["data", "fixture", str(data), "--per-class", str(args.per_class)]
+        fixture += ["--image-size", str(args.image_size), "--retrieval-images", str(args.retrieval_images)]
+        fixture += [a for name in needed for a in ("--dataset", name)]
+        if args.train_per_class is None and not any("train" in splits for splits in needed.values()):
+            fixture += ["--train-per-class", "0"]
+        if args.train_per_class is not None:
+            fixture += ["--train-per-class", str(args.train_per_class)]
+        if args.cifar_test_size is not None:
+            fixture += ["--cifar-test-size", str(args.cifar_test_size)]
+        figures["fixture"] = {**run([*fixture, "--overwrite"]), "bytes": _size(data)}
+        figures["fixture"]["images"] = json.loads((data / "fixture.json").read_text())["images"]
+    checkpoint = args.checkpoint or _checkpoint(args.model, out)
+
+    for suite in suites:
+        results, report = out / f"results-{suite}", out / f"report-{suite}"
+        common = ["--batch-size", str(args.batch_size), "--workers", str(args.workers), "--device", args.device]
+        eval_args = ["eval", "--checkpoint", str(checkpoint), "--suite", suite, "--data-root", str(data)]
+        ran = run([*eval_args, "--out", str(results), *common, "--precision", args.precision, "--no-cache", "-q"])
+        (doc_path,) = sorted(results.glob(f"*__{suite}.json"))
+        record = json.loads(doc_path.read_text())["run"]
+        seconds, encoded = record["wall_time_s"], record["encoded"]
+        reported = run(["report", str(doc_path), "--out", str(report)])
+        figures["suites"][suite] = {
+            "eval": ran,
+            "encode_texts_s": seconds["encode_texts"],
+            "encode_images_s": seconds["encode_images"],
+            "tasks_s": seconds["tasks"],
+            "total_s": seconds["total"],
+            "texts": encoded["texts"],
+            "images": encoded["images"],
+            "prompts_per_s": round(encoded["texts"] / seconds["encode_texts"], 1) if seconds["encode_texts"] else None,
+            "images_per_s": round(encoded["images"] / seconds["encode_images"], 1)
+            if seconds["encode_images"]
+            else None,
+            "results_json_bytes": doc_path.stat().st_size,
+            "report": {**reported, "bytes": _size(report)},
+        }
+    line = json.dumps(figures)
+    (out / "real_layout_bench.json").write_text(line + "\n")
+    print(line)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
