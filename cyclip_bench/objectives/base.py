@@ -28,12 +28,33 @@ from cyclip_bench.validation import check_value
 
 @dataclass(frozen=True)
 class RankContext:
-    """Where this rank's rows sit in the global batch, and the objective's parameter values."""
+    """Where this rank's rows sit in the global batch, and the objective's parameter values.
 
+    ``image_text``/``text_image`` are the n×N cosine blocks, computed once per step and shared by the objective
+    and the cyclic terms (CLIP's loss and L_C use the same two products: no extra matrix product, no extra
+    backward)."""
+
+    image: torch.Tensor  # n×d, this rank's rows
+    text: torch.Tensor
     all_image: torch.Tensor  # N×d, the global batch in rank order (gathered with gradient)
     all_text: torch.Tensor
     offset: int  # this rank's first row in the global batch
     params: Mapping[str, float] = field(default_factory=dict)
+    _products: dict[str, torch.Tensor] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def image_text(self) -> torch.Tensor:
+        """⟨I_j, T_k⟩ for this rank's rows j and every k (n×N)."""
+        if "image_text" not in self._products:
+            self._products["image_text"] = self.image @ self.all_text.T
+        return self._products["image_text"]
+
+    @property
+    def text_image(self) -> torch.Tensor:
+        """⟨T_j, I_k⟩ for this rank's rows j and every k (n×N)."""
+        if "text_image" not in self._products:
+            self._products["text_image"] = self.text @ self.all_image.T
+        return self._products["text_image"]
 
     @property
     def total(self) -> int:
@@ -155,7 +176,7 @@ def objective_loss(
     all_text = all_gather_with_grad(text) if world > 1 else text
     if params is None:
         params = objective.resolve_params({}, str)
-    ctx = RankContext(all_image, all_text, rank * image.shape[0], params)
+    ctx = RankContext(image, text, all_image, all_text, rank * image.shape[0], params)
     parts = dict(objective.fn(image, text, scale, bias, ctx))
     _check_terms(objective, parts)
     grads = (lambda_inmodal > 0, lambda_crossmodal > 0)

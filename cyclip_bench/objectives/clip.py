@@ -15,8 +15,8 @@ def clip_terms(
     image: torch.Tensor, text: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor | None, ctx: RankContext
 ) -> dict[str, torch.Tensor]:
     labels = ctx.labels(image.shape[0])
-    image_text = scale * (image @ ctx.all_text.T)  # ⟨I_j, T_k⟩ for local j, all k
-    text_image = scale * (text @ ctx.all_image.T)  # ⟨T_j, I_k⟩
+    image_text = scale * ctx.image_text  # s·⟨I_j, T_k⟩ for local j, all k
+    text_image = scale * ctx.text_image  # s·⟨T_j, I_k⟩
     contrastive = 0.5 * (
         F.cross_entropy(image_text, labels, reduction="sum") + F.cross_entropy(text_image, labels, reduction="sum")
     )

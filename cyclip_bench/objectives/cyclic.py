@@ -37,6 +37,6 @@ def cyclic_terms(
     with torch.set_grad_enabled(torch.is_grad_enabled() and with_grad[0]):
         inmodal = ((image @ ctx.all_image.T) - (text @ ctx.all_text.T)).square().sum() / norm
     with torch.set_grad_enabled(torch.is_grad_enabled() and with_grad[1]):
-        # ⟨I_j, T_k⟩ − ⟨T_j, I_k⟩ for local j, all k
-        crossmodal = ((image @ ctx.all_text.T) - (text @ ctx.all_image.T)).square().sum() / norm
+        # ⟨I_j, T_k⟩ − ⟨T_j, I_k⟩ for local j, all k (the blocks the objective may already have computed)
+        crossmodal = (ctx.image_text - ctx.text_image).square().sum() / norm
     return {"inmodal": inmodal, "crossmodal": crossmodal}

@@ -37,10 +37,11 @@ def sigmoid_terms(
     if bias is None:
         raise ConfigError("the siglip objective needs a model with a learnable logit_bias (set up by training)")
     rows = image.shape[0]
-    logits = scale * (image @ ctx.all_text.T) + bias
-    signs = -torch.ones_like(logits)
-    signs[torch.arange(rows, device=logits.device), ctx.labels(rows)] = 1.0
-    return {"sigmoid": -F.logsigmoid(signs * logits).sum() / ctx.total}
+    logits = scale * ctx.image_text + bias
+    # −log σ(−z) = softplus(z) for every negative; −log σ(z) = softplus(z) − z for a positive. So the sum is
+    # Σ softplus over the block minus the positives' logits: no ±1 label matrix to build and multiply.
+    positives = logits[torch.arange(rows, device=logits.device), ctx.labels(rows)]
+    return {"sigmoid": (F.softplus(logits).sum() - positives.sum()) / ctx.total}
 
 
 _PARAMS = (
