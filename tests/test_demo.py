@@ -64,7 +64,7 @@ def test_demo_refuses_a_different_world_without_fresh(tmp_path):
 
 
 def test_demo_config_validation():
-    assert set(OBJECTIVES) == {"clip", "cyclip", "c-cyclip", "i-cyclip"}
+    assert set(OBJECTIVES) == {"clip", "cyclip", "c-cyclip", "i-cyclip", "siglip", "siglip-cyclic"}
     with pytest.raises(ConfigError, match="--objectives"):
         DemoConfig(objectives=("clip", "simclr"))
     with pytest.raises(ConfigError, match="--seeds"):
