@@ -13,7 +13,7 @@ from PIL import Image
 
 from cyclip_bench.data.captions import CaptionDataset, read_caption_table
 from cyclip_bench.data.catalog import DATASETS, build_dataset, build_retrieval_dataset
-from cyclip_bench.data.metadata import builtin_metadata, load_class_metadata
+from cyclip_bench.data.metadata import builtin_metadata, imagenet_subset_wnids, load_class_metadata
 from cyclip_bench.errors import DataError, UserError
 
 
@@ -186,11 +186,16 @@ def test_imagenet_sketch_a_r_wnid_subsets(tmp_path: Path) -> None:
     png(sketch / meta.wnids[5] / "s.JPEG")
     assert build_dataset("imagenet-sketch", tmp_path, "test").labels == [5]
     for name in ("imagenet-a", "imagenet-r"):
-        for idx in (1, 7, 300):
-            png(tmp_path / name / meta.wnids[idx] / "0.jpg")
+        idx = [meta.wnids.index(w) for w in imagenet_subset_wnids(name)[::90]]  # 3 of the release's 200
+        for i in idx:
+            png(tmp_path / name / meta.wnids[i] / "0.jpg")
         ds = build_dataset(name, tmp_path, "test")
-        assert ds.labels == [1, 7, 300] and ds.class_subset == [1, 7, 300]
+        assert ds.labels == idx and ds.class_subset == idx
         assert len(ds.metadata.classes) == 1000
+    # An ImageNet class outside the release's 200 (another dataset under this name) would change the mask: refused.
+    png(tmp_path / "imagenet-a" / meta.wnids[0] / "0.jpg")  # tench: not an ImageNet-A class
+    with pytest.raises(DataError, match=r"folder 'n01440764' \(1 in all\) is not one of the 200 imagenet-a"):
+        build_dataset("imagenet-a", tmp_path, "test")
     (tmp_path / "imagenet-r" / "n99999999").mkdir()
     with pytest.raises(DataError, match="sub-folder 'n99999999' matches no class"):
         build_dataset("imagenet-r", tmp_path, "test")

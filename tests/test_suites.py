@@ -182,7 +182,7 @@ def _cifar(root: Path, n: int = 4) -> None:
 
 @pytest.fixture(scope="module")
 def real_root(tmp_path_factory) -> Path:
-    from cyclip_bench.data.metadata import builtin_metadata
+    from cyclip_bench.data.metadata import builtin_metadata, imagenet_subset_wnids
 
     root = tmp_path_factory.mktemp("real")
     _cifar(root)
@@ -191,8 +191,9 @@ def real_root(tmp_path_factory) -> Path:
         _png(root / "imagenet" / "val" / wnid / "a.JPEG")
         _png(root / "imagenet" / "train" / wnid / "b.JPEG")
         _png(root / "imagenet-sketch" / "sketch" / wnid / "a.JPEG")
-        _png(root / "imagenet-a" / wnid / "a.jpg")
-        _png(root / "imagenet-r" / wnid / "a.jpg")
+    for name in ("imagenet-a", "imagenet-r"):  # folders of the release's 200 classes only
+        for wnid in imagenet_subset_wnids(name)[:3]:
+            _png(root / name / wnid / "a.jpg")
     for wnid in wnids[3:]:
         (root / "imagenet" / "val" / wnid).mkdir(parents=True)
         (root / "imagenet" / "train" / wnid).mkdir(parents=True)

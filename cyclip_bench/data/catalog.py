@@ -26,7 +26,7 @@ from cyclip_bench.data.labelled import (
     load_image_folder,
     load_labels_csv,
 )
-from cyclip_bench.data.metadata import ClassMetadata, builtin_metadata, load_class_metadata
+from cyclip_bench.data.metadata import ClassMetadata, builtin_metadata, imagenet_subset_wnids, load_class_metadata
 from cyclip_bench.errors import DataError, UserError
 from cyclip_bench.registry import Registry
 
@@ -134,14 +134,18 @@ for _name in ("imagenet-a", "imagenet-r"):
 
     def _build_200(root: Path, split: str, transform: Any, _name: str = _name) -> LabelledDataset:
         folder = _first_dir([root / _name], f"{_name}: 200 wnid folders")
-        return load_image_folder(
-            folder,
-            builtin_metadata("imagenet"),
-            f"{_name}/test",
-            transform,
-            folder_names="wnids",
-            subset=True,
-        )
+        meta = builtin_metadata("imagenet")
+        ds = load_image_folder(folder, meta, f"{_name}/test", transform, folder_names="wnids", subset=True)
+        # The class mask is the set of folders present: a folder outside the release's 200 classes (another
+        # dataset under this name, e.g. ImageNet-O) would silently change it, and every number with it.
+        official = set(imagenet_subset_wnids(_name))
+        foreign = sorted(meta.wnids[c] for c in ds.class_subset or [] if meta.wnids[c] not in official)
+        if foreign:
+            raise DataError(
+                f"{folder}: folder {foreign[0]!r} ({len(foreign)} in all) is not one of the 200 {_name} classes "
+                f"(the released wnids: cyclip_bench/data/metadata/imagenet_subsets.json)"
+            )
+        return ds
 
     DATASETS.add(
         _name,
