@@ -13,6 +13,11 @@ run is the median pairs/s over its logged steps after the first `--skip` (start-
 trainer's figure is the median over rounds, a ratio the median over rounds of the ratio within a round. On CUDA
 each run also reports its peak torch.cuda.max_memory_allocated().
 `bench/gpu_bench.py` calls `measure()` for the GPU benchmark.
+
+    python bench/train_bench.py --train-data … --objectives clip,siglip,siglip-cyclic
+
+runs only our trainer, once per objective (`--loss`) per round, interleaved in the same way, and prints each
+objective's step time relative to the first's (median over rounds of the within-round ratio).
 """
 
 from __future__ import annotations
@@ -217,6 +222,16 @@ def measure(setup: Setup, rounds: int, logs: Path, with_open_clip: bool = True) 
     return runs
 
 
+def measure_objectives(setup: Setup, rounds: int, logs: Path, losses: list[str]) -> dict[str, list[Run]]:
+    """Interleaved rounds of our trainer with each objective (same CSV, batch and defaults)."""
+    logs.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, list[Run]] = {loss: [] for loss in losses}
+    for _ in range(rounds):
+        for loss in losses:
+            runs[loss].append(ours(setup, loss, logs))
+    return runs
+
+
 def median_rate(runs: list[Run]) -> float:
     return statistics.median(r.pairs_per_s for r in runs)
 
@@ -259,6 +274,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--precision", default="fp32", choices=sorted(OPEN_CLIP_PRECISION))
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--objectives", default=None, help="comma list of --loss values to compare side by side (ours only)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp).resolve()
@@ -273,7 +291,14 @@ def main() -> None:
             args.precision,
             args.device,
         )
-        runs = measure(setup, args.rounds, tmp_path / "logs")
+        if args.objectives:
+            losses = [o.strip() for o in args.objectives.split(",") if o.strip()]
+            runs = measure_objectives(setup, args.rounds, tmp_path / "logs", losses)
+        else:
+            runs = measure(setup, args.rounds, tmp_path / "logs")
+    if args.objectives:
+        _print_objectives(runs)
+        return
     for name, rs in runs.items():
         print(f"{name:16s} " + "  ".join(f"{r.pairs_per_s:8.1f}" for r in rs) + "  pairs/s per round")
     result = summary(runs)
@@ -291,6 +316,16 @@ def main() -> None:
         f"{result['streamed_over_open_clip_train']:.2f}x"
     )
     print(f"step time CyCLIP/CLIP: {result['cyclip_over_clip_step_time']:.3f}x   (target <= 1.03x)")
+
+
+def _print_objectives(runs: dict[str, list[Run]]) -> None:
+    first = next(iter(runs))
+    for name, rs in runs.items():
+        ratio = paired_ratio(runs[first], rs)  # pairs/s first / pairs/s this = step time this / first
+        print(
+            f"{name:16s} " + "  ".join(f"{r.pairs_per_s:8.1f}" for r in rs) + f"  pairs/s per round; "
+            f"median {median_rate(rs):.1f}; step time / {first}: {ratio:.3f}x"
+        )
 
 
 if __name__ == "__main__":
