@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from cyclip_bench.objectives import CYCLIC_TERMS, NORMALIZATIONS, get_objective, objective_loss
+from cyclip_bench.objectives import NORMALIZATIONS, get_objective, objective_loss
 
-LOSS_KEYS = ("loss", "contrastive", *CYCLIC_TERMS)  # the CLIP/CyCLIP keys (other objectives: .logged_terms)
+LOSS_KEYS = get_objective("clip").logged_terms  # the CLIP/CyCLIP keys (other objectives: .logged_terms)
 __all__ = ["LOSS_KEYS", "NORMALIZATIONS", "cyclip_loss", "distributed_cyclip_loss", "siglip_loss"]
 
 

@@ -341,3 +341,14 @@ def test_siglip_starts_from_pretrained_weights_with_or_without_a_bias(tmp_path):
     from_clip = run("from-clip", pretrained=str(tmp_path / "clip.pt"))
     assert from_clip["first"]["logit_bias"] == pytest.approx(-10.0, abs=1e-3)
     assert from_clip["first"]["logit_scale"] == pytest.approx(1 / 0.07, rel=1e-3)
+
+
+def test_demo_objectives_are_registered_and_accepted():
+    from cyclip_bench.demo import OBJECTIVES as DEMO_OBJECTIVES
+    from cyclip_bench.demo import DemoConfig
+
+    assert DEMO_OBJECTIVES["siglip"] == ("siglip", 0.0, 0.0)
+    assert DEMO_OBJECTIVES["siglip-cyclic"] == ("siglip", 0.25, 0.25)
+    for loss, _, _ in DEMO_OBJECTIVES.values():
+        assert loss in OBJECTIVES
+    assert DemoConfig(objectives=("siglip", "siglip-cyclic")).objectives == ("siglip", "siglip-cyclic")
