@@ -251,3 +251,24 @@ def test_labels_are_learnable_from_the_pixels(tmp_path: Path) -> None:
     w, b = fit_logistic_regression((x_train - mean) / std, y_train, 10, C=1.0)
     accuracy = (predict((x_test - mean) / std, w, b) == y_test).float().mean().item()
     assert accuracy > 0.2, accuracy
+
+
+def test_real_sizes_plan_the_released_test_set_sizes(tmp_path: Path) -> None:
+    """--real-sizes, planned only (writing 175,000 images is a benchmark, not a test)."""
+    from cyclip_bench.data.fixture import REAL_SIZES, make_plan
+
+    plan = make_plan(FixtureConfig(tmp_path / "d", real_sizes=True, train_per_class=1))
+    counts = Counter(item.stream for item in plan.files)
+    assert counts["imagenet/val"] == 50_000 and counts["imagenet/train"] == 1000
+    for name in ("imagenetv2", "imagenet-sketch", "imagenet-a", "imagenet-r", "flickr30k", "mscoco"):
+        assert counts[name] == REAL_SIZES[name], name
+    per_class = Counter(item.label for item in plan.files if item.stream == "imagenet-a")
+    assert len(per_class) == 200 and set(per_class.values()) == {37, 38}  # 7,500 spread evenly
+    assert {stream: len(items) for stream, (items, _) in plan.cifar.items()} == {
+        "cifar10/train": 50_000,  # the real train batches; --train-per-class sets ImageNet train only
+        "cifar10/test": 10_000,
+        "cifar100/train": 50_000,
+        "cifar100/test": 10_000,
+    }
+    with pytest.raises(ConfigError, match="--real-sizes sets every test set's size: drop --per-class, --retrieval"):
+        FixtureConfig(tmp_path / "d", real_sizes=True, per_class=3, retrieval_images=5)

@@ -55,7 +55,9 @@ def fixture(
     suite: str | None = typer.Option(
         None, "--suite", "-s", help="Write the datasets a real-data suite reads (e.g. shifts, all)."
     ),
-    per_class: int = typer.Option(2, "--per-class", help="Images per class of every test set (ImageNet val: 50)."),
+    per_class: int | None = typer.Option(
+        None, "--per-class", help="Images per class of every test set (default 2; ImageNet val has 50)."
+    ),
     train_per_class: int | None = typer.Option(
         None,
         "--train-per-class",
@@ -67,8 +69,15 @@ def fixture(
         "--cifar-test-size",
         help="Images in each CIFAR test batch, up to the real 10000 (default: --per-class × classes).",
     ),
-    retrieval_images: int = typer.Option(
-        100, "--retrieval-images", help="Images per retrieval set, 5 captions each (real: 1000 / 5000)."
+    retrieval_images: int | None = typer.Option(
+        None, "--retrieval-images", help="Images per retrieval set, 5 captions each (default 100; real: 1000 / 5000)."
+    ),
+    real_sizes: bool = typer.Option(
+        False,
+        "--real-sizes",
+        help="Every test set at its released size (ImageNet val 50,000, V2 10,000, Sketch 50,889, A 7,500, "
+        "R 30,000, CIFAR test 10,000, Flickr30k 1,000, MS-COCO 5,000) and CIFAR train at 50,000 "
+        "(--train-per-class then sets ImageNet train only).",
     ),
     image_size: int = typer.Option(64, "--image-size", help="Longer side of the image files in pixels."),
     imagenet_layout: str = typer.Option(
@@ -104,6 +113,7 @@ def fixture(
         train_per_class=train_per_class,
         cifar_test_size=cifar_test_size,
         retrieval_images=retrieval_images,
+        real_sizes=real_sizes,
         image_size=image_size,
         imagenet_layout=imagenet_layout,
         seed=seed,

@@ -61,6 +61,20 @@ DATASETS = (
     "mscoco",
 )
 CIFAR_TEST_SIZE = 10_000  # the real test batch of CIFAR-10 and of CIFAR-100
+CIFAR_TRAIN_SIZE = 50_000
+# --real-sizes: the released test sets' image counts, spread evenly over the classes (the releases of Sketch, A and
+# R are slightly uneven per class; the totals are theirs).
+REAL_SIZES = {
+    "imagenet1k": 50_000,
+    "imagenetv2": 10_000,
+    "imagenet-sketch": 50_889,
+    "imagenet-a": 7_500,
+    "imagenet-r": 30_000,
+    "flickr30k": 1_000,  # Karpathy test split
+    "mscoco": 5_000,  # Karpathy 5k test split
+}
+DEFAULT_PER_CLASS = 2
+DEFAULT_RETRIEVAL_IMAGES = 100
 CAPTIONS_PER_IMAGE = 5  # Flickr30k and MS-COCO (Karpathy splits)
 CHUNK = 200  # images per worker job
 
@@ -90,18 +104,21 @@ ImageSide = Annotated[int, Field(ge=16, le=4096)]
 class FixtureConfig:
     """``cyclip-bench data fixture``; every field's type and range is declared once and checked on construction.
 
-    ``per_class`` images per class for every test set (ImageNet val, V2, Sketch, A, R); ``train_per_class``
-    (default ``per_class``) for CIFAR train and ImageNet train (0: no ImageNet train, empty CIFAR train batches);
-    ``cifar_test_size`` (default: ``per_class`` ×
-    classes, at most the real 10,000) for each CIFAR test batch; ``retrieval_images`` images per retrieval set
-    (5 captions each). ``image_size``: the longer side of the file images (CIFAR is always 32×32)."""
+    ``per_class`` (default 2) images per class for every test set (ImageNet val, V2, Sketch, A, R);
+    ``train_per_class`` (default ``per_class``) for CIFAR train and ImageNet train (0: no ImageNet train, empty
+    CIFAR train batches); ``cifar_test_size`` (default: ``per_class`` × classes, at most the real 10,000) for each
+    CIFAR test batch; ``retrieval_images`` (default 100) images per retrieval set (5 captions each).
+    ``real_sizes``: every test set at its released size (``REAL_SIZES``, CIFAR test 10,000) and CIFAR train at its
+    real 50,000 (``train_per_class`` then sets ImageNet train only); it excludes the three test-size options.
+    ``image_size``: the longer side of the file images (CIFAR is always 32×32)."""
 
     out: PathValue
     datasets: Names = DATASETS
-    per_class: PositiveInt = 2
+    per_class: PositiveInt | None = None
     train_per_class: NonNegativeInt | None = None
     cifar_test_size: Annotated[int, Field(ge=1, le=CIFAR_TEST_SIZE)] | None = None
-    retrieval_images: PositiveInt = 100
+    retrieval_images: PositiveInt | None = None
+    real_sizes: bool = False
     image_size: ImageSide = 64
     imagenet_layout: Literal["wnids", "labels-csv"] = "wnids"
     seed: Seed = 0
@@ -118,16 +135,41 @@ class FixtureConfig:
                     f"--dataset {name!r}: not a dataset the fixture writes.{did_you_mean(name, list(DATASETS))} "
                     f"Known: {', '.join(DATASETS)}"
                 )
+        given = [f for f in ("per_class", "cifar_test_size", "retrieval_images") if getattr(self, f) is not None]
+        if self.real_sizes and given:
+            raise ConfigError(f"--real-sizes sets every test set's size: drop {', '.join(flag_name(f) for f in given)}")
         out = Path(self.out)
         if out.exists() and not out.is_dir():
             raise ConfigError(f"OUT_DIR {out}: exists and is not a folder")
 
     @property
+    def test_per_class(self) -> int:
+        return self.per_class or DEFAULT_PER_CLASS
+
+    @property
     def train_count(self) -> int:
-        return self.per_class if self.train_per_class is None else self.train_per_class
+        """Images per class of ImageNet train (and of CIFAR train, except with ``real_sizes``)."""
+        return self.test_per_class if self.train_per_class is None else self.train_per_class
+
+    def counts(self, dataset: str, num_classes: int) -> list[int]:
+        """Images of each class of a file-based test set."""
+        if not self.real_sizes:
+            return [self.test_per_class] * num_classes
+        base, extra = divmod(REAL_SIZES[dataset], num_classes)
+        return [base + (c < extra) for c in range(num_classes)]
+
+    def cifar_train_count(self, num_classes: int) -> int:
+        if self.real_sizes:  # the full 50,000: arrays, cheap to write (unlike ImageNet train's 1.28 M files)
+            return CIFAR_TRAIN_SIZE
+        return num_classes * self.train_count
 
     def cifar_test_count(self, num_classes: int) -> int:
-        return self.cifar_test_size or min(CIFAR_TEST_SIZE, self.per_class * num_classes)
+        if self.real_sizes:
+            return CIFAR_TEST_SIZE
+        return self.cifar_test_size or min(CIFAR_TEST_SIZE, self.test_per_class * num_classes)
+
+    def retrieval_count(self, dataset: str) -> int:
+        return REAL_SIZES[dataset] if self.real_sizes else self.retrieval_images or DEFAULT_RETRIEVAL_IMAGES
 
 
 # --- pixels -----------------------------------------------------------------------------------------------
@@ -353,10 +395,10 @@ def _shuffled(seed: int, stream: str, n: int) -> np.ndarray:
     return _rng(seed, stream + "/order", 0).permutation(n)
 
 
-def _class_items(stream: str, labels: Iterable[int], per_class: int, style: str, path) -> list[Item]:  # noqa: ANN001
+def _class_items(stream: str, labels: Iterable[int], counts: list[int], style: str, path) -> list[Item]:  # noqa: ANN001
     items = []
-    for label in labels:
-        for k in range(per_class):
+    for label, count in zip(labels, counts, strict=True):
+        for k in range(count):
             index = len(items)
             items.append(Item(stream, index, label, style, path(label, k, index)))
     return items
@@ -369,7 +411,7 @@ def _plan_cifar(cfg: FixtureConfig, plan: Plan, variant: str) -> None:
     # The archives' names use '_' where the metadata has spaces ('aquarium_fish', 'vehicles_1').
     names = [c.replace(" ", "_") for c in meta.classes]
     coarse_of = meta.superclass_of()
-    for split, total in (("train", num_classes * cfg.train_count), ("test", cfg.cifar_test_count(num_classes))):
+    for split, total in (("train", cfg.cifar_train_count(num_classes)), ("test", cfg.cifar_test_count(num_classes))):
         stream = f"{variant}/{split}"
         order = _shuffled(cfg.seed, stream, total)  # the real batches are in random class order
         items = [Item(stream, i, int(order[i] % num_classes)) for i in range(total)]
@@ -411,7 +453,7 @@ def _plan_cifar(cfg: FixtureConfig, plan: Plan, variant: str) -> None:
     plan.counts[variant] = {
         "path": folder,
         "classes": num_classes,
-        "train": num_classes * cfg.train_count,
+        "train": cfg.cifar_train_count(num_classes),
         "test": cfg.cifar_test_count(num_classes),
     }
 
@@ -430,18 +472,19 @@ def _plan_imagenet(cfg: FixtureConfig, plan: Plan) -> None:
     assert wnids is not None  # the built-in ImageNet metadata lists them
     classes = range(len(wnids))
     # Validation files are numbered in a shuffled class order, as ILSVRC2012_val_00000001.JPEG.. are.
-    order = _shuffled(cfg.seed, "imagenet/val", len(wnids) * cfg.per_class)
+    val_counts = cfg.counts("imagenet1k", len(wnids))
+    order = _shuffled(cfg.seed, "imagenet/val", sum(val_counts))
     flat = cfg.imagenet_layout == "labels-csv"
 
     def val_path(label: int, k: int, index: int) -> str:
         name = f"ILSVRC2012_val_{int(order[index]) + 1:08d}.JPEG"
         return f"imagenet/val/{name}" if flat else f"imagenet/val/{wnids[label]}/{name}"
 
-    val = _class_items("imagenet/val", classes, cfg.per_class, "photo", val_path)
+    val = _class_items("imagenet/val", classes, val_counts, "photo", val_path)
     train = _class_items(
         "imagenet/train",
         classes,
-        cfg.train_count,
+        [cfg.train_count] * len(wnids),
         "photo",
         lambda label, k, index: f"imagenet/train/{wnids[label]}/{wnids[label]}_{k + 1}.JPEG",
     )
@@ -493,7 +536,7 @@ def _plan_imagenet_variants(cfg: FixtureConfig, plan: Plan, name: str) -> None:
         def path(label: int, k: int, index: int) -> str:
             return f"{folder}/{wnids[label]}/{RENDITIONS[k % len(RENDITIONS)]}_{k}.jpg"
 
-    items = _class_items(name, labels, cfg.per_class, style, path)
+    items = _class_items(name, labels, cfg.counts(name, len(labels)), style, path)
     plan.files += items
     plan.counts[name] = {"path": folder, "classes": len(labels), "test": len(items)}
 
@@ -516,7 +559,7 @@ def captions_for(look: Look, seed: int, stream: str, index: int) -> list[str]:
 
 def _plan_retrieval(cfg: FixtureConfig, plan: Plan, name: str) -> None:
     items = []
-    for i in range(cfg.retrieval_images):
+    for i in range(cfg.retrieval_count(name)):
         if name == "flickr30k":  # Flickr ids, as the Karpathy split's file names
             path = f"flickr30k/images/{1000092795 + 7919 * i}.jpg"
         else:
@@ -613,10 +656,11 @@ def write_fixture(cfg: FixtureConfig) -> dict:
             "fixture_version": FIXTURE_VERSION,
             "note": "generated pixels in the real datasets' on-disk layouts and class orders; not real data",
             "seed": cfg.seed,
-            "per_class": cfg.per_class,
+            "real_sizes": cfg.real_sizes,
+            "per_class": None if cfg.real_sizes else cfg.test_per_class,
             "train_per_class": cfg.train_count,
             "cifar_test_size": cfg.cifar_test_size,
-            "retrieval_images": cfg.retrieval_images,
+            "retrieval_images": None if cfg.real_sizes else cfg.retrieval_count("flickr30k"),
             "image_size": cfg.image_size,
             "imagenet_layout": cfg.imagenet_layout,
             "datasets": plan.counts,
