@@ -2,7 +2,7 @@
 image encoding, tasks, report), images/s and prompts/s, peak RSS of each command, and the size of the results JSON
 and of the report.
 
-    .venv/bin/python bench/real_layout_bench.py [--data DIR | --per-class N --image-size PX …] [--suite shifts …]
+    .venv/bin/python bench/real_layout_bench.py [--data DIR | --per-class N | --real-sizes …] [--suite shifts …]
         [--model tiny | --checkpoint PATH] [--batch-size 256] [--workers 2] [--device auto] [--out DIR]
 
 Without --data it writes the fixture first (`cyclip-bench data fixture DIR --suite S … --per-class N`), timed too.
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--train-per-class", type=int)
     parser.add_argument("--cifar-test-size", type=int)
     parser.add_argument("--retrieval-images", type=int, default=100)
+    parser.add_argument("--real-sizes", action="store_true", help="every test set at its released size")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--model", default="tiny", help="random-init model (preset or open_clip name)")
     parser.add_argument("--checkpoint", type=Path, help="evaluate this checkpoint instead of a random --model")
@@ -89,14 +90,17 @@ def main(argv: list[str] | None = None) -> dict:
         for suite in suites:
             for name, splits in suite_datasets(suite).items():
                 needed.setdefault(name, set()).update(splits)
-        fixture = ["data", "fixture", str(data), "--per-class", str(args.per_class)]
-        fixture += ["--image-size", str(args.image_size), "--retrieval-images", str(args.retrieval_images)]
+        fixture = ["data", "fixture", str(data), "--image-size", str(args.image_size)]
+        if args.real_sizes:
+            fixture += ["--real-sizes"]
+        else:
+            fixture += ["--per-class", str(args.per_class), "--retrieval-images", str(args.retrieval_images)]
         fixture += [a for name in needed for a in ("--dataset", name)]
         if args.train_per_class is None and not any("train" in splits for splits in needed.values()):
             fixture += ["--train-per-class", "0"]
         if args.train_per_class is not None:
             fixture += ["--train-per-class", str(args.train_per_class)]
-        if args.cifar_test_size is not None:
+        if args.cifar_test_size is not None and not args.real_sizes:
             fixture += ["--cifar-test-size", str(args.cifar_test_size)]
         figures["fixture"] = {**run([*fixture, "--overwrite"]), "bytes": _size(data)}
         figures["fixture"]["images"] = json.loads((data / "fixture.json").read_text())["images"]
