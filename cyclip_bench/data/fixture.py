@@ -207,18 +207,20 @@ def _rng(seed: int, stream: str, index: int) -> np.random.Generator:
 
 def _background(rng: np.random.Generator, kind: str, width: int, height: int) -> np.ndarray:
     base = rng.uniform(40, 230, 3)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    xx = np.arange(width, dtype=np.float32)[None, :]  # broadcast against yy: no full-size coordinate grids
+    yy = np.arange(height, dtype=np.float32)[:, None]
     if kind == "plain":
         out = np.broadcast_to(base, (height, width, 3)).astype(np.float32)
     elif kind == "noise":
         out = base + rng.normal(0, 30, (height, width, 3))
     elif kind == "gradient":
         other = rng.uniform(40, 230, 3)
-        t = (xx / max(1, width - 1))[..., None]
+        t = np.broadcast_to(xx / max(1, width - 1), (height, width))[..., None]
         out = base * (1 - t) + other * t
     else:
         period = max(2, round(min(width, height) / float(rng.uniform(4, 8))))
         on = (xx // period) % 2 == 0 if kind == "stripes" else ((xx // period + yy // period) % 2) == 0
+        on = np.broadcast_to(on, (height, width))
         out = np.where(on[..., None], base, 255 - base)
     return np.clip(out, 0, 255).astype(np.float32)
 
