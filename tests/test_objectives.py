@@ -359,3 +359,55 @@ def test_demo_objectives_are_registered_and_accepted():
     for loss, _, _ in DEMO_OBJECTIVES.values():
         assert loss in OBJECTIVES
     assert DemoConfig(objectives=("siglip", "siglip-cyclic")).objectives == ("siglip", "siglip-cyclic")
+
+
+# --- the training report reads the run's terms ----------------------------------------------------------------
+
+
+def _write_run(run_dir, config, rows) -> None:
+    run_dir.mkdir(parents=True)
+    if config is not None:
+        (run_dir / "config.json").write_text(json.dumps(config))
+    (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+@pytest.mark.parametrize(
+    ("config", "row_terms", "want"),
+    [
+        # a run of this version: config.json names its terms
+        (
+            {"loss": "siglip", "resolved": {"loss_terms": ["loss", "sigmoid", "inmodal", "crossmodal"]}},
+            ("sigmoid", "inmodal", "crossmodal"),
+            ("sigmoid", "inmodal", "crossmodal"),
+        ),
+        # a run from before loss_terms was written: the registered objective named by `loss`
+        (
+            {"loss": "cyclip", "resolved": {}},
+            ("contrastive", "inmodal", "crossmodal"),
+            ("contrastive", "inmodal", "crossmodal"),
+        ),
+        # no config.json (an unknown plugin's run, a copied log): the rows' own numeric keys
+        (None, ("misalignment", "inmodal", "crossmodal"), ("misalignment", "inmodal", "crossmodal")),
+    ],
+)
+def test_training_log_terms_come_from_the_run(tmp_path, config, row_terms, want):
+    from cyclip_bench.report.training import find_training_log
+
+    rows = [
+        {
+            "split": "train",
+            "step": s,
+            "epoch": 0,
+            "lr": 0.1,
+            "loss": 1.0,
+            **dict.fromkeys(row_terms, 0.5),
+            "logit_scale": 10.0,
+            "pairs_per_s": 100.0,
+            "time": 1.0,
+        }
+        for s in (1, 2)
+    ] + [{"split": "val", "step": 2, "epoch": 0, "loss": 1.0, **dict.fromkeys(row_terms, 0.4)}]
+    _write_run(tmp_path / "run", config, rows)
+    log, note = find_training_log(tmp_path / "run")
+    assert note is None and log.terms == want
+    assert list(log.train[list(want)].iloc[-1]) == [0.5] * 3 and list(log.val[list(want)].iloc[0]) == [0.4] * 3
