@@ -11,6 +11,7 @@ import torch
 
 from cyclip_bench.errors import UserError
 from cyclip_bench.models import interop
+from cyclip_bench.models.text_trim import enable_text_trim
 
 # A small ResNet CLIP in OpenAI's layout (blocks per stage 1,1,1,1) registered as an open_clip config, so the
 # full official-format path (infer architecture → build → strict load) runs in a second.
@@ -64,7 +65,12 @@ def test_official_release_loads_with_identical_embeddings_and_quickgelu(small_rn
     texts = open_clip.tokenize(["a red circle", "a blue star"], context_length=16)
     with torch.no_grad():
         assert torch.equal(loaded.model.encode_image(images), source.encode_image(images))
+        # Every model cyclip-bench builds skips the text padding (exact up to float rounding: test_text_trim.py);
+        # with the same trim on the source the embeddings are bit-identical, i.e. the weights loaded unchanged.
+        untrimmed = source.encode_text(texts)
+        assert enable_text_trim(source)
         assert torch.equal(loaded.model.encode_text(texts), source.encode_text(texts))
+        torch.testing.assert_close(loaded.model.encode_text(texts), untrimmed, rtol=1e-5, atol=1e-6)
 
 
 def test_mismatched_state_dict_reports_counts(small_rn, tmp_path, monkeypatch):
