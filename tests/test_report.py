@@ -404,3 +404,26 @@ def test_report_on_real_eval_results(eval_results, tmp_path):
     parsed = _parse(html)
     assert "script" not in parsed.tags
     assert len(parsed.imgs) == len([p for p in paths["plots"] if p.suffix == ".png"])
+
+
+def test_training_table_shows_the_logit_bias_only_for_runs_that_learn_one(tmp_path):
+    """SigLIP runs log a learnt bias; the training table gets a column for it, CLIP-only reports do not."""
+    results = write_results(tmp_path / "results")
+    plain = build_report(results, tmp_path / "plain")
+    assert "final logit bias" not in plain["markdown"].read_text()
+
+    doc = json.loads(results[0].read_text())
+    metrics = Path(doc["checkpoint"]["run_dir"]) / "metrics.jsonl"
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    for row in rows:
+        if row["split"] == "train":
+            row["logit_bias"] = -10.0 + row["step"] / 1000
+    metrics.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    last = max(r["step"] for r in rows if r["split"] == "train")
+    md = build_report(results, tmp_path / "bias")["markdown"].read_text()
+    header = next(line for line in md.splitlines() if "final logit bias" in line)
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    row = next(line for line in md.splitlines() if line.startswith(f"| {doc['checkpoint']['label']} "))
+    assert [c.strip() for c in row.strip("|").split("|")][
+        columns.index("final logit bias")
+    ] == f"{-10 + last / 1000:.4g}"

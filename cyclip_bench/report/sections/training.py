@@ -32,6 +32,7 @@ def training_section(context: ReportContext) -> Section | None:
                 "final train loss": _fmt(last["loss"].iloc[0] if not last.empty else None),
                 "final val loss": _fmt(last_val["loss"].iloc[0] if not last_val.empty else None),
                 "final logit scale": _fmt(last["logit_scale"].iloc[0] if not last.empty else None),
+                "final logit bias": _fmt(last["logit_bias"].iloc[0] if not last.empty else None),
                 "metrics file": str(log.path),
             }
         )
@@ -40,6 +41,8 @@ def training_section(context: ReportContext) -> Section | None:
     section = Section("Training", "training", notes=notes)
     if rows:
         frame = pd.DataFrame(rows).set_index("checkpoint")
+        if (frame["final logit bias"] == _fmt(None)).all():
+            frame = frame.drop(columns="final logit bias")  # only objectives with a bias (SigLIP) log one
         section.tables.append(("last logged values", tables.Table(frame, None, [], index_name="checkpoint")))
     plot = writer.add_plot(
         plots.training_curves(logs, colours),
