@@ -54,3 +54,26 @@ def test_real_layout_bench_smoke_path(tmp_path):
     row = figures["suites"]["retrieval"]
     assert row["images"] == 20 and row["texts"] == 100 and row["results_json_bytes"] > 0
     assert row["eval"]["peak_rss_mib"] > 0 and row["report"]["bytes"] > 0 and row["images_per_s"] > 0
+
+
+def test_clip_benchmark_side_by_side_compares_names_and_templates():
+    """The prompt check that decides whether CLIP_benchmark is rerun with our class names (CLIP_benchmark itself
+    is not installed in CI; bench/README.md has the measured run)."""
+    import importlib.util
+
+    from cyclip_bench.data.metadata import builtin_metadata
+
+    spec = importlib.util.spec_from_file_location("side", ROOT / "bench" / "clip_benchmark_side_by_side.py")
+    side = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(side)
+    meta = builtin_metadata("cifar100")
+    templates = [t.replace("{}", "{c}") for t in meta.templates]
+    assert side.prompts_agree("cifar100", {"classnames": list(meta.classes), "templates": templates}) == {
+        "same_class_names": True,
+        "same_templates": True,
+    }
+    torchvision_names = [c.replace(" ", "_") for c in meta.classes]  # what CLIP_benchmark 1.6.2 uses
+    assert side.prompts_agree("cifar100", {"classnames": torchvision_names, "templates": meta.templates}) == {
+        "same_class_names": False,
+        "same_templates": False,
+    }

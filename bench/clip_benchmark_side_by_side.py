@@ -1,0 +1,203 @@
+"""CLIP_benchmark 1.6.2 and cyclip-bench side by side: the same real-layout fixture files, the same checkpoint, fp32.
+
+Both tools run from their own CLI in their own process on one open_clip state dict (random init, seeded; saved once),
+zero-shot on the datasets given (default CIFAR-10 and CIFAR-100 test batches in the real pickle format, written by
+``cyclip-bench data fixture``). Prints one JSON line: per dataset top-1, top-5 and mean per-class recall of each tool,
+whether their class names and templates are the same, and each tool's wall time for the whole multi-dataset run.
+
+CLIP_benchmark needs its own venv (numpy < 2.4, PITFALLS.md), e.g. reusing this project's torch through a .pth file:
+    python3 -m venv /tmp/cb-venv
+    echo "$PWD/.venv/lib/python3.11/site-packages" > /tmp/cb-venv/lib/python3.11/site-packages/zz_project.pth
+    /tmp/cb-venv/bin/pip install --no-deps "clip-benchmark==1.6.2" "numpy<2.4" requests urllib3 certifi \\
+        pycocoevalcap scikit-learn joblib threadpoolctl cloudpickle narwhals
+    python bench/clip_benchmark_side_by_side.py --cb-python /tmp/cb-venv/bin/python --cifar-test-size 1000
+torchvision's CIFAR loader (which CLIP_benchmark uses) checks the archive's md5 sums; the fixture's files are not the
+real archive's, so that one check is switched off in CLIP_benchmark's process (``check_integrity``) and nothing else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "cyclip_bench"]
+
+# CLIP_benchmark's CLI in a process where torchvision's md5 check of the CIFAR archive accepts the fixture's files.
+CB_MAIN = r"""
+import sys
+import torchvision.datasets.cifar as cifar
+import cyclip_bench.models  # registers this project's presets (tiny, …) with open_clip, as in our own process
+cifar.check_integrity = lambda *args, **kwargs: True
+from clip_benchmark.cli import main
+sys.argv = ["clip_benchmark"] + sys.argv[1:]
+main()
+"""
+
+SUITE_TASK = '[[tasks]]\nname = "{name}-zeroshot"\nkind = "zeroshot"\ndataset = "{name}"\nsplit = "test"\n'
+
+
+def _run(cmd: list[str], env: dict[str, str]) -> float:
+    """Run a command; its wall time in seconds. Exits with the command's stderr tail if it fails."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:4])} … failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def build_fixture(out: Path, datasets: list[str], cifar_test_size: int, env: dict[str, str]) -> None:
+    cmd = [*CLI, "data", "fixture", str(out), "--train-per-class", "1", "--cifar-test-size", str(cifar_test_size)]
+    for name in datasets:
+        cmd += ["--dataset", name]
+    _run(cmd, env)
+
+
+def save_checkpoint(args: argparse.Namespace, path: Path) -> None:
+    """An open_clip state dict, the form both tools load (open_clip's own ``pretrained=FILE``): the weights of
+    ``--checkpoint`` (a cyclip-bench checkpoint; ``--model`` becomes its architecture) or a seeded random init.
+    A random RN50 tends to predict one class for every image, so equal accuracies alone prove little; a trained
+    checkpoint gives varied predictions to compare."""
+    import torch
+
+    from cyclip_bench.models import create_model, load_checkpoint
+
+    if args.checkpoint:
+        payload = load_checkpoint(args.checkpoint)
+        args.model = payload["model_name"]
+        torch.save(payload["state_dict"], path)
+        return
+    torch.manual_seed(args.seed)
+    net, _ = create_model(args.model)
+    torch.save(net.state_dict(), path)
+
+
+def ours(args: argparse.Namespace, checkpoint: Path, tmp: Path, env: dict[str, str]) -> tuple[float, dict]:
+    suite = tmp / "side-by-side.toml"
+    suite.write_text(
+        'name = "side-by-side"\nversion = 1\n\n' + "\n".join(SUITE_TASK.format(name=n) for n in args.datasets)
+    )
+    out = tmp / "ours"
+    cmd = [*CLI, "eval", "-c", str(checkpoint), "--model", args.model, "--suite", str(suite)]
+    cmd += ["--data-root", str(args.fixture), "--out", str(out), "--no-cache", "--precision", "fp32"]
+    cmd += ["--batch-size", str(args.batch_size), "--workers", str(args.workers)]
+    seconds = _run(cmd, env)
+    doc = json.loads(next(out.glob("*.json")).read_text())
+    metrics = {t["dataset"]: t["metrics"] for t in doc["tasks"]}
+    return seconds, {
+        name: {k: metrics[name][k] for k in ("top1", "top5", "mean_per_class_recall")} for name in args.datasets
+    }
+
+
+def theirs(
+    args: argparse.Namespace,
+    checkpoint: Path,
+    tmp: Path,
+    env: dict[str, str],
+    datasets: list[str] | None = None,
+    classnames: Path | None = None,
+) -> tuple[float, dict]:
+    """CLIP_benchmark's CLI on ``datasets`` (default all); ``classnames``: its --custom_classname_file."""
+    datasets = datasets or args.datasets
+    out = tmp / ("theirs-with-our-names" if classnames else "theirs")
+    out.mkdir()
+    cmd = [args.cb_python, "-c", CB_MAIN, "eval", "--dataset", *datasets, "--dataset_root", str(args.fixture)]
+    if classnames:
+        cmd += ["--custom_classname_file", str(classnames)]
+    cmd += ["--model", args.model, "--pretrained", str(checkpoint), "--task", "zeroshot_classification"]
+    cmd += ["--no_amp", "--batch_size", str(args.batch_size), "--num_workers", str(args.workers)]
+    cmd += ["--output", str(out / "{dataset}.json"), "--dump_classnames", "--dump_templates"]
+    seconds = _run(cmd, env)
+    found = {}
+    for name in datasets:
+        doc = json.loads((out / f"{name}.json").read_text())
+        metrics = doc["metrics"]
+        found[name] = {
+            "top1": metrics["acc1"],
+            "top5": metrics["acc5"],
+            "mean_per_class_recall": metrics["mean_per_class_recall"],
+            "classnames": doc.get("classnames"),
+            "templates": doc.get("templates"),
+        }
+    return seconds, found
+
+
+def prompts_agree(name: str, cb: dict) -> dict[str, bool]:
+    """Are CLIP_benchmark's class names and templates for ``name`` ours (its {c} is our {})?"""
+    from cyclip_bench.data.metadata import builtin_metadata
+
+    meta = builtin_metadata(name)
+    return {
+        "same_class_names": list(meta.classes) == list(cb["classnames"] or []),
+        "same_templates": [t.replace("{}", "{c}") for t in meta.templates] == list(cb["templates"] or []),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cb-python", required=True, help="python of a venv with clip-benchmark 1.6.2")
+    parser.add_argument("--fixture", type=Path, default=None, help="real-layout fixture (built if missing)")
+    parser.add_argument("--datasets", default="cifar10,cifar100", help="comma list (default cifar10,cifar100)")
+    parser.add_argument("--cifar-test-size", type=int, default=1000, help="images per CIFAR test batch (≤ 10000)")
+    parser.add_argument("--model", default="RN50-quickgelu", help="architecture of a random-init checkpoint")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="a trained cyclip-bench checkpoint instead")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for both tools")
+    args = parser.parse_args()
+    args.datasets = [d.strip() for d in args.datasets.split(",") if d.strip()]
+
+    env = dict(os.environ)
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
+    tmp = Path(tempfile.mkdtemp(prefix="cb-side-"))
+    args.fixture = args.fixture or tmp / "fixture"
+    if not args.fixture.is_dir():
+        build_fixture(args.fixture, args.datasets, args.cifar_test_size, env)
+    checkpoint = tmp / "open_clip_state_dict.pt"
+    save_checkpoint(args, checkpoint)
+    ours_s, ours_m = ours(args, checkpoint, tmp, env)
+    theirs_s, theirs_m = theirs(args, checkpoint, tmp, env)
+    rows = {
+        name: {
+            **{f"ours_{k}": round(v, 6) for k, v in ours_m[name].items()},
+            **{f"clip_benchmark_{k}": round(theirs_m[name][k], 6) for k in ours_m[name]},
+            "equal": all(abs(ours_m[name][k] - theirs_m[name][k]) < 1e-6 for k in ours_m[name]),
+            **prompts_agree(name, theirs_m[name]),
+        }
+        for name in args.datasets
+    }
+    # Where CLIP_benchmark names the classes differently (CIFAR-100: torchvision's "aquarium_fish" where OpenAI's
+    # prompts, and ours, say "aquarium fish"), run it again with our names: then the numbers must be equal too.
+    differ = [name for name in args.datasets if not rows[name]["same_class_names"]]
+    if differ:
+        from cyclip_bench.data.metadata import builtin_metadata
+
+        names = tmp / "our-classnames.json"
+        names.write_text(json.dumps({name: list(builtin_metadata(name).classes) for name in differ}))
+        _, again = theirs(args, checkpoint, tmp, env, differ, names)
+        for name in differ:
+            rows[name].update({f"clip_benchmark_our_names_{k}": round(again[name][k], 6) for k in ours_m[name]})
+            rows[name]["equal_with_our_names"] = all(abs(ours_m[name][k] - again[name][k]) < 1e-6 for k in ours_m[name])
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "datasets": rows,
+                "ours_s": round(ours_s, 1),
+                "clip_benchmark_s": round(theirs_s, 1),
+                "ours_over_theirs": round(ours_s / theirs_s, 3),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
