@@ -237,6 +237,10 @@ def test_resume_skips_done_tasks_and_other_versions_are_refused(random_checkpoin
     again = json.loads(evaluate(replace(cfg, resume=True))[0].read_text())
     assert again["tasks"] == first["tasks"]
     assert again["run"]["resumed_tasks"] == ["fine-zeroshot", "shapes-zeroshot"]
+    # nothing was recomputed: the record of the run that produced the numbers (its times, start) is kept
+    assert {k: v for k, v in again["run"].items() if k != "resumed_tasks"} == {
+        k: v for k, v in first["run"].items() if k != "resumed_tasks"
+    }
     monkeypatch.undo()
     # results of another checkpoint file under the same label are stale: recomputed, not reused
     retrained = tmp_path / "other" / "random.pt"

@@ -207,6 +207,7 @@ def evaluate(cfg: EvalConfig) -> list[Path]:
         return paths
     _check_other_versions(cfg, suite)
     done = {c.label: _existing(cfg, suite, p, c.sha256) for c, p in zip(loaded, paths, strict=True)}
+    path_of = {c.label: p for c, p in zip(loaded, paths, strict=True)}
 
     cache = FeatureCache(cfg.resolved_cache_dir)
     records: dict[str, dict] = {}
@@ -238,15 +239,23 @@ def evaluate(cfg: EvalConfig) -> list[Path]:
                 text_model_id={"model": ckpt.info.name, "context_length": ckpt.info.context_length},
             )
             out: dict[str, TaskResult] = {}
+            ran = False
             for task in tasks:
                 if task.spec.name in done[ckpt.label]:
                     out[task.spec.name] = done[ckpt.label][task.spec.name]
                 elif task.scope == "checkpoint":
                     out[task.spec.name] = task.run(ctx)
+                    ran = True
             total = time.perf_counter() - t0
             results[ckpt.label] = out
-            records[ckpt.label] = _run_record(cfg, device, dist, ctx, started, encoder, total)
-            records[ckpt.label]["resumed_tasks"] = sorted(done[ckpt.label])
+            previous = read_result(path_of[ckpt.label])["run"] if done[ckpt.label] and not ran else None
+            if previous is not None:
+                # Nothing of this checkpoint was recomputed (e.g. a resume that only refits suite-scope tasks): the
+                # record of the run that produced its numbers — times, versions, cache — stays the provenance.
+                records[ckpt.label] = {**previous, "resumed_tasks": sorted(done[ckpt.label])}
+            else:
+                records[ckpt.label] = _run_record(cfg, device, dist, ctx, started, encoder, total)
+                records[ckpt.label]["resumed_tasks"] = sorted(done[ckpt.label])
     finally:
         if progress:
             progress.stop()
