@@ -21,7 +21,7 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
 @app.command()
 def demo(
     quick: bool = typer.Option(
-        False, "--quick", help="The ~5-minute version: a half-size world (750 training steps per run)."
+        False, "--quick", help="The ~2.5-minute version: a half-size world (750 training steps per run)."
     ),
     out: Path = typer.Option(
         None,
