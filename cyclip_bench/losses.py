@@ -36,17 +36,8 @@ def cyclip_loss(
     normalization: str = "paper",
 ) -> dict[str, torch.Tensor]:
     """CyCLIP on one batch in one process (λ = 0: CLIP); returns the loss and its parts (L_I, L_C pre-λ)."""
-    _check(normalization, lambda_inmodal, lambda_crossmodal)
-    return objective_loss(
-        get_objective("clip"),
-        image_features,
-        text_features,
-        logit_scale,
-        None,
-        lambda_inmodal,
-        lambda_crossmodal,
-        normalization,
-        distributed=False,
+    return _clip_objective(
+        image_features, text_features, logit_scale, lambda_inmodal, lambda_crossmodal, normalization, False
     )
 
 
@@ -59,6 +50,20 @@ def distributed_cyclip_loss(
     normalization: str = "paper",
 ) -> dict[str, torch.Tensor]:
     """The global-batch CyCLIP objective when each rank holds n rows (see ``objectives.objective_loss``)."""
+    return _clip_objective(
+        image_features, text_features, logit_scale, lambda_inmodal, lambda_crossmodal, normalization, True
+    )
+
+
+def _clip_objective(
+    image_features: torch.Tensor,
+    text_features: torch.Tensor,
+    logit_scale: torch.Tensor | float,
+    lambda_inmodal: float,
+    lambda_crossmodal: float,
+    normalization: str,
+    distributed: bool,
+) -> dict[str, torch.Tensor]:
     _check(normalization, lambda_inmodal, lambda_crossmodal)
     return objective_loss(
         get_objective("clip"),
@@ -69,6 +74,7 @@ def distributed_cyclip_loss(
         lambda_inmodal,
         lambda_crossmodal,
         normalization,
+        distributed=distributed,
     )
 
 

@@ -6,16 +6,13 @@ from __future__ import annotations
 import inspect
 import json
 import math
-import os
-import socket
 
 import open_clip
 import pytest
 import torch
-import torch.multiprocessing as mp
 import torch.nn.functional as F
+from two_ranks import Towers, assert_ranks_match, inputs, run_two_ranks
 
-from cyclip_bench.distributed import cleanup
 from cyclip_bench.errors import ConfigError
 from cyclip_bench.losses import cyclip_loss, siglip_loss
 from cyclip_bench.objectives import OBJECTIVES, Objective, get_objective, objective_loss
@@ -107,61 +104,14 @@ def test_sigmoid_scores_rank_like_cosines():
 # --- 2 gloo ranks holding n rows each == 1 process on the 2n rows ----------------------------------------------
 
 
-class _Towers(torch.nn.Module):
-    """Two linear towers with SigLIP's learnable temperature and bias (forward returns them like open_clip)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.image = torch.nn.Linear(6, 4)
-        self.text = torch.nn.Linear(5, 4)
-        self.logit_scale = torch.nn.Parameter(torch.tensor(math.log(10)))
-        self.logit_bias = torch.nn.Parameter(torch.tensor(-10.0))
-
-    def forward(self, x, y):
-        image, text = F.normalize(self.image(x), dim=-1), F.normalize(self.text(y), dim=-1)
-        return image, text, self.logit_scale.exp(), self.logit_bias
-
-
-def _inputs(n_total: int):
-    gen = torch.Generator().manual_seed(1)
-    return torch.randn(n_total, 6, generator=gen), torch.randn(n_total, 5, generator=gen)
-
-
-def _rank_main(rank: int, world: int, port: int, lam: float, out_dir: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.distributed.init_process_group("gloo", rank=rank, world_size=world)
-    model = torch.nn.parallel.DistributedDataParallel(_Towers())
-    x, y = _inputs(8)
-    n = len(x) // world
-    out = siglip_loss(*model(x[rank * n : (rank + 1) * n], y[rank * n : (rank + 1) * n]), lam, lam, distributed=True)
-    out["loss"].backward()
-    grads = {k: p.grad.clone() for k, p in model.module.named_parameters()}
-    torch.save({"loss": {k: v.detach() for k, v in out.items()}, "grads": grads}, f"{out_dir}/rank{rank}.pt")
-    del model, out
-    cleanup()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("lam", [0.0, 0.25])
 def test_siglip_on_two_gloo_ranks_matches_one_process(tmp_path, lam):
-    mp.spawn(_rank_main, args=(2, _free_port(), lam, str(tmp_path)), nprocs=2, join=True)
-    model = _Towers()
-    x, y = _inputs(8)
-    ref = siglip_loss(*model(x, y), lam, lam)
+    ranks = run_two_ranks("siglip", lam, tmp_path)
+    model = Towers(bias=True)
+    ref = siglip_loss(*model(*inputs(8)), lam, lam)
     ref["loss"].backward()
     assert model.logit_bias.grad is not None and model.logit_bias.grad.abs() > 0
-    for rank in range(2):
-        got = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)
-        for key, value in ref.items():
-            torch.testing.assert_close(got["loss"][key], value.detach(), atol=1e-5, rtol=1e-5)
-        for name, param in model.named_parameters():
-            torch.testing.assert_close(got["grads"][name], param.grad, atol=1e-5, rtol=1e-5)
+    assert_ranks_match(ranks, ref, model)
 
 
 # --- the registry -------------------------------------------------------------------------------------------

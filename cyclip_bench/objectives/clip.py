@@ -5,6 +5,8 @@ the sums divided by the global N add up over ranks to the global term."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 
@@ -31,10 +33,10 @@ CLIP = Objective(
     cyclic_variant="cyclip",
 )
 
-CYCLIP = Objective(
+CYCLIP = replace(
+    CLIP,
     name="cyclip",
     help="CLIP plus CyCLIP's cyclic terms, λ_in = λ_cross = 0.25 unless given (Goel et al. 2022).",
-    terms=("contrastive",),
-    fn=clip_terms,
     cyclic_lambda=0.25,  # the CyCLIP README's λ1 = λ2
+    cyclic_variant=None,
 )

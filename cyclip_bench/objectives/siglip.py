@@ -16,6 +16,7 @@ ranking, hence the argmax, is the cosine's, which is what evaluation computes (d
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Annotated
 
 import torch
@@ -67,12 +68,9 @@ SIGLIP = Objective(
     model_parameters=_MODEL_PARAMETERS,
 )
 
-SIGLIP_CYCLIC = Objective(
+SIGLIP_CYCLIC = replace(
+    SIGLIP,
     name="siglip-cyclic",
     help="SigLIP plus CyCLIP's cyclic terms, λ_in = λ_cross = 0.25 unless given.",
-    terms=("sigmoid",),
-    fn=sigmoid_terms,
-    params=_PARAMS,
-    model_parameters=_MODEL_PARAMETERS,
     cyclic_lambda=0.25,
 )
