@@ -181,7 +181,7 @@ def _ensure_world(cfg: DemoConfig, console: Console) -> Path:
     return world
 
 
-def _train_one(cfg: DemoConfig, world: Path, objective: str, seed: int, console: Console) -> Path:
+def _train_one(cfg: DemoConfig, world: Path, objective: str, seed: int, console: Console | None = None) -> Path:
     """Train (or finish, or reuse) one run; the trainer's exact resume makes a continued run equal a fresh one."""
     from cyclip_bench.train import TrainConfig, train
 
@@ -210,16 +210,31 @@ def _train_one(cfg: DemoConfig, world: Path, objective: str, seed: int, console:
         progress=cfg.progress,
         **cfg.extra_train,
     )
+    console = console or Console(stderr=True)  # a worker process makes its own
     console.print(f"[bold]{name}[/]: {objective} (λ_in={lambda_in}, λ_cross={lambda_cross}), seed {seed}")
     return Path(train(train_cfg))
 
 
-def _train_in_worker(cfg: DemoConfig, world: Path, objective: str, seed: int, threads: int) -> Path:
-    """One run in a worker process with ``threads`` torch threads; its log lines go to stderr as usual."""
+def _with_threads(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in a worker process with ``threads`` torch threads."""
     import torch
 
     torch.set_num_threads(threads)
-    return _train_one(cfg, world, objective, seed, Console(stderr=True))
+    return fn(*args)
+
+
+def _in_workers(jobs: int, threads: int, fn: Callable[..., Any], calls: list[tuple]) -> list[Any]:
+    """``fn(*args)`` for every ``args`` in ``calls``, ``jobs`` worker processes at a time with ``threads`` torch
+    threads each; the results in the order of ``calls``. An error in one cancels those not yet started."""
+    # spawn, not fork: a forked child inherits torch's thread pools and locks mid-state.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_with_threads, threads, fn, *args) for args in calls]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _train_all(cfg: DemoConfig, world: Path, console: Console) -> list[Path]:
@@ -231,25 +246,12 @@ def _train_all(cfg: DemoConfig, world: Path, console: Console) -> list[Path]:
     console.print(f"training {len(plan)} runs, {jobs} at a time with {threads} thread(s) each (--jobs)")
     # Progress bars of several processes would overwrite each other: workers log plain lines instead.
     worker_cfg = dataclasses.replace(cfg, progress=False)
-    # spawn, not fork: a forked child inherits torch's thread pools and locks mid-state.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(_train_in_worker, worker_cfg, world, o, s, threads) for o, s in plan]
-        try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    return _in_workers(jobs, threads, _train_one, [(worker_cfg, world, o, s) for o, s in plan])
 
 
-def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path], threads: int | None = None) -> list[Path]:
+def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path]) -> list[Path]:
     from cyclip_bench.eval import EvalConfig, evaluate
 
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
     eval_cfg = EvalConfig(
         checkpoints=tuple(str(p) for p in checkpoints),
         suite=cfg.suite,
@@ -272,15 +274,7 @@ def _evaluate_all(cfg: DemoConfig, world: Path, checkpoints: list[Path], console
     if jobs > 1:
         console.print(f"evaluating {len(checkpoints)} checkpoints, {jobs} at a time with {threads} thread(s) each")
         worker_cfg = dataclasses.replace(cfg, progress=False)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_evaluate, worker_cfg, world, [c], threads) for c in checkpoints]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        _in_workers(jobs, threads, _evaluate, [(worker_cfg, world, [c]) for c in checkpoints])
     return _evaluate(cfg, world, checkpoints)
 
 
