@@ -36,4 +36,10 @@ class TrainingInterrupted(UserError):
 
     def __init__(self, message: str, signum: int) -> None:
         super().__init__(message)
+        self.signum = signum
         self.exit_code = 128 + signum
+
+    def __reduce__(self) -> tuple:
+        # Picklable with both arguments: `demo --jobs` trains in worker processes, whose exceptions come back
+        # pickled (the default would call __init__(message) and fail, turning a clean stop into a traceback).
+        return (type(self), (str(self), self.signum))

@@ -84,3 +84,16 @@ def test_debug_shows_the_traceback_for_the_file_system_backstop(monkeypatch):
     monkeypatch.setattr(cli_module, "app", _raise(_example("OSError")))
     with pytest.raises(FileNotFoundError):
         cli_module.main(["--debug", "train"])
+
+
+@pytest.mark.parametrize(
+    "name", [c.__name__ for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.UserError)]
+)
+def test_every_error_survives_pickling_with_its_message_and_code(name):
+    """Worker processes (`demo --jobs`) send their exceptions back pickled: class, message and exit code must
+    arrive intact, or a clean stop becomes a BrokenProcessPool traceback."""
+    import pickle
+
+    original = _example(name)
+    copy = pickle.loads(pickle.dumps(original))
+    assert type(copy) is type(original) and str(copy) == str(original) and copy.exit_code == original.exit_code
