@@ -2,7 +2,7 @@
 
 Both tools run from their own CLI in their own process on one open_clip state dict (random init, seeded; saved once),
 zero-shot on the datasets given (default CIFAR-10 and CIFAR-100 test batches in the real pickle format, written by
-``cyclip-bench data fixture``). Prints one JSON line: per dataset top-1, top-5 and mean per-class recall of each tool,
+``cyclip-bench data fixture``; ``imagenet1k``: the val layout of 1,000 wnid folders, --per-class images each). Prints one JSON line: per dataset top-1, top-5 and mean per-class recall of each tool,
 whether their class names and templates are the same, and each tool's wall time for the whole multi-dataset run.
 
 CLIP_benchmark needs its own venv (numpy < 2.4, PITFALLS.md), e.g. reusing this project's torch through a .pth file:
@@ -13,6 +13,9 @@ CLIP_benchmark needs its own venv (numpy < 2.4, PITFALLS.md), e.g. reusing this 
     python bench/clip_benchmark_side_by_side.py --cb-python /tmp/cb-venv/bin/python --cifar-test-size 1000
 torchvision's CIFAR loader (which CLIP_benchmark uses) checks the archive's md5 sums; the fixture's files are not the
 real archive's, so that one check is switched off in CLIP_benchmark's process (``check_integrity``) and nothing else.
+torchvision's ImageNet (CLIP_benchmark's imagenet1k) reads the wnids from the devkit archive, or from the ``meta.bin``
+it caches from it; CLIP_benchmark gets a root of its own (symlinks to the same files) holding a ``meta.bin`` written
+from the fixture's wnid folders — the class names it then uses are its own OpenAI list, as with the real release.
 """
 
 from __future__ import annotations
@@ -52,11 +55,31 @@ def _run(cmd: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def build_fixture(out: Path, datasets: list[str], cifar_test_size: int, env: dict[str, str]) -> None:
+def build_fixture(out: Path, datasets: list[str], cifar_test_size: int, per_class: int, env: dict[str, str]) -> None:
     cmd = [*CLI, "data", "fixture", str(out), "--train-per-class", "1", "--cifar-test-size", str(cifar_test_size)]
+    cmd += ["--per-class", str(per_class)]
     for name in datasets:
         cmd += ["--dataset", name]
     _run(cmd, env)
+
+
+def clip_benchmark_root(fixture: Path, datasets: list[str], tmp: Path) -> str:
+    """CLIP_benchmark's --dataset_root template over the same files: ``ROOT/{dataset}`` → the fixture (CIFAR
+    pickles) or, for imagenet1k, a folder with ``val`` linked to the fixture's and torchvision's ``meta.bin``."""
+    import torch
+
+    root = tmp / "cb-root"
+    root.mkdir()
+    for name in datasets:
+        if name == "imagenet1k":
+            folder = root / name
+            folder.mkdir()
+            (folder / "val").symlink_to((fixture / "imagenet" / "val").resolve())
+            wnids = sorted(p.name for p in (folder / "val").iterdir() if p.is_dir())
+            torch.save(({wnid: (wnid,) for wnid in wnids}, []), folder / "meta.bin")
+        else:
+            (root / name).symlink_to(fixture.resolve())
+    return str(root / "{dataset}")
 
 
 def save_checkpoint(args: argparse.Namespace, path: Path) -> None:
@@ -107,7 +130,7 @@ def theirs(
     datasets = datasets or args.datasets
     out = tmp / ("theirs-with-our-names" if classnames else "theirs")
     out.mkdir()
-    cmd = [args.cb_python, "-c", CB_MAIN, "eval", "--dataset", *datasets, "--dataset_root", str(args.fixture)]
+    cmd = [args.cb_python, "-c", CB_MAIN, "eval", "--dataset", *datasets, "--dataset_root", args.cb_root]
     if classnames:
         cmd += ["--custom_classname_file", str(classnames)]
     cmd += ["--model", args.model, "--pretrained", str(checkpoint), "--task", "zeroshot_classification"]
@@ -145,6 +168,7 @@ def main() -> None:
     parser.add_argument("--fixture", type=Path, default=None, help="real-layout fixture (built if missing)")
     parser.add_argument("--datasets", default="cifar10,cifar100", help="comma list (default cifar10,cifar100)")
     parser.add_argument("--cifar-test-size", type=int, default=1000, help="images per CIFAR test batch (≤ 10000)")
+    parser.add_argument("--per-class", type=int, default=1, help="ImageNet val images per class")
     parser.add_argument("--model", default="RN50-quickgelu", help="architecture of a random-init checkpoint")
     parser.add_argument("--checkpoint", type=Path, default=None, help="a trained cyclip-bench checkpoint instead")
     parser.add_argument("--seed", type=int, default=0)
@@ -160,7 +184,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cb-side-"))
     args.fixture = args.fixture or tmp / "fixture"
     if not args.fixture.is_dir():
-        build_fixture(args.fixture, args.datasets, args.cifar_test_size, env)
+        build_fixture(args.fixture, args.datasets, args.cifar_test_size, args.per_class, env)
+    args.cb_root = clip_benchmark_root(args.fixture, args.datasets, tmp)
     checkpoint = tmp / "open_clip_state_dict.pt"
     save_checkpoint(args, checkpoint)
     ours_s, ours_m = ours(args, checkpoint, tmp, env)

@@ -4,12 +4,18 @@ and of the report.
 
     .venv/bin/python bench/real_layout_bench.py [--data DIR | --per-class N | --real-sizes …] [--suite shifts …]
         [--model tiny | --checkpoint PATH] [--batch-size 256] [--workers 2] [--device auto] [--out DIR]
+        [--formats [--format-suite zeroshot]]
 
 Without --data it writes the fixture first (`cyclip-bench data fixture DIR --suite S … --per-class N`), timed too.
 Without --checkpoint the model is a random-init `--model` (any preset or open_clip name, e.g. RN50-quickgelu at its
 own 224 px): speed does not depend on the weights. Each command runs in its own process (`os.wait4` gives its own
 peak RSS), eval with `--no-cache`, so every figure is a cold run. Prints one JSON line and writes it to
 OUT/real_layout_bench.json (figures recorded in bench/README.md).
+
+--formats: the same random weights are also saved as an open_clip state dict and in the official CyCLIP release's
+layout ({epoch, name, state_dict with DDP's ``module.`` prefix, optimizer}); each of the three files is evaluated on
+--format-suite (default: CIFAR-10 zero-shot) and the script fails unless every format gives the same metrics and is
+recognised as the format it is.
 """
 
 from __future__ import annotations
@@ -52,6 +58,54 @@ def _checkpoint(model: str, folder: Path) -> Path:
     return path
 
 
+def _foreign_checkpoints(model: str, folder: Path) -> dict[str, Path]:
+    """The seed-0 random weights of ``model`` as an open_clip state dict and in the official CyCLIP layout."""
+    import torch
+
+    from cyclip_bench.models import create_model
+
+    torch.manual_seed(0)
+    net, _ = create_model(model)
+    state = net.state_dict()
+    paths = {"open_clip": folder / f"{model}.open_clip.pt", "cyclip-official": folder / f"{model}.cyclip-official.pt"}
+    torch.save(state, paths["open_clip"])
+    official = {"epoch": 0, "name": "bench", "state_dict": {f"module.{k}": v for k, v in state.items()}}
+    torch.save({**official, "optimizer": {}}, paths["cyclip-official"])
+    return paths
+
+
+FORMAT_SUITE = 'name = "formats"\nversion = 1\n\n[[tasks]]\nname = "cifar10-zeroshot"\nkind = "zeroshot"\n'
+FORMAT_SUITE += 'dataset = "cifar10"\nsplit = "test"\n'
+
+
+def check_formats(args: argparse.Namespace, data: Path, ours: Path, out: Path) -> dict:
+    """Evaluate ours / open_clip / official-CyCLIP files of the same weights on one suite: equal metrics required."""
+    suite = args.format_suite
+    if suite is None:
+        suite = out / "formats.toml"
+        suite.write_text(FORMAT_SUITE)
+    files = {"cyclip-bench": ours, **_foreign_checkpoints(args.model, out)}
+    found: dict = {}
+    for fmt, path in files.items():
+        results = out / f"results-format-{fmt}"
+        cmd = ["eval", "--checkpoint", str(path), "--suite", str(suite), "--data-root", str(data)]
+        cmd += ["--out", str(results), "--batch-size", str(args.batch_size), "--workers", str(args.workers)]
+        cmd += ["--device", args.device, "--precision", args.precision, "--no-cache", "-q"]
+        if fmt == "open_clip":
+            cmd += ["--model", args.model]
+        ran = run(cmd)
+        (doc_path,) = sorted(results.glob("*.json"))
+        doc = json.loads(doc_path.read_text())
+        metrics = {t["name"]: {k: v for k, v in t["metrics"].items() if isinstance(v, float)} for t in doc["tasks"]}
+        found[fmt] = {**ran, "loaded_as": doc["checkpoint"]["format"], "model": doc["checkpoint"]["model_name"]}
+        found[fmt]["metrics"] = metrics
+    reference = found["cyclip-bench"]["metrics"]
+    for fmt, row in found.items():
+        if row["loaded_as"] != fmt or row["metrics"] != reference:
+            sys.exit(f"checkpoint format {fmt}: loaded as {row['loaded_as']}, metrics {row['metrics']} != {reference}")
+    return found
+
+
 def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
 
@@ -73,6 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--out", type=Path, help="folder for results, reports and the figures (default: a temp dir)")
+    parser.add_argument("--formats", action="store_true", help="also check the open_clip and official CyCLIP files")
+    parser.add_argument("--format-suite", help="suite name or TOML for --formats (default: CIFAR-10 zero-shot)")
     args = parser.parse_args(argv)
     suites = args.suite or ["shifts"]
     out = args.out or Path(tempfile.mkdtemp(prefix="real-layout-bench-"))
@@ -130,6 +186,10 @@ def main(argv: list[str] | None = None) -> dict:
             "results_json_bytes": doc_path.stat().st_size,
             "report": {**reported, "bytes": _size(report)},
         }
+    if args.formats:
+        if args.checkpoint:
+            sys.exit("--formats saves random weights of --model; it does not take --checkpoint")
+        figures["formats"] = check_formats(args, data, checkpoint, out)
     line = json.dumps(figures)
     (out / "real_layout_bench.json").write_text(line + "\n")
     print(line)

@@ -56,6 +56,27 @@ def test_real_layout_bench_smoke_path(tmp_path):
     assert row["eval"]["peak_rss_mib"] > 0 and row["report"]["bytes"] > 0 and row["images_per_s"] > 0
 
 
+@pytest.mark.slow
+def test_real_layout_bench_checks_every_checkpoint_format(tmp_path):
+    """--formats: the same RN50-quickgelu weights as our checkpoint, an open_clip state dict and the official CyCLIP
+    release's layout are each recognised as what they are and give the same metrics (the script exits otherwise)."""
+    args = ["--suite", "retrieval", "--retrieval-images", "4", "--image-size", "16", "--workers", "0"]
+    args += ["--model", "RN50-quickgelu", "--formats", "--format-suite", "retrieval", "--batch-size", "8"]
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "real_layout_bench.py"), *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    formats = json.loads((tmp_path / "real_layout_bench.json").read_text())["formats"]
+    assert sorted(formats) == ["cyclip-bench", "cyclip-official", "open_clip"]
+    assert {row["model"] for row in formats.values()} == {"RN50-quickgelu"}
+    assert {row["loaded_as"] for row in formats.values()} == set(formats)
+    assert formats["open_clip"]["metrics"] == formats["cyclip-official"]["metrics"] == formats["cyclip-bench"]["metrics"]
+
+
 def test_clip_benchmark_side_by_side_compares_names_and_templates():
     """The prompt check that decides whether CLIP_benchmark is rerun with our class names (CLIP_benchmark itself
     is not installed in CI; bench/README.md has the measured run)."""
