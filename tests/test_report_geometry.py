@@ -57,3 +57,33 @@ def test_a_checkpoint_without_the_new_measures_shows_blank_bars():
     fig = plots.geometry_panel(metrics, COLOURS, "t")
     heights = _bar_heights(fig.axes[3])
     assert len(fig.axes) == 6 and all(math.isnan(h) for h in heights[:2]) and heights[2:] == pytest.approx([0.62, 0.87])
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_many_checkpoints_get_a_legend_below_the_plots_without_collapsing_the_layout(n):
+    """30 checkpoints (the reference run) once put a 30-entry legend inside the axes: matplotlib's constrained
+    layout collapsed and the bars were squashed to a strip. Beyond MAX_LEGEND_IN_AXES entries the legend is a
+    figure legend in columns below the plots and the figure grows to hold it; a few stay inside the axes."""
+    import io
+    import warnings
+
+    import matplotlib.colors
+
+    labels = [f"cfg{i // 5}-s{i % 5}" for i in range(n)]
+    colours = {label: matplotlib.colors.to_rgb(f"C{i % 10}") for i, label in enumerate(labels)}
+    series = {label: [(50.0 + i, 45.0 + i, 55.0 + i)] * 4 for i, label in enumerate(labels)}
+    bars = plots.grouped_bars([f"task{j}\ntop1" for j in range(4)], series, colours, "t", "%")
+    geometry = plots.geometry_panel({label: dict(OLD_KEYS) for label in labels}, colours, "t")
+    for fig in (bars, geometry):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "constrained_layout not applied because axes sizes collapsed"
+            fig.savefig(io.BytesIO(), format="png", dpi=40)
+        many = n > plots.MAX_LEGEND_IN_AXES
+        assert len(fig.legends) == (1 if many else 0)
+        in_axes = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        assert len(in_axes) == (0 if many else 1)
+        entries = fig.legends[0].get_texts() if many else in_axes[0].get_texts()
+        assert [t.get_text() for t in entries][:n] == labels
+    if n > plots.MAX_LEGEND_IN_AXES:
+        assert bars.get_size_inches()[1] > 4.4 + 0.2 * (n // plots.LEGEND_COLUMNS)  # grown by the legend's rows
+        assert geometry.axes[0].get_xticklabels() == []  # the bars are named by the legend's colours

@@ -72,10 +72,25 @@ def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
     return paths
 
 
+MAX_LEGEND_IN_AXES = 8  # more entries than this (a report of many checkpoints) go below the plot, in columns
+LEGEND_COLUMNS = 6
+
+
 def _legend(ax, **kwargs) -> None:
+    """The axes' legend; with many entries (e.g. 30 checkpoints) a figure legend below the plots, in columns,
+    with the figure made taller to hold it — inside the axes it would cover the data or collapse the layout."""
     handles, labels = ax.get_legend_handles_labels()
-    if handles:
+    if not handles:
+        return
+    if len(handles) <= MAX_LEGEND_IN_AXES:
         ax.legend(fontsize=8, frameon=False, **kwargs)
+        return
+    fig = ax.get_figure()
+    columns = min(LEGEND_COLUMNS, len(handles))
+    rows = -(-len(handles) // columns)
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, height + 0.2 * rows + 0.2)
+    fig.legend(handles, labels, loc="outside lower center", ncols=columns, fontsize=7, frameon=False)
 
 
 def grouped_bars(
@@ -165,7 +180,7 @@ def effective_robustness(
     ax.set_ylabel("shifted top-1 (%)")
     ax.set_title(_text(title))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, frameon=False, loc="upper left")
+    _legend(ax, loc="upper left")
     return fig
 
 
@@ -260,7 +275,10 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
     ax = axes[0]
     values = [metrics[label].get("modality_gap") for label in labels]
     ax.bar(range(len(labels)), [np.nan if v is None else v for v in values], color=[colours[x] for x in labels])
-    ax.set_xticks(range(len(labels)), [_text(x) for x in labels], rotation=20, ha="right", fontsize=8)
+    if len(labels) <= MAX_LEGEND_IN_AXES:
+        ax.set_xticks(range(len(labels)), [_text(x) for x in labels], rotation=20, ha="right", fontsize=8)
+    else:  # too many to name under the bars: the colours are the legend's
+        ax.set_xticks([])
     ax.set_title("modality gap ‖mean(I) − mean(T)‖ ↓", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
 
