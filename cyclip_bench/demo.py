@@ -53,9 +53,9 @@ class Budget:
 
     The `tiny` preset (a small ResNet) learns the world's shapes with batch 64 at lr 1e-3: on generator v2, CLIP
     reaches ~82% zero-shot shape accuracy after 8 epochs of the default world (2,000 steps; seeds 0–2: 82.4, 85.6,
-    84.5%) and 52–55% after 6 epochs of the half-size world of ``--quick`` (750 steps). 6 epochs (the budget of the
-    committed reference run) left a seed-dependent plateau: 74.3 ± 11.4% over seeds 0–4. The budget was chosen on
-    CLIP alone (docs/world.md §5), before any other objective was run at it."""
+    84.5%; the committed reference run's seeds 0–4: 82.6 ± 5.6%) and 52–55% after 6 epochs of the half-size world of
+    ``--quick`` (750 steps). 6 epochs left a seed-dependent plateau: 74.3 ± 11.4% over seeds 0–4. The budget was
+    chosen on CLIP alone (docs/world.md §5), before any other objective was run at it."""
 
     world_size: float
     epochs: int
