@@ -36,20 +36,25 @@ def test_gpu_bench_smoke_path(tmp_path):
     assert "ours/oc" in log and "images/s encoding" in log  # the table is printed last and logged
 
 
+def _real_layout_bench(args: list[str], out) -> dict:
+    """Run bench/real_layout_bench.py with ``args`` into ``out``; the figures it wrote (fails on a non-zero exit)."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "real_layout_bench.py"), *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads((out / "real_layout_bench.json").read_text())
+
+
 @pytest.mark.slow
 def test_real_layout_bench_smoke_path(tmp_path):
     """The real-layout bench writes its fixture, runs eval + report per suite and reports the figures (retrieval
     only here: the 80,000-prompt ImageNet head is tests/test_real_layout_e2e.py's)."""
     args = ["--suite", "retrieval", "--retrieval-images", "10", "--image-size", "16", "--workers", "0"]
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "real_layout_bench.py"), *args, "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    figures = json.loads((tmp_path / "real_layout_bench.json").read_text())
+    figures = _real_layout_bench(args, tmp_path)
     assert figures["fixture"]["images"] == 20  # Flickr30k and MS-COCO, 10 images each
     row = figures["suites"]["retrieval"]
     assert row["images"] == 20 and row["texts"] == 100 and row["results_json_bytes"] > 0
@@ -62,15 +67,7 @@ def test_real_layout_bench_checks_every_checkpoint_format(tmp_path):
     release's layout are each recognised as what they are and give the same metrics (the script exits otherwise)."""
     args = ["--suite", "retrieval", "--retrieval-images", "4", "--image-size", "16", "--workers", "0"]
     args += ["--model", "RN50-quickgelu", "--formats", "--format-suite", "retrieval", "--batch-size", "8"]
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "real_layout_bench.py"), *args, "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    formats = json.loads((tmp_path / "real_layout_bench.json").read_text())["formats"]
+    formats = _real_layout_bench(args, tmp_path)["formats"]
     assert sorted(formats) == ["cyclip-bench", "cyclip-official", "open_clip"]
     assert {row["model"] for row in formats.values()} == {"RN50-quickgelu"}
     assert {row["loaded_as"] for row in formats.values()} == set(formats)
