@@ -2,8 +2,9 @@
 
 Both tools run from their own CLI in their own process on one open_clip state dict (random init, seeded; saved once),
 zero-shot on the datasets given (default CIFAR-10 and CIFAR-100 test batches in the real pickle format, written by
-``cyclip-bench data fixture``; ``imagenet1k``: the val layout of 1,000 wnid folders, --per-class images each). Prints one JSON line: per dataset top-1, top-5 and mean per-class recall of each tool,
-whether their class names and templates are the same, and each tool's wall time for the whole multi-dataset run.
+``cyclip-bench data fixture``; ``imagenet1k``: the val layout of 1,000 wnid folders, --per-class images each).
+Prints one JSON line: per dataset top-1, top-5 and mean per-class recall of each tool, whether their class names
+and templates are the same, and each tool's wall time for the whole multi-dataset run.
 
 CLIP_benchmark needs its own venv (numpy < 2.4, PITFALLS.md), e.g. reusing this project's torch through a .pth file:
     python3 -m venv /tmp/cb-venv
@@ -42,6 +43,9 @@ from clip_benchmark.cli import main
 sys.argv = ["clip_benchmark"] + sys.argv[1:]
 main()
 """
+
+# The catalog's datasets whose class metadata has another name (ImageNet's serves every ImageNet layout).
+METADATA = {"imagenet1k": "imagenet"}
 
 SUITE_TASK = '[[tasks]]\nname = "{name}-zeroshot"\nkind = "zeroshot"\ndataset = "{name}"\nsplit = "test"\n'
 
@@ -155,7 +159,7 @@ def prompts_agree(name: str, cb: dict) -> dict[str, bool]:
     """Are CLIP_benchmark's class names and templates for ``name`` ours (its {c} is our {})?"""
     from cyclip_bench.data.metadata import builtin_metadata
 
-    meta = builtin_metadata(name)
+    meta = builtin_metadata(METADATA.get(name, name))
     return {
         "same_class_names": list(meta.classes) == list(cb["classnames"] or []),
         "same_templates": [t.replace("{}", "{c}") for t in meta.templates] == list(cb["templates"] or []),
@@ -206,7 +210,8 @@ def main() -> None:
         from cyclip_bench.data.metadata import builtin_metadata
 
         names = tmp / "our-classnames.json"
-        names.write_text(json.dumps({name: list(builtin_metadata(name).classes) for name in differ}))
+        classes = {name: list(builtin_metadata(METADATA.get(name, name)).classes) for name in differ}
+        names.write_text(json.dumps(classes))
         _, again = theirs(args, checkpoint, tmp, env, differ, names)
         for name in differ:
             rows[name].update({f"clip_benchmark_our_names_{k}": round(again[name][k], 6) for k in ours_m[name]})

@@ -71,7 +71,9 @@ def test_real_layout_bench_checks_every_checkpoint_format(tmp_path):
     assert sorted(formats) == ["cyclip-bench", "cyclip-official", "open_clip"]
     assert {row["model"] for row in formats.values()} == {"RN50-quickgelu"}
     assert {row["loaded_as"] for row in formats.values()} == set(formats)
-    assert formats["open_clip"]["metrics"] == formats["cyclip-official"]["metrics"] == formats["cyclip-bench"]["metrics"]
+    assert (
+        formats["open_clip"]["metrics"] == formats["cyclip-official"]["metrics"] == formats["cyclip-bench"]["metrics"]
+    )
 
 
 def test_clip_benchmark_side_by_side_compares_names_and_templates():
@@ -95,3 +97,9 @@ def test_clip_benchmark_side_by_side_compares_names_and_templates():
         "same_class_names": False,
         "same_templates": False,
     }
+    # The catalog's imagenet1k takes its classes and 80 templates from the "imagenet" metadata (CLIP_benchmark's
+    # imagenet1k uses OpenAI's list, the same one): the check must find it, not fail on the catalog name.
+    imagenet = builtin_metadata("imagenet")
+    prompts = {"classnames": list(imagenet.classes), "templates": [t.replace("{}", "{c}") for t in imagenet.templates]}
+    assert len(prompts["classnames"]) == 1000 and len(prompts["templates"]) == 80
+    assert side.prompts_agree("imagenet1k", prompts) == {"same_class_names": True, "same_templates": True}
