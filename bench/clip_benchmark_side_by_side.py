@@ -3,8 +3,10 @@
 Both tools run from their own CLI in their own process on one open_clip state dict (random init, seeded; saved once),
 zero-shot on the datasets given (default CIFAR-10 and CIFAR-100 test batches in the real pickle format, written by
 ``cyclip-bench data fixture``; ``imagenet1k``: the val layout of 1,000 wnid folders, --per-class images each).
-Prints one JSON line: per dataset top-1, top-5 and mean per-class recall of each tool, whether their class names
-and templates are the same, and each tool's wall time for the whole multi-dataset run.
+Prints one JSON line: per dataset top-1, top-5 and mean per-class recall of each tool, the share of images whose top-1
+class both tools predict alike (and how many distinct classes ours predicts: equal accuracies of a model that names
+one class for everything prove little), whether their class names and templates are the same, and each tool's wall
+time for the whole multi-dataset run.
 
 CLIP_benchmark needs its own venv (numpy < 2.4, PITFALLS.md), e.g. reusing this project's torch through a .pth file:
     python3 -m venv /tmp/cb-venv
@@ -39,6 +41,18 @@ import sys
 import torchvision.datasets.cifar as cifar
 import cyclip_bench.models  # registers this project's presets (tiny, …) with open_clip, as in our own process
 cifar.check_integrity = lambda *args, **kwargs: True
+import json, os
+from clip_benchmark.metrics import zeroshot_classification as zs
+_run_classification = zs.run_classification
+def _dump(*args, **kwargs):  # each dataset's top-1 predictions and labels, in CLIP_benchmark's order, to compare
+    logits, target = _run_classification(*args, **kwargs)
+    folder = os.environ.get("CB_PREDICTIONS")
+    if folder:
+        n = len(os.listdir(folder))
+        doc = {"prediction": logits.argmax(1).tolist(), "label": target.tolist()}
+        open(os.path.join(folder, f"{n:03d}.json"), "w").write(json.dumps(doc))
+    return logits, target
+zs.run_classification = _dump
 from clip_benchmark.cli import main
 sys.argv = ["clip_benchmark"] + sys.argv[1:]
 main()
@@ -46,6 +60,8 @@ main()
 
 # The catalog's datasets whose class metadata has another name (ImageNet's serves every ImageNet layout).
 METADATA = {"imagenet1k": "imagenet"}
+
+METRICS = ("top1", "top5", "mean_per_class_recall")
 
 SUITE_TASK = '[[tasks]]\nname = "{name}-zeroshot"\nkind = "zeroshot"\ndataset = "{name}"\nsplit = "test"\n'
 
@@ -116,9 +132,13 @@ def ours(args: argparse.Namespace, checkpoint: Path, tmp: Path, env: dict[str, s
     cmd += ["--batch-size", str(args.batch_size), "--workers", str(args.workers)]
     seconds = _run(cmd, env)
     doc = json.loads(next(out.glob("*.json")).read_text())
-    metrics = {t["dataset"]: t["metrics"] for t in doc["tasks"]}
+    tasks = {t["dataset"]: t for t in doc["tasks"]}
     return seconds, {
-        name: {k: metrics[name][k] for k in ("top1", "top5", "mean_per_class_recall")} for name in args.datasets
+        name: {
+            **{k: tasks[name]["metrics"][k] for k in METRICS},
+            **{k: tasks[name]["per_example"][k] for k in ("prediction", "label")},
+        }
+        for name in args.datasets
     }
 
 
@@ -140,9 +160,12 @@ def theirs(
     cmd += ["--model", args.model, "--pretrained", str(checkpoint), "--task", "zeroshot_classification"]
     cmd += ["--no_amp", "--batch_size", str(args.batch_size), "--num_workers", str(args.workers)]
     cmd += ["--output", str(out / "{dataset}.json"), "--dump_classnames", "--dump_templates"]
-    seconds = _run(cmd, env)
+    predictions = out / "predictions"
+    predictions.mkdir()
+    seconds = _run(cmd, {**env, "CB_PREDICTIONS": str(predictions)})
+    dumps = sorted(predictions.glob("*.json"))  # one per dataset, in the order of --dataset
     found = {}
-    for name in datasets:
+    for i, name in enumerate(datasets):
         doc = json.loads((out / f"{name}.json").read_text())
         metrics = doc["metrics"]
         found[name] = {
@@ -151,8 +174,21 @@ def theirs(
             "mean_per_class_recall": metrics["mean_per_class_recall"],
             "classnames": doc.get("classnames"),
             "templates": doc.get("templates"),
+            **(json.loads(dumps[i].read_text()) if i < len(dumps) else {"prediction": None, "label": None}),
         }
     return seconds, found
+
+
+def agreement(ours_row: dict, cb_row: dict) -> dict:
+    """Per-image top-1 agreement of the two tools (same images in the same order: the labels must match)."""
+    if cb_row["label"] != ours_row["label"]:
+        return {"same_labels_in_order": False}
+    same = sum(a == b for a, b in zip(ours_row["prediction"], cb_row["prediction"], strict=True))
+    return {
+        "same_labels_in_order": True,
+        "top1_prediction_agreement": round(same / max(len(ours_row["label"]), 1), 6),
+        "distinct_predicted_classes": len(set(ours_row["prediction"])),
+    }
 
 
 def prompts_agree(name: str, cb: dict) -> dict[str, bool]:
@@ -196,10 +232,11 @@ def main() -> None:
     theirs_s, theirs_m = theirs(args, checkpoint, tmp, env)
     rows = {
         name: {
-            **{f"ours_{k}": round(v, 6) for k, v in ours_m[name].items()},
-            **{f"clip_benchmark_{k}": round(theirs_m[name][k], 6) for k in ours_m[name]},
-            "equal": all(abs(ours_m[name][k] - theirs_m[name][k]) < 1e-6 for k in ours_m[name]),
+            **{f"ours_{k}": round(ours_m[name][k], 6) for k in METRICS},
+            **{f"clip_benchmark_{k}": round(theirs_m[name][k], 6) for k in METRICS},
+            "equal": all(abs(ours_m[name][k] - theirs_m[name][k]) < 1e-6 for k in METRICS),
             **prompts_agree(name, theirs_m[name]),
+            **agreement(ours_m[name], theirs_m[name]),
         }
         for name in args.datasets
     }
@@ -214,8 +251,11 @@ def main() -> None:
         names.write_text(json.dumps(classes))
         _, again = theirs(args, checkpoint, tmp, env, differ, names)
         for name in differ:
-            rows[name].update({f"clip_benchmark_our_names_{k}": round(again[name][k], 6) for k in ours_m[name]})
-            rows[name]["equal_with_our_names"] = all(abs(ours_m[name][k] - again[name][k]) < 1e-6 for k in ours_m[name])
+            rows[name].update({f"clip_benchmark_our_names_{k}": round(again[name][k], 6) for k in METRICS})
+            rows[name]["equal_with_our_names"] = all(abs(ours_m[name][k] - again[name][k]) < 1e-6 for k in METRICS)
+            with_names = agreement(ours_m[name], again[name])
+            if "top1_prediction_agreement" in with_names:
+                rows[name]["top1_prediction_agreement_with_our_names"] = with_names["top1_prediction_agreement"]
     print(
         json.dumps(
             {

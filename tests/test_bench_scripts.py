@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -79,13 +80,9 @@ def test_real_layout_bench_checks_every_checkpoint_format(tmp_path):
 def test_clip_benchmark_side_by_side_compares_names_and_templates():
     """The prompt check that decides whether CLIP_benchmark is rerun with our class names (CLIP_benchmark itself
     is not installed in CI; bench/README.md has the measured run)."""
-    import importlib.util
-
     from cyclip_bench.data.metadata import builtin_metadata
 
-    spec = importlib.util.spec_from_file_location("side", ROOT / "bench" / "clip_benchmark_side_by_side.py")
-    side = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(side)
+    side = _side_by_side_module()
     meta = builtin_metadata("cifar100")
     templates = [t.replace("{}", "{c}") for t in meta.templates]
     assert side.prompts_agree("cifar100", {"classnames": list(meta.classes), "templates": templates}) == {
@@ -103,3 +100,46 @@ def test_clip_benchmark_side_by_side_compares_names_and_templates():
     prompts = {"classnames": list(imagenet.classes), "templates": [t.replace("{}", "{c}") for t in imagenet.templates]}
     assert len(prompts["classnames"]) == 1000 and len(prompts["templates"]) == 80
     assert side.prompts_agree("imagenet1k", prompts) == {"same_class_names": True, "same_templates": True}
+
+
+def _side_by_side_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("side", ROOT / "bench" / "clip_benchmark_side_by_side.py")
+    side = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(side)
+    return side
+
+
+def test_clip_benchmark_side_by_side_compares_per_image_predictions(tmp_path):
+    """CLIP_benchmark's process dumps each dataset's top-1 predictions (a stand-in clip_benchmark package here: the
+    real one is not installed in CI) and the script compares them image by image with ours."""
+    side = _side_by_side_module()
+    fake = tmp_path / "fake" / "clip_benchmark"
+    (fake / "metrics").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "metrics" / "__init__.py").write_text("")
+    (fake / "metrics" / "zeroshot_classification.py").write_text(
+        "import torch\n"
+        "def run_classification(model, classifier, dataloader, device, amp=True):\n"
+        "    return torch.tensor(classifier, dtype=torch.float), torch.tensor(dataloader)\n"
+    )
+    (fake / "cli.py").write_text(
+        "from clip_benchmark.metrics import zeroshot_classification as zs\n"
+        "def main():\n"
+        "    zs.run_classification(None, [[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], [1, 0, 0], 'cpu')\n"
+        "    zs.run_classification(None, [[0.0, 0.2, 0.1]], [2], 'cpu')\n"
+    )
+    dumps = tmp_path / "predictions"
+    dumps.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "fake"), "CB_PREDICTIONS": str(dumps)}
+    subprocess.run([sys.executable, "-c", side.CB_MAIN, "eval"], check=True, env=env, cwd=ROOT)
+    first, second = (json.loads(p.read_text()) for p in sorted(dumps.glob("*.json")))
+    assert first == {"prediction": [1, 0, 1], "label": [1, 0, 0]} and second == {"prediction": [1], "label": [2]}
+    ours = {"prediction": [1, 0, 0], "label": [1, 0, 0]}
+    assert side.agreement(ours, first) == {
+        "same_labels_in_order": True,
+        "top1_prediction_agreement": round(2 / 3, 6),
+        "distinct_predicted_classes": 2,
+    }
+    assert side.agreement({"prediction": [0, 0, 1], "label": [0, 0, 1]}, first) == {"same_labels_in_order": False}
