@@ -15,7 +15,8 @@ CLIP_benchmark needs its own venv (numpy < 2.4, PITFALLS.md), e.g. reusing this 
         pycocoevalcap scikit-learn joblib threadpoolctl cloudpickle narwhals
     python bench/clip_benchmark_side_by_side.py --cb-python /tmp/cb-venv/bin/python --cifar-test-size 1000
 torchvision's CIFAR loader (which CLIP_benchmark uses) checks the archive's md5 sums; the fixture's files are not the
-real archive's, so that one check is switched off in CLIP_benchmark's process (``check_integrity``) and nothing else.
+real archive's, so that one check is switched off in CLIP_benchmark's process (``check_integrity``) and nothing else
+changes; its ``run_classification`` is wrapped only to write down the logits' argmax and the labels it returns.
 torchvision's ImageNet (CLIP_benchmark's imagenet1k) reads the wnids from the devkit archive, or from the ``meta.bin``
 it caches from it; CLIP_benchmark gets a root of its own (symlinks to the same files) holding a ``meta.bin`` written
 from the fixture's wnid folders — the class names it then uses are its own OpenAI list, as with the real release.
