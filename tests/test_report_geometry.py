@@ -87,3 +87,25 @@ def test_many_checkpoints_get_a_legend_below_the_plots_without_collapsing_the_la
     if n > plots.MAX_LEGEND_IN_AXES:
         assert bars.get_size_inches()[1] > 4.4 + 0.2 * (n // plots.LEGEND_COLUMNS)  # grown by the legend's rows
         assert geometry.axes[0].get_xticklabels() == []  # the bars are named by the legend's colours
+
+
+@pytest.mark.parametrize("count", [11, 24, 40])
+def test_headline_bar_labels_never_overlap(count):
+    """Suite "all" has 24 task · metric groups: its two-line labels at 30° overlapped one another. Beyond
+    CROWDED_GROUPS they are upright on one line and no two labels' boxes may intersect (a few groups keep their
+    two-line labels at 30°, whose boxes, not their text, overlap by construction)."""
+    import matplotlib.colors
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    groups = [f"imagenet-sketch-zeroshot{j}\ntop1" for j in range(count)]
+    series = {"RN50": [(10.0, 5.0, 15.0)] * count}
+    fig = plots.grouped_bars(groups, series, {"RN50": matplotlib.colors.to_rgb("C0")}, "t", "%")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # the constrained layout is applied here
+    renderer = canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in fig.axes[0].get_xticklabels()]
+    assert len(boxes) == count
+    for left, right in zip(boxes, boxes[1:], strict=False):
+        assert left.x1 <= right.x0 or left.y1 <= right.y0 or right.y1 <= left.y0, (left, right)
+    texts = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert texts[0] == "imagenet-sketch-zeroshot0 · top1" and count > plots.CROWDED_GROUPS

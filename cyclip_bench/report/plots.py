@@ -23,6 +23,9 @@ from cyclip_bench.fileio import atomic_open  # noqa: E402
 
 matplotlib.rcParams["svg.hashsalt"] = "cyclip-bench"  # deterministic SVG ids: same results → same files
 
+# Beyond this many task · metric groups the bar chart's labels go upright on one line (30° ones overlap).
+CROWDED_GROUPS = 10
+
 PAPER_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1.2}
 
 
@@ -106,7 +109,12 @@ def grouped_bars(
         return None
     n = len(series)
     width = 0.8 / n
-    fig = Figure(figsize=(min(11.0, max(6.0, 0.55 * len(groups) * max(1, n) + 2)), 4.4), layout="constrained")
+    # Many groups (suite "all": 24 task · metric pairs) are labelled on one line, upright, so no two labels can
+    # overlap however narrow a group gets; the figure grows taller to hold them. A few keep the two-line labels.
+    crowded = len(groups) > CROWDED_GROUPS
+    labels = [_text(g).replace("\n", " · ") if crowded else _text(g) for g in groups]
+    tall = 0.065 * max(len(label) for label in labels) if crowded else 0.0
+    fig = Figure(figsize=(min(11.0, max(6.0, 0.55 * len(groups) * max(1, n) + 2)), 4.4 + tall), layout="constrained")
     ax = fig.add_subplot()
     x = np.arange(len(groups))
     for i, (label, values) in enumerate(series.items()):
@@ -125,9 +133,9 @@ def grouped_bars(
         )
     ax.set_xticks(
         x,
-        [_text(g) for g in groups],
-        rotation=30 if len(groups) > 3 else 0,
-        ha="right" if len(groups) > 3 else "center",
+        labels,
+        rotation=90 if crowded else 30 if len(groups) > 3 else 0,
+        ha="right" if 3 < len(groups) <= CROWDED_GROUPS else "center",
         fontsize=8,
     )
     ax.set_ylabel(ylabel)
