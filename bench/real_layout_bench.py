@@ -31,19 +31,37 @@ from pathlib import Path
 
 CLI = [sys.executable, "-m", "cyclip_bench"]
 
+# The CLI in a process that writes its own peak RSS (VmHWM of its own address space) to $RLB_PEAK_RSS at exit.
+# os.wait4's ru_maxrss is no use here: Linux carries the forking process's high-water mark across exec into the
+# child's, so every command would report at least this script's own RSS (1.4 GB once torch is imported).
+PEAK_RSS_MAIN = r"""
+import atexit, os, runpy, sys
+def _peak():
+    with open("/proc/self/status") as status:
+        kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["RLB_PEAK_RSS"], "w") as out:
+        out.write(str(kib))
+atexit.register(_peak)
+sys.argv = ["cyclip-bench", *sys.argv[1:]]
+runpy.run_module("cyclip_bench", run_name="__main__", alter_sys=True)
+"""
+
 
 def run(args: list[str]) -> dict:
-    """Run one CLI command in its own process: its wall time and its own peak RSS (MiB, from ``os.wait4``). A
-    failure prints the command's stderr and exits."""
+    """Run one CLI command in its own process: its wall time and its own peak RSS (MiB, the process's VmHWM; data
+    loader workers are processes of their own and not counted). A failure prints the command's stderr and exits."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "peak_rss_kib"
+        env = {**os.environ, "RLB_PEAK_RSS": str(peak)}
+        proc = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS_MAIN, *args], stdout=subprocess.DEVNULL, stderr=err, env=env
+        )
         if proc.returncode:
             err.seek(0)
             sys.exit(f"{' '.join(args[:2])} failed ({proc.returncode}):\n{err.read().decode()[-3000:]}")
-    return {"wall_s": round(time.perf_counter() - start, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1)}
+        kib = int(peak.read_text())
+    return {"wall_s": round(time.perf_counter() - start, 2), "peak_rss_mib": round(kib / 1024, 1)}
 
 
 def _checkpoint(model: str, folder: Path) -> Path:
