@@ -8,8 +8,8 @@ and of the report.
 
 Without --data it writes the fixture first (`cyclip-bench data fixture DIR --suite S … --per-class N`), timed too.
 Without --checkpoint the model is a random-init `--model` (any preset or open_clip name, e.g. RN50-quickgelu at its
-own 224 px): speed does not depend on the weights. Each command runs in its own process (`os.wait4` gives its own
-peak RSS), eval with `--no-cache`, so every figure is a cold run. Prints one JSON line and writes it to
+own 224 px): speed does not depend on the weights. Each command runs in its own process and writes its own peak RSS
+(VmHWM) at exit, eval with `--no-cache`, so every figure is a cold run. Prints one JSON line and writes it to
 OUT/real_layout_bench.json (figures recorded in bench/README.md).
 
 --formats: the same random weights are also saved as an open_clip state dict and in the official CyCLIP release's
