@@ -180,6 +180,11 @@ def theirs(
     return seconds, found
 
 
+def metrics_equal(ours_row: dict, cb_row: dict) -> bool:
+    """Top-1, top-5 and mean per-class recall the same to 1e-6."""
+    return all(abs(ours_row[k] - cb_row[k]) < 1e-6 for k in METRICS)
+
+
 def agreement(ours_row: dict, cb_row: dict) -> dict:
     """Per-image top-1 agreement of the two tools (same images in the same order: the labels must match)."""
     if cb_row["label"] != ours_row["label"]:
@@ -235,7 +240,7 @@ def main() -> None:
         name: {
             **{f"ours_{k}": round(ours_m[name][k], 6) for k in METRICS},
             **{f"clip_benchmark_{k}": round(theirs_m[name][k], 6) for k in METRICS},
-            "equal": all(abs(ours_m[name][k] - theirs_m[name][k]) < 1e-6 for k in METRICS),
+            "equal": metrics_equal(ours_m[name], theirs_m[name]),
             **prompts_agree(name, theirs_m[name]),
             **agreement(ours_m[name], theirs_m[name]),
         }
@@ -253,7 +258,7 @@ def main() -> None:
         _, again = theirs(args, checkpoint, tmp, env, differ, names)
         for name in differ:
             rows[name].update({f"clip_benchmark_our_names_{k}": round(again[name][k], 6) for k in METRICS})
-            rows[name]["equal_with_our_names"] = all(abs(ours_m[name][k] - again[name][k]) < 1e-6 for k in METRICS)
+            rows[name]["equal_with_our_names"] = metrics_equal(ours_m[name], again[name])
             with_names = agreement(ours_m[name], again[name])
             if "top1_prediction_agreement" in with_names:
                 rows[name]["top1_prediction_agreement_with_our_names"] = with_names["top1_prediction_agreement"]

@@ -29,8 +29,6 @@ import tempfile
 import time
 from pathlib import Path
 
-CLI = [sys.executable, "-m", "cyclip_bench"]
-
 # The CLI in a process that writes its own peak RSS (VmHWM of its own address space) to $RLB_PEAK_RSS at exit.
 # os.wait4's ru_maxrss is no use here: Linux carries the forking process's high-water mark across exec into the
 # child's, so every command would report at least this script's own RSS (1.4 GB once torch is imported).

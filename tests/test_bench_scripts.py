@@ -13,6 +13,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _bench_module(name: str):
+    """A script of bench/ imported as a module (bench/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow
 def test_gpu_bench_smoke_path(tmp_path):
     out = tmp_path / "gpu"
@@ -53,11 +63,7 @@ def _real_layout_bench(args: list[str], out) -> dict:
 def test_real_layout_bench_peak_rss_is_the_commands_own():
     """Each command's peak RSS is its own: os.wait4's ru_maxrss carried this script's high-water mark across exec
     (RN50 figures said 1.3 GB for a 190 MB report). With 600 MB held here, `--help` must still report little."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("rlb", ROOT / "bench" / "real_layout_bench.py")
-    rlb = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rlb)
+    rlb = _bench_module("real_layout_bench")
     held = bytearray(600 * 2**20)
     held[::4096] = b"\x01" * len(held[::4096])  # touch every page: resident in this process
     row = rlb.run(["--help"])
@@ -99,7 +105,7 @@ def test_clip_benchmark_side_by_side_compares_names_and_templates():
     is not installed in CI; bench/README.md has the measured run)."""
     from cyclip_bench.data.metadata import builtin_metadata
 
-    side = _side_by_side_module()
+    side = _bench_module("clip_benchmark_side_by_side")
     meta = builtin_metadata("cifar100")
     templates = [t.replace("{}", "{c}") for t in meta.templates]
     assert side.prompts_agree("cifar100", {"classnames": list(meta.classes), "templates": templates}) == {
@@ -119,19 +125,10 @@ def test_clip_benchmark_side_by_side_compares_names_and_templates():
     assert side.prompts_agree("imagenet1k", prompts) == {"same_class_names": True, "same_templates": True}
 
 
-def _side_by_side_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("side", ROOT / "bench" / "clip_benchmark_side_by_side.py")
-    side = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(side)
-    return side
-
-
 def test_clip_benchmark_side_by_side_compares_per_image_predictions(tmp_path):
     """CLIP_benchmark's process dumps each dataset's top-1 predictions (a stand-in clip_benchmark package here: the
     real one is not installed in CI) and the script compares them image by image with ours."""
-    side = _side_by_side_module()
+    side = _bench_module("clip_benchmark_side_by_side")
     fake = tmp_path / "fake" / "clip_benchmark"
     (fake / "metrics").mkdir(parents=True)
     (fake / "__init__.py").write_text("")
