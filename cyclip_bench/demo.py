@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from pydantic import BeforeValidator
 from rich.console import Console
 
 from cyclip_bench.errors import ConfigError, UserError
+from cyclip_bench.options import option
 from cyclip_bench.validation import (
     Names,
     NonEmptyStr,
@@ -35,7 +36,7 @@ from cyclip_bench.validation import (
     lists_as_tuples,
 )
 
-# objective name → (--loss, λ_in, λ_cross). C-/I-CyCLIP keep only one of the two cyclic terms (PAPER.md).
+# objective name → (--loss, λ_in, λ_cross). C-/I-CyCLIP keep only one of the two cyclic terms (docs/paper.md).
 OBJECTIVES: dict[str, tuple[str, float, float]] = {
     "clip": ("clip", 0.0, 0.0),
     "cyclip": ("cyclip", 0.25, 0.25),
@@ -70,32 +71,76 @@ BUDGETS = {
 }
 
 
+def parse_int_list(text: str | None, flag: str = "--seeds") -> tuple[int, ...] | None:
+    """``0,1,2`` → (0, 1, 2); None stays None (the flag was not given)."""
+    if text is None or isinstance(text, tuple):
+        return text
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{flag}: expected a comma list of integers such as 0,1,2 (got {text!r})") from None
+
+
+def parse_names(text: str | None) -> tuple[str, ...] | None:
+    """``clip, cyclip`` → ("clip", "cyclip"); None stays None."""
+    if text is None or isinstance(text, tuple):
+        return text
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class DemoConfig:
-    """Every field declares its type and range (``cyclip_bench.validation``), checked on construction like the
-    other commands' configs; the training and evaluation values are checked again by their own configs."""
+    """``cyclip-bench demo``: every field declares its type and range (``cyclip_bench.validation``, checked on
+    construction like the other commands' configs) and, where it is a flag, its help (``option``; the command is
+    derived from these fields). The training and evaluation values are checked again by their own configs."""
 
-    out: PathValue = Path("demo-out")
-    quick: bool = False
-    objectives: Names = ("clip", "cyclip")
-    seeds: Annotated[tuple[Seed, ...], BeforeValidator(lists_as_tuples)] = (0,)
-    world_seed: Seed = 0
-    world_size: PositiveFloat | None = None  # None → the flavour's budget
-    image_size: PositiveInt = 32
-    model: NonEmptyStr = "tiny"
-    epochs: PositiveInt | None = None
-    batch_size: at_least(2, "a contrastive batch needs negatives") | None = None  # type: ignore[valid-type]
-    lr: PositiveFloat | None = None
-    suite: NonEmptyStr = "world"
-    fresh: bool = False
-    workers: NonNegativeInt = 0
-    jobs: PositiveInt | None = None  # training runs at once; None → one per CPU core on a CPU machine, else 1
-    progress: bool = True
-    title: str | None = None
-    extra_train: dict[str, Any] = field(default_factory=dict)
+    quick: bool = option(False, "The ~2.5-minute version: a half-size world (750 training steps per run).")
+    out: PathValue | None = option(
+        None,
+        "Folder for the world, runs, results, cache and report.",
+        default_help="demo-out, or demo-out-quick with --quick, so the two never collide",
+    )
+    objectives: Names = option(
+        ("clip", "cyclip"),
+        f"Comma list of objectives: {', '.join(OBJECTIVES)}.",
+        cli_type=str,
+        parse=parse_names,
+        default_help="clip,cyclip",
+    )
+    seeds: Annotated[tuple[Seed, ...], BeforeValidator(lists_as_tuples)] = option(
+        (0,),
+        "Comma list of training seeds (each objective × each seed).",
+        cli_type=str,
+        parse=parse_int_list,
+        default_help="0",
+    )
+    world_seed: Seed = option(0, "Seed of the generated world.")
+    world_size: PositiveFloat | None = option(None, "World size knob.", default_help="1.0, --quick: 0.5")
+    image_size: PositiveInt = option(32, "Image side of the world in pixels.", cli=False)
+    model: NonEmptyStr = option("tiny", "Model preset trained.", cli=False)
+    epochs: PositiveInt | None = option(None, "Training epochs per run.", default_help="the flavour's budget")
+    batch_size: at_least(2, "a contrastive batch needs negatives") | None = option(  # type: ignore[valid-type]
+        None, "Training batch size.", default_help="64"
+    )
+    lr: PositiveFloat | None = option(None, "Peak learning rate.", default_help="1e-3")
+    suite: NonEmptyStr = option("world", "Suite to evaluate (a world suite name or a TOML file).")
+    fresh: bool = option(False, "Start over instead of reusing runs, results and cache.")
+    workers: NonNegativeInt = option(0, "Data-loading worker processes per run.", cli=False)
+    jobs: PositiveInt | None = option(
+        None,
+        "Training runs at once, each with an equal share of the CPU cores.",
+        default_help="one per core on a CPU machine, 1 on a GPU",
+    )
+    progress: bool = option(True, "Progress bars / plain log lines.")
+    title: str | None = option(None, "Report title.")
+    extra_train: dict[str, Any] = option(
+        default_factory=dict, help="More TrainConfig values for every run (Python callers).", cli=False
+    )
 
     def __post_init__(self) -> None:
         check_instance(self)
+        if self.out is None:  # the quick and full demos get their own folders unless one is given
+            object.__setattr__(self, "out", Path("demo-out-quick" if self.quick else "demo-out"))
         if Path(self.out).exists() and not Path(self.out).is_dir():
             raise ConfigError(f"--out {self.out}: exists and is not a folder")
         unknown = [o for o in self.objectives if o not in OBJECTIVES]
@@ -282,7 +327,7 @@ def run_demo(
     cfg: DemoConfig, console: Console | None = None, on_stage: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
     """Run the whole pipeline; returns {"world", "checkpoints", "results", "report": {...}, "seconds"}."""
-    from cyclip_bench.report import build_report
+    from cyclip_bench.report import ReportConfig, write_report
 
     console = console or Console(stderr=True)
     started = time.perf_counter()
@@ -310,7 +355,10 @@ def run_demo(
     _stage(console, "4/4 report")
     stage("report")
     title = cfg.title or f"cyclip-bench demo: {', '.join(cfg.objectives)} on the generated world"
-    report = build_report(results, cfg.out / "report", title=title, baseline=run_name(cfg.objectives[0], cfg.seeds[0]))
+    baseline = run_name(cfg.objectives[0], cfg.seeds[0])
+    report = write_report(
+        ReportConfig(results=tuple(results), out_dir=cfg.out / "report", title=title, baseline=baseline)
+    )
     stage("end")
     names = list(timings)
     seconds = {a: round(timings[b] - timings[a], 1) for a, b in zip(names, names[1:], strict=False)}

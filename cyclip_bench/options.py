@@ -21,7 +21,9 @@ class OptionSpec:
     fields set only in the TOML file. ``cli_type``: the type the command line parses (default: the field's
     own, unwrapped); ``parse`` turns that into the field's value (e.g. ``--loss-param K=V`` → a table).
     ``default_help``: what the help says the default is, when the field's default (None) is resolved later.
-    ``metavar``: the value's placeholder in the help (default: the type's)."""
+    ``metavar``: the value's placeholder in the help (default: the type's). ``short``: a one-letter alias
+    (``-o``). ``argument``: a positional argument instead of an option (required unless the field has a default);
+    a ``list[...]`` ``cli_type`` makes an option repeatable and an argument take one or more values."""
 
     help: str
     flag: str | None = None
@@ -30,6 +32,8 @@ class OptionSpec:
     parse: Callable[[Any], Any] | None = None
     default_help: str | None = None
     metavar: str | None = None
+    short: str | None = None
+    argument: bool = False
 
 
 def option(

@@ -22,7 +22,7 @@ def test_every_field_declares_its_help_once():
         assert spec is not None and spec.help.strip(), f"{field.name}: declare it with option(default, help)"
 
 
-def test_the_command_has_exactly_the_configs_flags():
+def test_the_train_command_has_exactly_the_configs_flags():
     options = {p.name: p for p in _train_command().params}
     wanted = {field.name: flag_of(field, spec) for field, spec in cli_fields(TrainConfig)}
     assert set(options) == set(wanted) | {"config", "nproc"}

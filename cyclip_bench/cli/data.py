@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from cyclip_bench.cli.app import app
+from cyclip_bench.cli.derive import config_flags, config_from_flags, derived_command
+from cyclip_bench.data.fixture_config import FixtureConfig, suite_fixture_flags
 from cyclip_bench.errors import DataError
 
 data_app = typer.Typer(help="Generate the benchmark world and validate datasets.", no_args_is_help=True)
@@ -42,91 +46,40 @@ def synth(
         typer.echo(f"  {part}: {count}")
 
 
-@data_app.command("fixture")
-def fixture(
-    out_dir: Path = typer.Argument(..., help="Folder to write into (must be new or empty); use it as --data-root."),
-    dataset: list[str] = typer.Option(
-        None,
-        "--dataset",
-        "-d",
-        help="Dataset to write (repeat; default: all): cifar10, cifar100, imagenet1k, imagenetv2, "
-        "imagenet-sketch, imagenet-a, imagenet-r, flickr30k, mscoco.",
-    ),
-    suite: str | None = typer.Option(
-        None, "--suite", "-s", help="Write the datasets a real-data suite reads (e.g. shifts, all)."
-    ),
-    per_class: int | None = typer.Option(
-        None, "--per-class", help="Images per class of every test set (default 2; ImageNet val has 50)."
-    ),
-    train_per_class: int | None = typer.Option(
-        None,
-        "--train-per-class",
-        help="Images per class of CIFAR train and ImageNet train (default: --per-class; with --suite, 0 when "
-        "the suite reads no train split).",
-    ),
-    cifar_test_size: int | None = typer.Option(
-        None,
-        "--cifar-test-size",
-        help="Images in each CIFAR test batch, up to the real 10000 (default: --per-class × classes).",
-    ),
-    retrieval_images: int | None = typer.Option(
-        None, "--retrieval-images", help="Images per retrieval set, 5 captions each (default 100; real: 1000 / 5000)."
-    ),
-    real_sizes: bool = typer.Option(
-        False,
-        "--real-sizes",
-        help="Every test set at its released size (ImageNet val 50,000, V2 10,000, Sketch 50,889, A 7,500, "
-        "R 30,000, CIFAR test 10,000, Flickr30k 1,000, MS-COCO 5,000) and CIFAR train at 50,000 "
-        "(--train-per-class then sets ImageNet train only).",
-    ),
-    image_size: int = typer.Option(64, "--image-size", help="Longer side of the image files in pixels."),
-    imagenet_layout: str = typer.Option(
-        "wnids", "--imagenet-layout", help="ImageNet val/train: wnids (class folders) or labels-csv."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Seed: the same seed writes byte-identical files."),
-    workers: int = typer.Option(0, "--workers", help="Worker processes (0: up to 2)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT_DIR if it exists and is not empty."),
-) -> None:
+def fixture(**options: Any) -> None:
     """Write generated images in the real datasets' on-disk layouts at their real class counts (a stand-in
     --data-root for the real-data suites: tests, benchmarks, dry runs without the datasets)."""
-    from cyclip_bench.data.fixture import DATASETS, FixtureConfig, write_fixture
+    from cyclip_bench.data.fixture import write_fixture
     from cyclip_bench.validation import check_output_dir
 
-    names = [n for value in dataset or [] for n in value.split(",") if n]
+    suite = options.pop("suite")
+    resolved = {}
     if suite is not None:
         from cyclip_bench.eval import suite_datasets
 
-        needed = suite_datasets(suite)
-        if train_per_class is None and not any("train" in splits for splits in needed.values()):
-            train_per_class = 0  # e.g. shifts: no ImageNet train folder to write
-        if not needed or any(n not in DATASETS for n in needed):
-            other = [n for n in needed if n not in DATASETS]
-            raise DataError(
-                f"--suite {suite}: reads datasets the fixture does not write ({', '.join(other) or 'none by name'}); "
-                f"it writes {', '.join(DATASETS)}"
-            )
-        names += [n for n in needed if n not in names]
-    cfg = FixtureConfig(
-        out=out_dir,
-        datasets=tuple(names) if names else DATASETS,
-        per_class=per_class,
-        train_per_class=train_per_class,
-        cifar_test_size=cifar_test_size,
-        retrieval_images=retrieval_images,
-        real_sizes=real_sizes,
-        image_size=image_size,
-        imagenet_layout=imagenet_layout,
-        seed=seed,
-        workers=workers,
-        overwrite=overwrite,
-    )
-    check_output_dir(out_dir, "OUT_DIR")
+        flags = config_flags(FixtureConfig, options)
+        resolved = suite_fixture_flags(suite, suite_datasets(suite), flags["datasets"], flags["train_per_class"])
+    cfg = config_from_flags(FixtureConfig, options, **resolved)
+    check_output_dir(cfg.out, "OUT_DIR")
     start = time.perf_counter()
     info = write_fixture(cfg)
-    typer.echo(f"wrote {out_dir}: {info['images']} images (seed {seed}) in {time.perf_counter() - start:.1f} s")
+    typer.echo(f"wrote {cfg.out}: {info['images']} images (seed {cfg.seed}) in {time.perf_counter() - start:.1f} s")
     for name, counts in info["datasets"].items():
         sizes = ", ".join(f"{k} {v}" for k, v in counts.items() if k not in ("path", "index", "layout"))
         typer.echo(f"  {name:16} {counts['path']}: {sizes}")
+
+
+_FIXTURE_ONLY = [
+    inspect.Parameter(
+        "suite",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=typer.Option(
+            None, "--suite", "-s", help="Write the datasets a real-data suite reads (e.g. shifts, all)."
+        ),
+        annotation=str,
+    )
+]
+data_app.command("fixture")(derived_command(FixtureConfig, _FIXTURE_ONLY, fixture, fixture.__doc__ or ""))
 
 
 @data_app.command("check")

@@ -14,12 +14,14 @@ import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import typer
 
 from cyclip_bench.options import OptionSpec, option_spec
 from cyclip_bench.validation import flag_name
+
+T = TypeVar("T")
 
 
 def _cli_type(hint: Any) -> Any:
@@ -70,10 +72,16 @@ def option_parameters(cls: type) -> list[inspect.Parameter]:
     params = []
     for field, spec in cli_fields(cls):
         cli_type = spec.cli_type or _cli_type(hints[field.name])
-        flag = flag_of(field, spec)
-        decl = f"{flag}/--no-{flag[2:]}" if cli_type is bool else flag
         help_text = spec.help + _default_text(field, spec)
-        default = typer.Option(None, decl, help=help_text, show_default=False, metavar=spec.metavar)
+        required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        first = ... if required else None  # not given → None: the config's own default (or precedence) decides
+        if spec.argument:
+            metavar = spec.metavar or field.name.upper()
+            default = typer.Argument(first, help=help_text, show_default=False, metavar=metavar)
+        else:
+            flag = flag_of(field, spec)
+            decls = [f"{flag}/--no-{flag[2:]}" if cli_type is bool else flag, *([spec.short] if spec.short else [])]
+            default = typer.Option(first, *decls, help=help_text, show_default=False, metavar=spec.metavar)
         kind = inspect.Parameter.KEYWORD_ONLY
         params.append(inspect.Parameter(field.name, kind, default=default, annotation=cli_type))
     return params
@@ -86,6 +94,14 @@ def config_flags(cls: type, parsed: dict[str, Any]) -> dict[str, Any]:
         value = parsed.get(field.name)
         out[field.name] = spec.parse(value) if spec.parse is not None else value
     return out
+
+
+def config_from_flags(cls: type[T], parsed: dict[str, Any], **resolved: Any) -> T:
+    """``cls`` built from Typer's parsed values: flags not given (None) keep the field's default; ``resolved``
+    adds (or overrides) values the command resolved itself. For configs without a TOML layer (train has
+    ``from_sources``)."""
+    given = {k: v for k, v in config_flags(cls, parsed).items() if v is not None}
+    return cls(**{**given, **resolved})
 
 
 def derived_command(

@@ -36,46 +36,25 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
-from pydantic import Field
 
-from cyclip_bench.data.metadata import builtin_metadata, imagenet_subset_wnids
-from cyclip_bench.errors import ConfigError
-from cyclip_bench.registry import did_you_mean
-from cyclip_bench.validation import Names, NonNegativeInt, PathValue, PositiveInt, Seed, check_instance, flag_name
-
-FIXTURE_VERSION = 1
-# Catalog names, in the order they are written. "imagenet1k" writes its val (test) and train splits.
-DATASETS = (
-    "cifar10",
-    "cifar100",
-    "imagenet1k",
-    "imagenetv2",
-    "imagenet-sketch",
-    "imagenet-a",
-    "imagenet-r",
-    "flickr30k",
-    "mscoco",
+from cyclip_bench.data.fixture_config import (  # noqa: F401  (re-exported: the fixture's public names)
+    CAPTIONS_PER_IMAGE,
+    CIFAR_TEST_SIZE,
+    CIFAR_TRAIN_SIZE,
+    DATASETS,
+    DEFAULT_PER_CLASS,
+    DEFAULT_RETRIEVAL_IMAGES,
+    FIXTURE_VERSION,
+    REAL_SIZES,
+    FixtureConfig,
+    suite_fixture_flags,
 )
-CIFAR_TEST_SIZE = 10_000  # the real test batch of CIFAR-10 and of CIFAR-100
-CIFAR_TRAIN_SIZE = 50_000
-# --real-sizes: the released test sets' image counts, spread evenly over the classes (the releases of Sketch, A and
-# R are slightly uneven per class; the totals are theirs).
-REAL_SIZES = {
-    "imagenet1k": 50_000,
-    "imagenetv2": 10_000,
-    "imagenet-sketch": 50_889,
-    "imagenet-a": 7_500,
-    "imagenet-r": 30_000,
-    "flickr30k": 1_000,  # Karpathy test split
-    "mscoco": 5_000,  # Karpathy 5k test split
-}
-DEFAULT_PER_CLASS = 2
-DEFAULT_RETRIEVAL_IMAGES = 100
-CAPTIONS_PER_IMAGE = 5  # Flickr30k and MS-COCO (Karpathy splits)
+from cyclip_bench.data.metadata import builtin_metadata, imagenet_subset_wnids
+
 CHUNK = 200  # images per worker job
 
 # What each class looks like: 6 shapes × 12 colours × 3 sizes × 5 backgrounds = 1,080 ≥ 1,000 distinct classes.
@@ -97,79 +76,6 @@ COLOURS = {
 SIZES = {"small": 0.18, "medium": 0.28, "large": 0.38}
 BACKGROUNDS = ("plain", "noise", "gradient", "stripes", "checks")
 RENDITIONS = ("art", "cartoon", "deviantart", "embroidery", "graffiti", "graphic", "misc", "origami", "painting")
-ImageSide = Annotated[int, Field(ge=16, le=4096)]
-
-
-@dataclass(frozen=True)
-class FixtureConfig:
-    """``cyclip-bench data fixture``; every field's type and range is declared once and checked on construction.
-
-    ``per_class`` (default 2) images per class for every test set (ImageNet val, V2, Sketch, A, R);
-    ``train_per_class`` (default ``per_class``) for CIFAR train and ImageNet train (0: no ImageNet train, empty
-    CIFAR train batches); ``cifar_test_size`` (default: ``per_class`` × classes, at most the real 10,000) for each
-    CIFAR test batch; ``retrieval_images`` (default 100) images per retrieval set (5 captions each).
-    ``real_sizes``: every test set at its released size (``REAL_SIZES``, CIFAR test 10,000) and CIFAR train at its
-    real 50,000 (``train_per_class`` then sets ImageNet train only); it excludes the three test-size options.
-    ``image_size``: the longer side of the file images (CIFAR is always 32×32)."""
-
-    out: PathValue
-    datasets: Names = DATASETS
-    per_class: PositiveInt | None = None
-    train_per_class: NonNegativeInt | None = None
-    cifar_test_size: Annotated[int, Field(ge=1, le=CIFAR_TEST_SIZE)] | None = None
-    retrieval_images: PositiveInt | None = None
-    real_sizes: bool = False
-    image_size: ImageSide = 64
-    imagenet_layout: Literal["wnids", "labels-csv"] = "wnids"
-    seed: Seed = 0
-    workers: NonNegativeInt = 0
-    overwrite: bool = False
-
-    def __post_init__(self) -> None:
-        check_instance(self, name=lambda key: {"out": "OUT_DIR", "datasets": "--dataset"}.get(key, flag_name(key)))
-        if not self.datasets:
-            raise ConfigError(f"--dataset: name at least one of {', '.join(DATASETS)}")
-        for name in self.datasets:
-            if name not in DATASETS:
-                raise ConfigError(
-                    f"--dataset {name!r}: not a dataset the fixture writes.{did_you_mean(name, list(DATASETS))} "
-                    f"Known: {', '.join(DATASETS)}"
-                )
-        given = [f for f in ("per_class", "cifar_test_size", "retrieval_images") if getattr(self, f) is not None]
-        if self.real_sizes and given:
-            raise ConfigError(f"--real-sizes sets every test set's size: drop {', '.join(flag_name(f) for f in given)}")
-        out = Path(self.out)
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"OUT_DIR {out}: exists and is not a folder")
-
-    @property
-    def test_per_class(self) -> int:
-        return self.per_class or DEFAULT_PER_CLASS
-
-    @property
-    def train_count(self) -> int:
-        """Images per class of ImageNet train (and of CIFAR train, except with ``real_sizes``)."""
-        return self.test_per_class if self.train_per_class is None else self.train_per_class
-
-    def counts(self, dataset: str, num_classes: int) -> list[int]:
-        """Images of each class of a file-based test set."""
-        if not self.real_sizes:
-            return [self.test_per_class] * num_classes
-        base, extra = divmod(REAL_SIZES[dataset], num_classes)
-        return [base + (c < extra) for c in range(num_classes)]
-
-    def cifar_train_count(self, num_classes: int) -> int:
-        if self.real_sizes:  # the full 50,000: arrays, cheap to write (unlike ImageNet train's 1.28 M files)
-            return CIFAR_TRAIN_SIZE
-        return num_classes * self.train_count
-
-    def cifar_test_count(self, num_classes: int) -> int:
-        if self.real_sizes:
-            return CIFAR_TEST_SIZE
-        return self.cifar_test_size or min(CIFAR_TEST_SIZE, self.test_per_class * num_classes)
-
-    def retrieval_count(self, dataset: str) -> int:
-        return REAL_SIZES[dataset] if self.real_sizes else self.retrieval_images or DEFAULT_RETRIEVAL_IMAGES
 
 
 # --- pixels -----------------------------------------------------------------------------------------------

@@ -11,17 +11,16 @@ which plots a task gets, in the task-plot registry (`report/task_plots/`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from matplotlib.colors import to_hex
-from pydantic import Field
 
 from cyclip_bench import __version__
 from cyclip_bench.errors import UserError
 from cyclip_bench.fileio import atomic_write_json, atomic_write_text
 from cyclip_bench.report import paper, plots, tables
+from cyclip_bench.report.config import ReportConfig
 from cyclip_bench.report.document import DATA_DIR, PLOTS_DIR, FileWriter, ReportContext
 from cyclip_bench.report.html import render_html
 from cyclip_bench.report.markdown import render_markdown
@@ -33,46 +32,14 @@ from cyclip_bench.report.sections import (
     suite_section,
     training_section,
 )
-from cyclip_bench.validation import Paths, PathValue, Seed, check_instance, check_output_dir, flag_name
+from cyclip_bench.validation import check_output_dir
 
 MANIFEST = ".cyclip-bench-report.json"
 
 
-@dataclass(frozen=True)
-class ReportConfig:
-    """Every field declares its type and range (``cyclip_bench.validation``); checked on construction."""
-
-    results: Paths
-    out_dir: PathValue
-    title: str = "cyclip-bench report"
-    baseline: str | None = None  # checkpoint label the paired tests compare against (default: the first)
-    n_boot: Annotated[int, Field(ge=100, le=1_000_000)] = 2000
-    seed: Seed = 0
-
-    def __post_init__(self) -> None:
-        check_instance(self, name=lambda key: {"out_dir": "--out", "results": "RESULTS"}.get(key, flag_name(key)))
-
-
-def build_report(
-    results: list[Path],
-    out_dir: Path,
-    *,
-    title: str | None = None,
-    baseline: str | None = None,
-    n_boot: int = 2000,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """Write the report; returns {"markdown": Path, "html": Path, "plots": [Path, ...], "data": [Path, ...],
-    "manifest": Path}."""
-    config = ReportConfig(
-        results=tuple(Path(p) for p in results),
-        out_dir=Path(out_dir),
-        title=title or "cyclip-bench report",
-        baseline=baseline,
-        n_boot=n_boot,
-        seed=seed,
-    )
-    return write_report(config)
+def build_report(results: list[Path], out_dir: Path, **options: Any) -> dict[str, Any]:
+    """``write_report`` for Python callers: ``options`` are ReportConfig's other fields (title, baseline, …)."""
+    return write_report(ReportConfig(results=tuple(Path(p) for p in results), out_dir=Path(out_dir), **options))
 
 
 def write_report(config: ReportConfig) -> dict[str, Any]:
