@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from cyclip_bench.data.captions import read_caption_table, read_table, resolve_p
 from cyclip_bench.data.images import is_image_file, load_image
 from cyclip_bench.data.metadata import ClassMetadata
 from cyclip_bench.errors import DataError
+from cyclip_bench.safe_pickle import load_data_pickle
 
 
 class LabelledDataset(torch.utils.data.Dataset):
@@ -225,17 +225,24 @@ def load_image_folder(
     return FileLabelledDataset(name or str(root), root, files, labels, metadata, transform, class_subset)
 
 
+def _describe(value: Any) -> str:
+    """A short account of an unexpected value for an error line (type, and the first element of a sequence)."""
+    if isinstance(value, np.ndarray):
+        return f"an array of {value.dtype} with shape {value.shape}"
+    if isinstance(value, list | tuple) and value:
+        return f"a {type(value).__name__} whose first item is {type(value[0]).__name__} {value[0]!r:.40}"
+    return f"{type(value).__name__} {value!r:.40}"
+
+
 def _unpickle(path: Path) -> dict:
     if not path.is_file():
         raise DataError(
             f"{path}: not found (expected torchvision's CIFAR layout, e.g. "
             f"cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta)"
         )
-    try:
-        with open(path, "rb") as handle:
-            obj = pickle.load(handle, encoding="latin1")
-    except Exception as err:  # a corrupt pickle can raise almost anything; name the file
-        raise DataError(f"{path}: not a readable CIFAR pickle batch ({type(err).__name__}: {err})") from None
+    # Restricted unpickler: numpy arrays, numbers, strings and containers only; a global that would run code
+    # (os.system in a __reduce__) is refused with one line naming the file and the global.
+    obj = load_data_pickle(path, "CIFAR pickle batch")
     if not isinstance(obj, dict):
         raise DataError(f"{path}: not a CIFAR batch (expected a pickled dict)")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
@@ -267,6 +274,10 @@ def load_cifar(
     names = meta.get(meta_key)
     if names is None:
         raise DataError(f"{folder / meta_file}: missing key {meta_key!r}; keys found: {', '.join(map(str, meta))}")
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str | bytes) for n in names):
+        raise DataError(
+            f"{folder / meta_file}: {meta_key!r} must be a list of class names (strings), found {_describe(names)}"
+        )
     if len(names) != len(metadata.classes):
         raise DataError(
             f"{folder / meta_file}: lists {len(names)} classes but the {variant} class metadata has "
@@ -278,14 +289,22 @@ def load_cifar(
         for key in ("data", label_key):
             if key not in batch:
                 raise DataError(f"{folder / file}: missing key {key!r}; keys found: {', '.join(map(str, batch))}")
-        data = np.asarray(batch["data"], dtype=np.uint8)
-        if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(batch[label_key]):
+        data, batch_labels = batch["data"], batch[label_key]
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise DataError(f"{folder / file}: 'data' must be a uint8 array of N×3072 rows, found {_describe(data)}")
+        if not isinstance(batch_labels, list | tuple | np.ndarray) or not all(
+            isinstance(x, int | np.integer) and not isinstance(x, bool) for x in batch_labels
+        ):
+            raise DataError(
+                f"{folder / file}: {label_key!r} must be a list of integers, found {_describe(batch_labels)}"
+            )
+        if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(batch_labels):
             raise DataError(
                 f"{folder / file}: 'data' must be N×3072 uint8 rows with one label each, "
-                f"got shape {data.shape} and {len(batch[label_key])} labels"
+                f"got shape {data.shape} and {len(batch_labels)} labels"
             )
         arrays.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels.extend(int(x) for x in batch[label_key])
+        labels.extend(int(x) for x in batch_labels)
     _check_labels(labels, len(metadata.classes), str(folder), f"{variant} metadata")
     images = np.ascontiguousarray(np.concatenate(arrays))
     return ArrayLabelledDataset(f"{variant}/{split}", images, labels, metadata, transform)
