@@ -1,7 +1,7 @@
 """The objectives as plain functions on one batch (the library contract, docs/contracts.md).
 
 The objectives themselves, their DDP sharding and the cyclic add-on live in ``cyclip_bench.objectives``; these
-wrappers keep the documented entry points. Notation (PAPER.md): I, T are N×d L2-normalised embeddings of the
+wrappers keep the documented entry points. Notation (docs/paper.md): I, T are N×d L2-normalised embeddings of the
 *global* batch, s the logit multiplier, b SigLIP's bias.
 - contrastive  = ½ [CE(s·I·Tᵀ) + CE(s·T·Iᵀ)]  (mean over the N rows)
 - sigmoid      = −(1/N) Σ_jk log σ(y_jk (s·⟨I_j,T_k⟩ + b)),  y = +1 on the diagonal, −1 elsewhere
@@ -71,9 +71,9 @@ def _clip_objective(
         text_features,
         logit_scale,
         None,
-        lambda_inmodal,
-        lambda_crossmodal,
-        normalization,
+        lambda_inmodal=lambda_inmodal,
+        lambda_crossmodal=lambda_crossmodal,
+        normalization=normalization,
         distributed=distributed,
     )
 
@@ -97,8 +97,8 @@ def siglip_loss(
         text_features,
         logit_scale,
         logit_bias,
-        lambda_inmodal,
-        lambda_crossmodal,
-        normalization,
+        lambda_inmodal=lambda_inmodal,
+        lambda_crossmodal=lambda_crossmodal,
+        normalization=normalization,
         distributed=distributed,
     )

@@ -128,7 +128,7 @@ def test_built_in_objectives_declare_their_terms():
 def test_every_objective_returns_its_declared_terms(name):
     objective = get_objective(name)
     image, text = _unit_rows(5, 4, 8).requires_grad_(), _unit_rows(5, 4, 9)
-    out = objective_loss(objective, image, text, 10.0, -10.0, 0.1, 0.1)
+    out = objective_loss(objective, image, text, 10.0, -10.0, lambda_inmodal=0.1, lambda_crossmodal=0.1)
     assert tuple(out) == objective.logged_terms
     out["loss"].backward()
     assert torch.isfinite(image.grad).all()

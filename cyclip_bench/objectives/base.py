@@ -149,6 +149,7 @@ def objective_loss(
     text_features: torch.Tensor,
     scale: torch.Tensor | float,
     bias: torch.Tensor | float | None = None,
+    *,
     lambda_inmodal: float = 0.0,
     lambda_crossmodal: float = 0.0,
     normalization: str = "paper",

@@ -1,4 +1,4 @@
-"""CLIP's symmetric InfoNCE (PAPER.md): contrastive = ½ [CE(s·I·Tᵀ) + CE(s·T·Iᵀ)], mean over the N rows.
+"""CLIP's symmetric InfoNCE (docs/paper.md): contrastive = ½ [CE(s·I·Tᵀ) + CE(s·T·Iᵀ)], mean over the N rows.
 
 A rank holding rows [o, o+n) computes the cross-entropy of its n rows against all N columns in both directions;
 the sums divided by the global N add up over ranks to the global term."""

@@ -1,4 +1,4 @@
-"""CyCLIP's cyclic consistency terms (PAPER.md), an add-on to any objective.
+"""CyCLIP's cyclic consistency terms (docs/paper.md), an add-on to any objective.
 
 - inmodal  L_I = (1/N) Σ_jk (⟨I_j,I_k⟩ − ⟨T_j,T_k⟩)²
 - crossmodal L_C = (1/N) Σ_jk (⟨I_j,T_k⟩ − ⟨I_k,T_j⟩)²
