@@ -1,6 +1,5 @@
-"""The evaluation engine: suites (TOML data) of tasks (registered kinds) over checkpoints, features
-encoded once
-and cached, metrics from pure functions, results with provenance (docs/contracts.md)."""
+"""The evaluation engine: suites (TOML data) of tasks (registered kinds) over checkpoints, features encoded
+once and cached, metrics from pure functions, results with provenance (docs/contracts.md)."""
 
 from cyclip_bench.eval.config import EvalConfig
 from cyclip_bench.eval.runner import evaluate, plan, resolve_data, suite_datasets

@@ -1,4 +1,4 @@
-"""`build_report`: results JSON (+ the training runs' metrics.jsonl) → report.md, report.html, plots/ and
+"""`write_report`: results JSON (+ the training runs' metrics.jsonl) → report.md, report.html, plots/ and
 per-class/.
 
 A pure function of its inputs: no timestamps, seeded statistics, deterministic figures — the same results give
