@@ -114,6 +114,10 @@ RESULTS = {
     "points_bad": _result(
         **{"tasks.0.kind": "effective_robustness", "tasks.0.extra": {"points": [{"id_top1": "x", "shift_top1": 1}]}}
     ),
+    "per_example_short": _result(**{"tasks.0.extra": {"num_examples": 3}}),
+    "per_example_unequal": _result(**{"tasks.0.per_example": {"top1": [1, 0], "label": [0]}}),
+    "label_999": _result(**{"tasks.0.per_example": {"top1": [1, 0], "label": [0, 999]}, "tasks.0.class_names": ["a"]}),
+    "per_example_7_5": _result(**{"tasks.0.per_example": {"top1": [7.5, 7.5]}}),
 }
 
 
@@ -448,6 +452,10 @@ CASES = [
             ("label_missing", "'label'"),
             ("metric_info_ref", "names 'nope'"),
             ("points_bad", "extra.points[0].id_top1 must be a number"),
+            ("per_example_short", "(z): per_example['top1'] has 2 entries, expected 3 (extra.num_examples)"),
+            ("per_example_unequal", "(z): per_example['label'] has 1 entries but per_example['top1'] has 2"),
+            ("label_999", "(z): per_example['label'] holds 999; expected a class index 0..0"),
+            ("per_example_7_5", "(z): per_example['top1'] holds 7.5"),
         ]
     ),
     R("duplicate", ["{res_valid}", "{valid_copy}"], "is also in"),

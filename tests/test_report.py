@@ -177,7 +177,12 @@ def _seed_results(folder: Path, values: dict[str, tuple[list[float], list[float]
             doc = make_result(label, loss, 0.5, 100 * offset + seed, None)  # train_config seed = seed
             for task in doc["tasks"]:
                 if task["name"] in values:
-                    task["metrics"]["top1"] = values[task["name"]][offset][seed]
+                    # the per-example array must agree with the headline (the reader checks it)
+                    value, n = values[task["name"]][offset][seed], len(task["per_example"]["top1"])
+                    hits = round(value * n)
+                    assert hits / n == pytest.approx(value)
+                    task["metrics"]["top1"] = value
+                    task["per_example"]["top1"] = [1] * hits + [0] * (n - hits)
             (folder / f"{label}__world.json").write_text(json.dumps(doc))
 
 

@@ -35,12 +35,16 @@ class TaskResult:
     per_example: dict[str, list] = field(default_factory=dict)
     class_names: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # {metric: {"hits": int, "n": int}} for fraction metrics (metric == hits / n exactly); absent in older files
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         out = asdict(self)
         out["metrics"] = {k: float(v) for k, v in self.metrics.items()}
         if self.class_names is None:
             out.pop("class_names")
+        if not self.counts:
+            out.pop("counts")
         return out
 
     @classmethod
@@ -56,6 +60,7 @@ class TaskResult:
             per_example=dict(obj.get("per_example", {})),
             class_names=obj.get("class_names"),
             extra=dict(obj.get("extra", {})),
+            counts={k: dict(v) for k, v in obj.get("counts", {}).items()},
         )
 
 

@@ -5,6 +5,7 @@ from cyclip_bench.metrics.classification import (
     coarse_correct,
     fine_correct,
     mean_per_class_recall,
+    predictions_against,
     topk_correct,
 )
 from cyclip_bench.metrics.consistency import (
@@ -23,7 +24,12 @@ from cyclip_bench.metrics.consistency import (
     spearman,
     uniformity,
 )
-from cyclip_bench.metrics.retrieval import image_to_text_hits, text_to_image_hits
+from cyclip_bench.metrics.retrieval import (
+    image_to_text_hits,
+    image_to_text_ranks,
+    text_to_image_hits,
+    text_to_image_ranks,
+)
 from cyclip_bench.metrics.robustness import effective_robustness, fit_logit_line
 
 __all__ = [
@@ -40,14 +46,17 @@ __all__ = [
     "fine_correct",
     "fit_logit_line",
     "image_to_text_hits",
+    "image_to_text_ranks",
     "inmodal_gap",
     "inmodal_gap_normalised",
     "inmodal_rank_correlation",
     "knn_majority_labels",
     "mean_per_class_recall",
     "modality_gap",
+    "predictions_against",
     "spearman",
     "text_to_image_hits",
+    "text_to_image_ranks",
     "topk_correct",
     "uniformity",
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from cyclip_bench.metrics.ranking import pessimistic_argmax, pessimistic_rank
+
 
 def class_embeddings(template_embeddings: torch.Tensor) -> torch.Tensor:
     """[C, T, d] text embeddings (one per class × template) → [C, d] class embeddings.
@@ -19,10 +21,18 @@ def class_embeddings(template_embeddings: torch.Tensor) -> torch.Tensor:
 
 
 def topk_correct(logits: torch.Tensor, labels: torch.Tensor, k: int) -> torch.Tensor:
-    """Bool [N]: the true label is among the k highest logits. k is capped at the number of classes."""
+    """Bool [N]: the true label is among the k highest logits, ties pessimistic (fewer than k other classes
+    score at least as high as the label; docs/evaluation.md, "Ties"). k is capped at the number of classes."""
     k = max(1, min(int(k), logits.shape[1]))
-    top = logits.topk(k, dim=1).indices
-    return (top == labels.view(-1, 1)).any(dim=1)
+    return pessimistic_rank(logits, labels) < k
+
+
+def predictions_against(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Long [N]: the predicted class under the same tie rule as ``topk_correct``: the label only when every other
+    class scores strictly lower, else the highest other class (equal logits: the lowest index). So
+    ``predictions_against(l, y) == y`` exactly where ``topk_correct(l, y, 1)``, and per-class recall agrees with
+    top-1."""
+    return pessimistic_argmax(logits, labels)
 
 
 def mean_per_class_recall(predictions: torch.Tensor, labels: torch.Tensor) -> float:
@@ -51,6 +61,7 @@ def fine_correct(logits: torch.Tensor, labels: torch.Tensor, superclasses: dict[
     """Bool [N]: correct when classifying among the subclasses of the true label's superclass only.
 
     A label in no superclass is classified among all classes (so every test image counts, as in PAPER.md).
+    Ties are pessimistic, as in ``topk_correct``.
     """
     owner = _class_to_superclass(superclasses, logits.shape[1])
     label_owner = owner[labels]
@@ -58,7 +69,7 @@ def fine_correct(logits: torch.Tensor, labels: torch.Tensor, superclasses: dict[
     same = owner.view(1, -1) == label_owner.view(-1, 1)
     keep = same | (label_owner.view(-1, 1) == -1)
     masked = logits.masked_fill(~keep, float("-inf"))
-    return masked.argmax(dim=1) == labels
+    return pessimistic_rank(masked, labels) == 0
 
 
 def coarse_correct(

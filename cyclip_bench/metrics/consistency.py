@@ -30,7 +30,9 @@ def knn_majority_labels(
     """[Nq] majority label among the k nearest ``reference`` rows (cosine) of each query.
 
     A tie for the most votes is broken by shrinking k by one until one label leads (k = 1 always does).
-    Neighbours are ranked by similarity, equal similarities by reference index.
+    Neighbours are ranked by similarity, equal similarities by reference index — also at the cut-off: when more
+    references tie for the k-th place than fit, the lowest indices are taken (``torch.topk`` alone would take
+    any of them).
     """
     k = max(1, min(int(k), reference.shape[0]))
     q, r = _unit(query), _unit(reference)
@@ -41,6 +43,7 @@ def knn_majority_labels(
     for start in range(0, q.shape[0], chunk):
         sims = q[start : start + chunk] @ r.T
         values, index = sims.topk(k, dim=1)
+        _lowest_indices_at_cutoff(sims, values, index)
         # Deterministic order among the k: by similarity, then by reference index.
         by_index = index.sort(dim=1)
         values, index = values.gather(1, by_index.indices), by_index.values
@@ -49,6 +52,20 @@ def knn_majority_labels(
         for row, labels in enumerate(neighbour_labels):
             out[start + row] = _majority_shrinking(labels, num_labels)
     return out
+
+
+def _lowest_indices_at_cutoff(sims: torch.Tensor, values: torch.Tensor, index: torch.Tensor) -> None:
+    """Rewrite, in place, the rows of ``sims.topk(k)`` (``values``, ``index``) where references tie at the k-th
+    value beyond the k places: keep every reference above that value, then the lowest-index tied ones."""
+    k = values.shape[1]
+    cutoff = values[:, -1:]
+    crowded = torch.nonzero((sims >= cutoff).sum(dim=1) > k).view(-1)
+    for row in crowded.tolist():
+        s, v = sims[row], cutoff[row]
+        above = torch.nonzero(s > v).view(-1)
+        tied = torch.nonzero(s == v).view(-1)[: k - above.numel()]  # ascending reference index
+        chosen = torch.cat([above, tied])
+        index[row], values[row] = chosen, s[chosen]
 
 
 def _majority_shrinking(labels: torch.Tensor, num_labels: int) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cyclip_bench.errors import UserError
+from cyclip_bench.errors import DataError, UserError
 
 KNOWN_SCHEMA_VERSIONS = (1,)
 
@@ -29,6 +29,7 @@ class Task:
     per_example: dict[str, list[float]]
     class_names: list[str] | None
     extra: dict[str, Any]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # {metric: {"hits", "n"}}; older files: {}
 
     def higher_is_better(self, metric: str) -> bool:
         info = self.metric_info.get(metric, {})
@@ -216,8 +217,9 @@ def _parse_task(doc: Any, where: str) -> Task:
         raise UserError(f"{where}: 'extra' must be an object")
     if kind == "effective_robustness":
         _check_points(extra, where)
+    counts = _parse_counts(doc.get("counts") or {}, metrics, where)
     split = doc.get("split")
-    return Task(
+    task = Task(
         name=name,
         kind=kind,
         dataset=dataset,
@@ -227,7 +229,119 @@ def _parse_task(doc: Any, where: str) -> Task:
         per_example=per_example,
         class_names=class_names,
         extra=extra,
+        counts=counts,
     )
+    check_consistency(task, where)
+    return task
+
+
+# Which per-example arrays share a length, and the `extra` entry that states it: (name prefix, extra key), the
+# first matching prefix wins. Retrieval has one array per image (image→text) and one per caption (text→image).
+_LENGTH_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "retrieval": (("image_to_text_", "num_images"), ("text_to_image_", "num_captions"), ("", "num_examples")),
+}
+_DEFAULT_LENGTH_GROUPS = (("", "num_examples"),)
+_CLASS_INDEX_ARRAYS = ("label", "prediction")
+HEADLINE_TOLERANCE = 1e-6  # |metric − mean(per-example)|: older files stored float32-rounded fractions
+COUNTS_TOLERANCE = 1e-9  # |metric − hits / n|: files with counts store hits / n in float64
+
+
+def check_consistency(task: Task, where: str) -> None:
+    """A task's numbers must agree with each other, or the report would show nonsense with confidence:
+    per-example arrays have the stated length (``extra.num_examples``, ``num_images``, ``num_captions``) and,
+    where none is stated, arrays of one group have one length; a fraction metric's array holds only 0 and 1;
+    ``label`` / ``prediction`` are class indices in range; a metric equals the mean of its per-example array
+    (within 1e-6) and ``hits / n`` of its counts. Otherwise a DataError naming the task and field."""
+    _check_lengths(task, where)
+    _check_class_indices(task, where)
+    for metric, value in task.metrics.items():
+        values = task.per_example_of(metric)
+        if values is None:
+            continue
+        key = task.metric_info.get(metric, {}).get("per_example") or metric
+        if task.unit(metric) == "fraction":
+            bad = next((v for v in values if v not in (0, 1)), None)
+            if bad is not None:
+                raise DataError(
+                    f"{where}: per_example[{key!r}] holds {bad!r}; the per-example array of fraction metric "
+                    f"{metric!r} must hold only 0 and 1"
+                )
+        mean = math.fsum(values) / len(values) if values else None
+        agrees = (value is None and mean is None) or (
+            value is not None
+            and mean is not None
+            and math.isclose(value, mean, rel_tol=HEADLINE_TOLERANCE, abs_tol=HEADLINE_TOLERANCE)
+        )
+        if not agrees:
+            raise DataError(
+                f"{where}: metric {metric!r} = {value!r} but the mean of per_example[{key!r}] is {mean!r} "
+                f"(expected equal within {HEADLINE_TOLERANCE:g})"
+            )
+        count = task.counts.get(metric)
+        if count is not None and (len(values) != count["n"] or math.fsum(values) != count["hits"]):
+            raise DataError(
+                f"{where}: counts[{metric!r}] = {count['hits']}/{count['n']} but per_example[{key!r}] has "
+                f"{math.fsum(values):g} hits in {len(values)} entries"
+            )
+
+
+def _check_lengths(task: Task, where: str) -> None:
+    groups = _LENGTH_GROUPS.get(task.kind, _DEFAULT_LENGTH_GROUPS)
+    first: dict[str, tuple[str, int]] = {}  # extra key → (first array, its length)
+    for key, values in task.per_example.items():
+        length_key = next(k for p, k in groups if key.startswith(p))
+        stated = task.extra.get(length_key)
+        if isinstance(stated, int) and not isinstance(stated, bool):
+            if len(values) != stated:
+                raise DataError(
+                    f"{where}: per_example[{key!r}] has {len(values)} entries, expected {stated} (extra.{length_key})"
+                )
+        elif length_key in first and first[length_key][1] != len(values):
+            other, n = first[length_key]
+            raise DataError(
+                f"{where}: per_example[{key!r}] has {len(values)} entries but per_example[{other!r}] has {n} "
+                "(every per-example array of a task has one entry per example)"
+            )
+        first.setdefault(length_key, (key, len(values)))
+
+
+def _check_class_indices(task: Task, where: str) -> None:
+    if task.class_names is not None:
+        num_classes, source = len(task.class_names), "class_names"
+    elif isinstance(task.extra.get("num_classes"), int):
+        num_classes, source = int(task.extra["num_classes"]), "extra.num_classes"
+    else:
+        num_classes, source = None, ""
+    for key in _CLASS_INDEX_ARRAYS:
+        for value in task.per_example.get(key, ()):
+            integer = math.isfinite(value) and value == int(value)
+            if not integer or value < 0 or (num_classes is not None and value >= num_classes):
+                expected = "≥ 0" if num_classes is None else f"0..{num_classes - 1} ({num_classes} classes in {source})"
+                raise DataError(f"{where}: per_example[{key!r}] holds {value!r}; expected a class index {expected}")
+
+
+def _parse_counts(doc: Any, metrics: dict[str, float | None], where: str) -> dict[str, dict[str, int]]:
+    """``counts``: {metric: {"hits": int, "n": int}} with 0 ≤ hits ≤ n, the metric equal to hits / n."""
+    if not isinstance(doc, dict):
+        raise DataError(f'{where}: \'counts\' must map metric names to {{"hits", "n"}} objects')
+    out: dict[str, dict[str, int]] = {}
+    for metric, count in doc.items():
+        field_where = f"{where}: counts[{metric!r}]"
+        if not isinstance(count, dict) or set(count) != {"hits", "n"}:
+            raise DataError(f"{field_where} must be an object with exactly 'hits' and 'n'")
+        hits, n = count["hits"], count["n"]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (hits, n)) or not 0 <= hits <= n:
+            raise DataError(f"{field_where} = {hits!r}/{n!r}: expected integers with 0 ≤ hits ≤ n")
+        if metric not in metrics:
+            raise DataError(f"{field_where}: no metric {metric!r} in 'metrics'")
+        value = metrics[metric]
+        expected = hits / n if n else None
+        if (value is None) != (expected is None) or (
+            value is not None and expected is not None and abs(value - expected) > COUNTS_TOLERANCE
+        ):
+            raise DataError(f"{field_where} = {hits}/{n} = {expected!r} but metric {metric!r} = {value!r}")
+        out[str(metric)] = {"hits": hits, "n": n}
+    return out
 
 
 _METRIC_INFO_TYPES = {"higher_is_better": bool, "unit": str, "per_example": str}

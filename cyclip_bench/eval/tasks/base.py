@@ -79,6 +79,9 @@ class TaskKind:
         raise NotImplementedError
 
     def result(self, metrics: dict[str, float], info: dict[str, MetricInfo], **kw: Any) -> TaskResult:
+        """The task's record; every fraction metric with a 0/1 per-example array gets its ``counts``
+        (hits, n) and is stored as exactly hits / n in float64 (``fraction_counts``)."""
+        metrics, counts = fraction_counts(metrics, info, kw.get("per_example") or {})
         return TaskResult(
             name=self.spec.name,
             kind=self.spec.kind,
@@ -86,6 +89,7 @@ class TaskKind:
             split=self.spec.split,
             metrics=metrics,
             metric_info=info,
+            counts=counts,
             **kw,
         )
 
@@ -96,3 +100,29 @@ def make_task(spec: TaskSpec) -> TaskKind:
 
 def as_int_list(mask: Any) -> list[int]:
     return [int(x) for x in mask.tolist()]
+
+
+def fraction(hits: Any) -> float:
+    """The fraction of True in a bool tensor as exactly hits / n in float64 (NaN when empty) — not a float32
+    mean, which stores 338/360 as 0.9388889074 where float64 tools compute 0.9388888888888889."""
+    n = int(hits.numel())
+    return int(hits.sum()) / n if n else float("nan")
+
+
+def fraction_counts(
+    metrics: dict[str, float], info: dict[str, MetricInfo], per_example: dict[str, list]
+) -> tuple[dict[str, float], dict[str, dict[str, int]]]:
+    """(metrics, counts): for each ``fraction`` metric whose per-example array is all 0/1 and non-empty,
+    ``counts[m] = {"hits": sum, "n": length}`` and the metric becomes hits / n (float64). A metric more than
+    1e-6 away from its own array's mean is a bug in the task, not a rounding: refused."""
+    metrics, counts = dict(metrics), {}
+    for name, meta in info.items():
+        values = per_example.get(meta.per_example) if meta.per_example is not None else None
+        if meta.unit != "fraction" or name not in metrics or not values or any(v not in (0, 1) for v in values):
+            continue
+        hits, n = int(sum(values)), len(values)
+        if abs(float(metrics[name]) - hits / n) > 1e-6:
+            raise ValueError(f"metric {name!r} = {metrics[name]} but its per-example array has {hits}/{n} hits")
+        metrics[name] = hits / n
+        counts[name] = {"hits": hits, "n": n}
+    return metrics, counts

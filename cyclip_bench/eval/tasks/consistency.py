@@ -17,7 +17,7 @@ import torch
 
 from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.suite import dataset_label
-from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
+from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list, fraction
 from cyclip_bench.eval.tasks.zeroshot import check_labels, zeroshot_logits
 from cyclip_bench.metrics import (
     alignment,
@@ -32,6 +32,7 @@ from cyclip_bench.metrics import (
     inmodal_gap_normalised,
     inmodal_rank_correlation,
     modality_gap,
+    predictions_against,
     uniformity,
 )
 from cyclip_bench.validation import FileName, PositiveInts
@@ -105,7 +106,7 @@ class Consistency(TaskKind):
         logits, labels, dataset = zeroshot_logits(ctx, ref, self.spec.split, label)
         train_set = ctx.labelled(ref, opts.train_split)
         check_labels(train_set, f"{self.spec.name}/{opts.train_split}")
-        predictions = logits.argmax(dim=1)
+        predictions = predictions_against(logits, labels)  # ties as in zero-shot top-1 (docs/evaluation.md)
         test_feats, train_feats = (
             ctx.image_features(ref, self.spec.split),
             ctx.image_features(ref, opts.train_split),
@@ -120,7 +121,7 @@ class Consistency(TaskKind):
                 MetricInfo(True, "fraction", name),
                 as_int_list(hits),
             )
-        extra: dict[str, Any] = {"zeroshot_top1": float((predictions == labels).float().mean())}
+        extra: dict[str, Any] = {"zeroshot_top1": fraction(predictions == labels)}
         superclasses = dataset.metadata.superclasses
         if superclasses:
             for name, hits in (

@@ -7,8 +7,8 @@ from typing import Any
 
 from cyclip_bench.eval.features import normalise
 from cyclip_bench.eval.results import MetricInfo, TaskResult
-from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
-from cyclip_bench.metrics import image_to_text_hits, text_to_image_hits
+from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list, fraction
+from cyclip_bench.metrics import image_to_text_ranks, text_to_image_ranks
 from cyclip_bench.validation import PositiveInts
 
 
@@ -28,12 +28,16 @@ class Retrieval(TaskKind):
         feats = ctx.retrieval_features(self.spec.dataset)
         similarity = normalise(feats.images) @ normalise(feats.texts).T
         metrics, info, per_example = {}, {}, {}
+        # One pessimistic rank per query serves every k (ties: docs/evaluation.md, "Ties").
+        ranks = {
+            "image_to_text": (image_to_text_ranks(similarity, feats.caption_image), similarity.shape[1]),
+            "text_to_image": (text_to_image_ranks(similarity, feats.caption_image), similarity.shape[0]),
+        }
         for k in self.options.recall_at:
-            for name, hits in (
-                (f"image_to_text_R@{k}", image_to_text_hits(similarity, feats.caption_image, k)),
-                (f"text_to_image_R@{k}", text_to_image_hits(similarity, feats.caption_image, k)),
-            ):
-                metrics[name] = float(hits.float().mean())
+            for direction, (rank, candidates) in ranks.items():
+                name = f"{direction}_R@{k}"
+                hits = rank < min(k, candidates)
+                metrics[name] = fraction(hits)
                 info[name] = MetricInfo(True, "fraction", name)
                 per_example[name] = as_int_list(hits)
         extra = {"num_images": int(feats.images.shape[0]), "num_captions": len(feats.captions)}

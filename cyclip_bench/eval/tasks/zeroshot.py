@@ -9,8 +9,8 @@ import torch
 
 from cyclip_bench.errors import DataError
 from cyclip_bench.eval.results import MetricInfo, TaskResult
-from cyclip_bench.eval.tasks.base import TASKS, TaskKind, as_int_list
-from cyclip_bench.metrics import mean_per_class_recall, topk_correct
+from cyclip_bench.eval.tasks.base import TASKS, TaskKind, as_int_list, fraction
+from cyclip_bench.metrics import mean_per_class_recall, predictions_against, topk_correct
 from cyclip_bench.validation import PositiveInts
 
 
@@ -50,12 +50,12 @@ class ZeroShot(TaskKind):
         label = f"{self.result({}, {}).dataset}/{self.spec.split}"
         logits, labels, dataset = zeroshot_logits(ctx, self.spec.dataset, self.spec.split, label)
         metrics, info, per_example = {}, {}, {}
-        for k in self.options.topk:
+        for k in self.options.topk:  # ties pessimistic: docs/evaluation.md, "Ties"
             hits = topk_correct(logits, labels, k)
-            metrics[f"top{k}"] = float(hits.float().mean())
+            metrics[f"top{k}"] = fraction(hits)
             info[f"top{k}"] = MetricInfo(True, "fraction", f"top{k}")
             per_example[f"top{k}"] = as_int_list(hits)
-        predictions = logits.argmax(dim=1)
+        predictions = predictions_against(logits, labels)  # == label exactly where top-1 is a hit
         metrics["mean_per_class_recall"] = mean_per_class_recall(predictions, labels)
         info["mean_per_class_recall"] = MetricInfo(True, "fraction", None)
         per_example["label"] = as_int_list(labels)
