@@ -337,7 +337,7 @@ CASES = [
     T("image-key", ["--image-key", "picture"], "missing column(s) 'picture'"),
     T("val-data-missing", ["--val-data", "{root}/nope-val.csv"], "nope-val.csv: file not found"),
     T("resume-missing", ["--resume", "{root}/nope.pt", "--name", "r"], "--resume"),
-    T("resume-garbage", ["--resume", "{ckpt_garbage}", "--name", "r"], "loads with weights_only=True"),
+    T("resume-garbage", ["--resume", "{ckpt_garbage}", "--name", "r"], "not a torch.save checkpoint (byte 110"),
     T("resume-no-state", ["--resume", "{ckpt_random}", "--name", "r"], "no optimizer, scheduler"),
     T(
         "resume-other-arch",
@@ -384,6 +384,7 @@ CASES = [
     E("suite-missing-file", ["--suite", "{root}/nope.toml"], "suite file"),
     E("suite-unknown", ["--suite", "world-zeroshots"], "Did you mean"),
     E("checkpoint-missing", [], "does not exist", ckpt="{root}/nope.pt"),
+    E("checkpoint-folder", [], "is a folder, expected a checkpoint file", ckpt="{empty_dir}"),
     E("checkpoint-tag-without-model", [], "needs --model", ckpt="openai"),
     E("model-unknown", ["--model", "tiyn"], "tiyn", ckpt="openai"),
     ES("name_escape", "key 'name' = '../escape': expected a name usable as a file name"),

@@ -34,6 +34,7 @@ from cyclip_bench.models import (
     create_model,
     create_model_from_config,
     load_checkpoint,
+    refuse_folder,
 )
 from cyclip_bench.validation import safe_label
 
@@ -150,6 +151,7 @@ def _label_for(path: Path) -> str:
 
 
 def _read_payload(path: Path) -> dict:
+    refuse_folder(path)
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
@@ -171,6 +173,7 @@ def load_for_eval(source: str, model_name: str | None = None, device: str = "cpu
     """A checkpoint file (this project's, open_clip's, the official CyCLIP release, safetensors) or, with
     ``model_name``, an open_clip pretrained tag → model in eval mode + provenance record."""
     path = Path(source)
+    refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
     if not path.is_file():
         return _load_pretrained_tag(source, model_name, device)
     payload = _read_payload(path)
