@@ -31,6 +31,13 @@ class TrainingDiverged(UserError):
     exit_code = 3
 
 
+class RankFailed(UserError):
+    """A rank of a `train --nproc N` job died (killed by a signal, or an error that is not bad input) and the job
+    was stopped: the message names the rank, how it ended, how to continue and the log with torch's output."""
+
+    exit_code = 4
+
+
 class TrainingInterrupted(UserError):
     """SIGTERM/SIGINT: the run saved its checkpoint and stopped; exit code 128 + signal number."""
 

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from cyclip_bench.cli.app import app
+from cyclip_bench.cli.mplconfig import ensure_writable_config_dir
 from cyclip_bench.errors import FileSystemError, UserError
 from cyclip_bench.fileio import describe_os_error
 
@@ -14,6 +15,8 @@ try:  # typer >= 0.20 vendors click; older typer uses the click package
     from typer._click.exceptions import UsageError
 except ImportError:  # pragma: no cover
     from click.exceptions import UsageError
+
+ensure_writable_config_dir()  # before any command module can import matplotlib
 
 # Importing the command modules registers their commands on `app`.
 from cyclip_bench.cli import data as _data  # noqa: E402,F401  isort: skip

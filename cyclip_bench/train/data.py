@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 
 from cyclip_bench.data.captions import CaptionDataset
+from cyclip_bench.data.images import probe_image
 from cyclip_bench.errors import DataError
 from cyclip_bench.train.config import is_shards
 from cyclip_bench.train.memcache import MemoryCache, cache_bytes, use_memory_cache
@@ -211,7 +212,7 @@ def build_train_data(
             )
             return torch.utils.data.DataLoader(stream, batch_size=None, **_loader_kwargs(cfg.workers, env.device))
 
-        return _checked(TrainData(per_epoch, total, shard_loader), cfg)
+        return _checked(TrainData(per_epoch, total, shard_loader), cfg, env.world_size)
     dataset = CaptionDataset(
         cfg.train_data, transform, tokenizer, cfg.image_key, cfg.caption_key, cfg.delimiter, cfg.bad_rows
     )
@@ -228,7 +229,7 @@ def build_train_data(
             sampler = EpochSampler(len(cache), cfg.batch_size, env.world_size, env.rank, cfg.seed, epoch, skip)
             return memory_batches(cache, sampler, cfg.batch_size)
 
-        return _checked(TrainData(per_epoch, len(dataset), cached_loader, "memory"), cfg)
+        return _checked(TrainData(per_epoch, len(dataset), cached_loader, "memory"), cfg, env.world_size)
 
     def table_loader(epoch: int, skip: int) -> Any:
         sampler = EpochSampler(len(dataset), cfg.batch_size, env.world_size, env.rank, cfg.seed, epoch, skip)
@@ -240,17 +241,25 @@ def build_train_data(
             **_loader_kwargs(cfg.workers, env.device),
         )
 
-    return _checked(TrainData(per_epoch, len(dataset), table_loader), cfg)
+    return _checked(TrainData(per_epoch, len(dataset), table_loader), cfg, env.world_size)
 
 
-def _checked(data: TrainData, cfg) -> TrainData:
-    if data.batches_per_epoch < cfg.accum_steps:
-        raise DataError(
-            f"--train-data {cfg.train_data}: {data.num_pairs} pairs make {data.batches_per_epoch} batches "
-            f"per "
-            f"epoch at --batch-size {cfg.batch_size} per rank; need at least --accum-steps {cfg.accum_steps}"
-        )
+def _checked(data: TrainData, cfg, world_size: int) -> TrainData:
+    _check_step_fits(data.num_pairs, cfg, world_size)
     return data
+
+
+def _check_step_fits(num_pairs: int, cfg, world_size: int) -> None:
+    """One optimiser step takes ``accum_steps`` batches of ``batch_size × world_size`` pairs: an epoch must hold
+    at least that many."""
+    batches_per_epoch = num_pairs // (cfg.batch_size * world_size)
+    if batches_per_epoch < cfg.accum_steps:
+        lower = "--batch-size or --accum-steps" if cfg.accum_steps > 1 else "--batch-size"
+        raise DataError(
+            f"--train-data {cfg.train_data}: {num_pairs} pairs make {batches_per_epoch} batch(es) of "
+            f"{cfg.batch_size * world_size} (--batch-size {cfg.batch_size} × {world_size} rank(s)) per epoch; one "
+            f"optimiser step needs {cfg.accum_steps} (--accum-steps {cfg.accum_steps}): add pairs or lower {lower}"
+        )
 
 
 def val_dataset(cfg, transform, tokenizer) -> CaptionDataset | None:
@@ -261,3 +270,35 @@ def val_dataset(cfg, transform, tokenizer) -> CaptionDataset | None:
     return CaptionDataset(
         cfg.val_data, transform, tokenizer, cfg.image_key, cfg.caption_key, cfg.delimiter, cfg.bad_rows
     )
+
+
+def check_train_data(cfg, world_size: int) -> None:
+    """Refuse bad training input before a rank starts or a status line is printed (`train` calls it in the
+    launching process): the checks build_train_data and val_dataset make — tables that parse and name existing
+    images, shards that exist, enough pairs for one optimiser step on ``world_size`` ranks — plus each listed
+    image's header, which a rank would otherwise first read when it decodes that image, after its status lines.
+    An image damaged past its header is still found by the rank that decodes it."""
+    val = val_dataset(cfg, None, None)  # in a rank's order: the validation table first
+    if val is not None:
+        _probe_headers(val, cfg.bad_rows)
+    if is_shards(cfg.train_data):
+        total = cfg.train_num_samples or count_shard_samples(shard_paths(cfg.train_data))
+    else:
+        table = CaptionDataset(cfg.train_data, None, None, cfg.image_key, cfg.caption_key, cfg.delimiter, cfg.bad_rows)
+        _probe_headers(table, cfg.bad_rows)
+        total = len(table)
+    _check_step_fits(total, cfg, world_size)
+
+
+def _probe_headers(table: CaptionDataset, bad_rows: str) -> None:
+    """The first image whose header does not read, as the DataError a rank would raise (``--bad-rows skip``
+    tables have probed their images and dropped the bad ones already)."""
+    if bad_rows != "error":
+        return
+    first_rows = {}
+    for row, image in enumerate(table.images, 1):
+        first_rows.setdefault(image, row)
+    for image, row in first_rows.items():
+        problem = probe_image(image)
+        if problem is not None:
+            raise DataError(f"{table.path}: row {row}: image file {image} {problem}")
