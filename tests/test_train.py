@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from train_helpers import train_config
 
-from cyclip_bench.errors import ConfigError, UserError
+from cyclip_bench.errors import ConfigError, DataError, UserError
 from cyclip_bench.models import create_model, load_checkpoint
 from cyclip_bench.train import TrainConfig, TrainingDiverged, lr_at, param_groups, train
 from cyclip_bench.train.data import ShardStream, expand_braces
@@ -139,6 +139,28 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path):
 
 
 # --- guards ---
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        (
+            {"batch_size": 128},
+            "64 pairs make 0 batch(es) of 128 (--batch-size 128 × 1 rank(s)) per epoch; one optimiser step needs 1 "
+            "(--accum-steps 1): add pairs or lower --batch-size",
+        ),
+        (
+            {"batch_size": 32, "accum_steps": 3},
+            "make 2 batch(es) of 32 (--batch-size 32 × 1 rank(s)) per epoch; "
+            "one optimiser step needs 3 (--accum-steps 3): add pairs or lower --batch-size or --accum-steps",
+        ),
+    ],
+)
+def test_too_few_pairs_for_one_step_says_what_one_step_needs(pairs_csv, tmp_path, kw, expected):
+    with pytest.raises(DataError) as err:
+        train(train_config(pairs_csv, tmp_path, name="small", **kw))
+    assert str(err.value).startswith(f"--train-data {pairs_csv}: 64 pairs make ") and expected in str(err.value)
+    assert not (tmp_path / "small").exists()
 
 
 def test_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(pairs_csv, tmp_path, monkeypatch):

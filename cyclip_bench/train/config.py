@@ -11,9 +11,10 @@ import dataclasses
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomllib
+from pydantic import BeforeValidator
 
 from cyclip_bench.errors import ConfigError
 from cyclip_bench.options import option, option_spec
@@ -33,11 +34,15 @@ from cyclip_bench.validation import (
     check_fields,
     flag_name,
     float_range,
+    lists_as_tuples,
     name_problem,
 )
 
 ContrastiveBatch = at_least(2, "a contrastive batch needs negatives")
 Beta = float_range(ge=0, lt=1)
+# What --resume may be allowed to change (train/continuation.py compares each).
+ResumeChange = Literal["world-size", "batch", "schedule", "data"]
+ResumeChanges = Annotated[tuple[ResumeChange, ...], BeforeValidator(lists_as_tuples)]
 HELP_DATA = "Caption CSV/TSV (image,caption) or webdataset shards, e.g. 'shards/{00000..00009}.tar'."
 
 
@@ -56,6 +61,11 @@ def parse_loss_params(values: list[str] | None) -> dict[str, float] | None:
             raise ConfigError(f"--loss-param {item!r}: expected NAME=NUMBER, e.g. init_logit_bias=-10")
         table[name.strip()] = number
     return table
+
+
+def parse_names(value: str | None) -> tuple[str, ...] | None:
+    """``a,b`` → ('a', 'b') (blanks around commas ignored)."""
+    return None if value is None else tuple(part.strip() for part in value.split(",") if part.strip())
 
 
 def parse_delimiter(value: str | None) -> str | None:
@@ -116,6 +126,15 @@ class TrainConfig:
     name: FileName | None = option(None, "Run name.", default_help="<loss>-<model>-s<seed>")
     logs: PathStr = option("logs", "Folder of runs.")
     resume: PathStr | None = option(None, "latest (this run's latest.pt) or a checkpoint path.")
+    allow_resume_changes: ResumeChanges = option(
+        (),
+        "Let --resume continue with these changed: world-size, batch, schedule (lr, warmup, epochs, max steps), "
+        "data (comma-separated); config.json records each part.",
+        cli_type=str,
+        parse=parse_names,
+        default_help="none: a change is refused",
+        metavar="KIND,...",
+    )
     save_every: NonNegativeInt = option(0, "Also keep epoch_<k>.pt every K epochs.")
     checkpoint_steps: PositiveInt = option(100, "Update latest.pt every N steps.")
     log_every: PositiveInt = option(10, "metrics.jsonl line every N steps.")

@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from cyclip_bench import distributed as dist_utils
-from cyclip_bench.errors import ConfigError, TrainingDiverged, TrainingInterrupted
+from cyclip_bench.errors import ConfigError, TrainingDiverged, TrainingInterrupted, UserError
 from cyclip_bench.fileio import atomic_write_json
 from cyclip_bench.models import (
     CHECKPOINT_FORMAT,
@@ -44,6 +44,8 @@ from cyclip_bench.objectives import (
     split_outputs,
 )
 from cyclip_bench.train import config as train_config
+from cyclip_bench.train import continuation
+from cyclip_bench.train.claim import RunClaim
 from cyclip_bench.train.config import TrainConfig, flag
 from cyclip_bench.train.data import TrainData, build_train_data, val_dataset
 from cyclip_bench.train.monitor import Monitor
@@ -74,6 +76,8 @@ class Run:
     epoch: int = 0
     batches_done: int = 0  # micro-batches of the current epoch already consumed
     memory_format: torch.memory_format = torch.contiguous_format
+    data_record: dict = field(default_factory=dict)  # what the checkpoint records of the data (continuation.py)
+    resume_changes: list[str] = field(default_factory=list)  # changes --allow-resume-changes let through
 
     @property
     def ckpt_dir(self) -> Path:
@@ -132,10 +136,10 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) 
     objective = get_objective(cfg.loss)
     loss_params = dict(cfg.loss_params)  # resolved and checked by the config
     raw_model, info = _create_model(cfg, env, objective, loss_params)
-    resume = {}
+    resume, changes, data_record = {}, [], continuation.data_record(cfg)
     if resume_from is not None:
         resume = load_checkpoint(resume_from)
-        check_resumable(resume, info, cfg, resume_from)
+        changes = check_resumable(resume, info, cfg, resume_from, env.world_size, data_record)
     memory_format = torch.channels_last if use_channels_last(cfg, raw_model) else torch.contiguous_format
     raw_model.to(memory_format=memory_format)  # before the optimiser and DDP see the parameters
     _seed(cfg.seed + 1000 * env.rank)  # then a different stream per rank (dropout, augmentation)
@@ -160,7 +164,7 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) 
         ids = [env.device.index] if env.device.type == "cuda" else None
         model = torch.nn.parallel.DistributedDataParallel(raw_model, device_ids=ids)
     run = Run(cfg, env, model, raw_model, info, optimizer, scaler, steps_per_epoch, total, objective, loss_params)
-    run.memory_format = memory_format
+    run.memory_format, run.data_record, run.resume_changes = memory_format, data_record, changes
     return run, data, val, resume
 
 
@@ -235,10 +239,14 @@ def _first_difference(a: Any, b: Any, where: str) -> str | None:
     return None if a == b else f"{where} is {a!r} in the checkpoint, {b!r} in this run"
 
 
-def check_resumable(ckpt: dict, info: Any, cfg: TrainConfig, path: Path) -> None:
+def check_resumable(
+    ckpt: dict, info: Any, cfg: TrainConfig, path: Path, world_size: int = 1, data: dict | None = None
+) -> list[str]:
     """``--resume`` continues a training run exactly, so the checkpoint must be one: this project's format with
-    its optimizer, schedule, sampler and RNG state, the same architecture and the same objective. Each refusal
-    says what differs and how to proceed (``--pretrained`` starts a new run from the weights alone)."""
+    its optimizer, schedule, sampler and RNG state, the same architecture and the same objective; and the run
+    must go on as it was — world size, global batch, schedule, data — unless ``--allow-resume-changes`` allows a
+    change (continuation.py). Each refusal says what differs and how to proceed (``--pretrained`` starts a new
+    run from the weights alone). Returns the allowed changes."""
     where, weights_only = f"--resume {path}", _WEIGHTS_ONLY.format(path=path)
     if ckpt.get("format") != CHECKPOINT_FORMAT:
         raise ConfigError(
@@ -269,6 +277,7 @@ def check_resumable(ckpt: dict, info: Any, cfg: TrainConfig, path: Path) -> None
             f"{where}: another architecture than this run's --model {info.name!r} ({differs}); "
             "resume with the checkpoint's --model/--image-size"
         )
+    return continuation.check_continuation(ckpt, cfg, world_size, data or continuation.data_record(cfg), where)
 
 
 def _save(run: Run, *extra_names: str) -> Path:
@@ -316,10 +325,10 @@ def _optimizer_step(run: Run, batches: Any) -> dict[str, float]:
                 text_features,
                 scale,
                 bias,
-                cfg.lambda_inmodal,
-                cfg.lambda_crossmodal,
-                cfg.cyclic_normalization,
-                run.loss_params,
+                lambda_inmodal=cfg.lambda_inmodal,
+                lambda_crossmodal=cfg.lambda_crossmodal,
+                normalization=cfg.cyclic_normalization,
+                params=run.loss_params,
             )
             if not torch.isfinite(out["loss"]):
                 raise TrainingDiverged(
@@ -434,10 +443,10 @@ def validate(run: Run, dataset: Any) -> dict[str, float]:
             texts[chunk],
             model.logit_scale.exp(),
             model_bias(model),
-            cfg.lambda_inmodal,
-            cfg.lambda_crossmodal,
-            cfg.cyclic_normalization,
-            run.loss_params,
+            lambda_inmodal=cfg.lambda_inmodal,
+            lambda_crossmodal=cfg.lambda_crossmodal,
+            normalization=cfg.cyclic_normalization,
+            params=run.loss_params,
             distributed=False,
         )
         for key in totals:
@@ -459,7 +468,9 @@ def _describe(run: Run, data: TrainData) -> str:
     )
 
 
-def _write_config(run: Run, data: TrainData) -> None:
+def _write_config(run: Run, data: TrainData, resumed_from: Path | None) -> None:
+    """config.json: the config this part of the run trains with, and ``segments``, one per part (a fresh start
+    begins the list; a resume adds itself after the parts before its step)."""
     resolved = {
         "world_size": run.env.world_size,
         "device": str(run.env.device),
@@ -474,20 +485,27 @@ def _write_config(run: Run, data: TrainData) -> None:
         "loss_terms": list(run.objective.logged_terms),
         "loss_params": run.loss_params,
     }
-    atomic_write_json(run.cfg.run_dir / "config.json", {**run.cfg.to_dict(), "resolved": resolved})
+    path = run.cfg.run_dir / "config.json"
+    segment = continuation.new_segment(run.cfg, resolved, run.step, run.epoch, resumed_from, run.resume_changes)
+    earlier = continuation.read_segments(path) if resumed_from is not None else []
+    segments = continuation.add_segment(earlier, segment)
+    atomic_write_json(path, {**run.cfg.to_dict(), "resolved": resolved, "segments": segments})
 
 
-def _run(cfg: TrainConfig, env: dist_utils.DistEnv) -> Path:
+def _run(cfg: TrainConfig, env: dist_utils.DistEnv, claim: RunClaim) -> Path:
     resume_from = _resume_path(cfg)
     run, data, val, resume = _setup(cfg, env, resume_from)
     if resume_from is not None:
         _resume(run, resume, resume_from)
+        allowed = f", with {', '.join(run.resume_changes)} (--allow-resume-changes)" if run.resume_changes else ""
+        _say(env)(f"resuming {cfg.run_dir} from step {run.step} (epoch {run.epoch}) of {resume_from}{allowed}")
+    start = run.step
     run.monitor = Monitor(
         cfg.run_dir, env.is_main, run.total_steps, run.step, cfg.progress, cfg.tensorboard, run.objective.logged_terms
     )
     try:
         if env.is_main:
-            _write_config(run, data)
+            _write_config(run, data, resume_from)
         run.monitor.info(_describe(run, data))
         with _StopSignals() as stop:
             while run.step < run.total_steps:
@@ -499,6 +517,8 @@ def _run(cfg: TrainConfig, env: dist_utils.DistEnv) -> Path:
                 keep = epoch_done and cfg.save_every and run.epoch % cfg.save_every == 0
                 _save(run, *([f"epoch_{run.epoch}.pt"] if keep else []))
     finally:
+        if run.step > start:
+            claim.keep()  # the folder now holds this run's work, whatever happens next
         run.monitor.close()
     return run.ckpt_dir / "latest.pt"
 
@@ -507,7 +527,8 @@ def train(cfg: TrainConfig) -> Path:
     """Train as configured (one process, or one rank of a torchrun job); return the final checkpoint.
 
     Before anything is written: the config is validated (a config built in Python gets the checks flags get),
-    the device must exist, and the run folder must be creatable and writable."""
+    the device must exist, and the run folder must be creatable and writable. Then the main rank claims the
+    run folder (one live run per folder) and clears the temp files of saves a killed run left (claim.py)."""
     cfg = train_config.validate(cfg)
     if cfg.device != "auto":
         check_device_available(cfg.device)
@@ -517,6 +538,25 @@ def train(cfg: TrainConfig) -> Path:
     if cfg.precision == "auto":  # bf16 autocast on GPU; fp32 on CPU, where fp16 autocast is ~18x slower
         cfg = dataclasses.replace(cfg, precision="bf16" if env.device.type == "cuda" else "fp32")
     try:
-        return _run(cfg, env)
+        with _claim(cfg, env) as claim:
+            return _run(cfg, env, claim)
     finally:
         dist_utils.cleanup()
+
+
+def _claim(cfg: TrainConfig, env: dist_utils.DistEnv) -> RunClaim:
+    """The main rank claims the run folder (claim.py); under torchrun every rank learns whether it could, so a
+    refusal stops the whole job with the same line instead of leaving the other ranks waiting."""
+    claim, refusal = RunClaim(cfg.run_dir, _say(env), enabled=env.is_main), None
+    try:
+        claim.acquire()
+    except UserError as err:
+        refusal = err
+    if env.distributed:
+        shared = [None if refusal is None else str(refusal)]
+        torch.distributed.broadcast_object_list(shared, src=0)
+        if refusal is None and shared[0] is not None:
+            refusal = ConfigError(shared[0])
+    if refusal is not None:
+        raise refusal
+    return claim

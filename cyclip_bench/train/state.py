@@ -70,5 +70,6 @@ def checkpoint_payload(run: Any, rng_states: list[dict[str, Any]]) -> dict[str, 
         "scaler": run.scaler.state_dict() if run.scaler.is_enabled() else {},
         "sampler": {"epoch": run.epoch, "batches_done": run.batches_done, "world_size": run.env.world_size},
         "rng": rng_states,
+        "data": run.data_record,  # the training data's spec and fingerprint, compared on resume
         "versions": versions(),
     }
