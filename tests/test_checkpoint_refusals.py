@@ -17,7 +17,8 @@ import torch
 from cli_runner import cli
 
 from cyclip_bench.errors import UserError
-from cyclip_bench.models import _BLOCKED_GLOBAL, _UNSUPPORTED_OPCODE, load_checkpoint
+from cyclip_bench.models import load_checkpoint
+from cyclip_bench.models.checkpoint import _BLOCKED_GLOBAL, _UNSUPPORTED_OPCODE
 from cyclip_bench.models.interop import load_for_eval, load_weights_file
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cyclip_bench.errors import UserError
-from cyclip_bench.models import interop
+from cyclip_bench.models import interop, weights
 from cyclip_bench.models.text_trim import enable_text_trim
 
 # A small ResNet CLIP in OpenAI's layout (blocks per stage 1,1,1,1) registered as an open_clip config, so the
@@ -53,7 +53,7 @@ def test_rn50_openai_layout_maps_key_for_key_onto_rn50_quickgelu():
 
 
 def test_official_release_loads_with_identical_embeddings_and_quickgelu(small_rn, tmp_path, monkeypatch):
-    monkeypatch.setitem(interop._RESNETS, (1, 1, 1, 1), "RNsmall")
+    monkeypatch.setitem(weights._RESNETS, (1, 1, 1, 1), "RNsmall")
     torch.manual_seed(0)
     source = open_clip.create_model(small_rn).eval()
     path = tmp_path / "epoch_64.pt"
@@ -74,7 +74,7 @@ def test_official_release_loads_with_identical_embeddings_and_quickgelu(small_rn
 
 
 def test_mismatched_state_dict_reports_counts(small_rn, tmp_path, monkeypatch):
-    monkeypatch.setitem(interop._RESNETS, (1, 1, 1, 1), "RNsmall")
+    monkeypatch.setitem(weights._RESNETS, (1, 1, 1, 1), "RNsmall")
     sd = open_clip.create_model(small_rn).state_dict()
     sd.pop("ln_final.weight")
     sd.pop("token_embedding.weight")
