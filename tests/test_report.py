@@ -409,6 +409,18 @@ def test_report_on_real_eval_results(eval_results, tmp_path):
     parsed = _parse(html)
     assert "script" not in parsed.tags
     assert len(parsed.imgs) == len([p for p in paths["plots"] if p.suffix == ".png"])
+    # Every fraction with a per-example array is stored as exactly hits / n (float64) with its counts, and
+    # zero-shot predictions agree with top-1 example by example (one tie rule for both).
+    for path in eval_results:
+        for task in json.loads(path.read_text())["tasks"]:
+            for metric, info in task["metric_info"].items():
+                if info["unit"] == "fraction" and info["per_example"]:
+                    values = task["per_example"][info["per_example"]]
+                    assert task["counts"][metric] == {"hits": sum(values), "n": len(values)}, (task["name"], metric)
+                    assert task["metrics"][metric] == sum(values) / len(values)
+            if task["kind"] == "zeroshot":
+                pe = task["per_example"]
+                assert [int(p == y) for p, y in zip(pe["prediction"], pe["label"], strict=True)] == pe["top1"]
 
 
 def test_training_table_shows_the_logit_bias_only_for_runs_that_learn_one(tmp_path):

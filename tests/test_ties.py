@@ -5,6 +5,7 @@ out, on matrices with many exact ties (duplicate captions, scores drawn from a f
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,7 +13,11 @@ import torch
 
 from cyclip_bench import metrics as M
 from cyclip_bench.eval.results import MetricInfo
+from cyclip_bench.eval.suite import TaskSpec
 from cyclip_bench.eval.tasks.base import fraction, fraction_counts
+from cyclip_bench.eval.tasks.linear_probe import LinearProbe
+from cyclip_bench.eval.tasks.retrieval import Retrieval
+from cyclip_bench.eval.tasks.zeroshot import ZeroShot
 from cyclip_bench.metrics import ranking
 
 
@@ -219,3 +224,55 @@ def test_fractions_are_exact_float64_with_counts():
 def test_a_metric_that_disagrees_with_its_own_array_is_a_bug():
     with pytest.raises(ValueError, match="1/2 hits"):
         fraction_counts({"top1": 0.9}, {"top1": MetricInfo(True, "fraction", "top1")}, {"top1": [1, 0]})
+
+
+# --- the tasks use the rule and store exact fractions --------------------
+
+
+def _labelled(labels: list[int], classes: int = 4) -> SimpleNamespace:
+    return SimpleNamespace(
+        labels=labels, metadata=SimpleNamespace(classes=[f"c{i}" for i in range(classes)]), fingerprint=lambda: "f"
+    )
+
+
+def test_zeroshot_and_linear_probe_tasks_count_all_tied_classes_as_misses():
+    """Zero image features: every class scores the same for every image, so no example is a top-1 hit (argmax
+    alone made every label-0 example a hit) and each prediction is the lowest class other than the label."""
+    labels = [0, 1, 2, 3, 0, 0]
+    dataset = _labelled(labels)
+    ctx = SimpleNamespace(
+        labelled=lambda ref, split: dataset,
+        zeroshot_head=lambda meta, label: torch.nn.functional.normalize(torch.randn(4, 3), dim=-1),
+        image_features=lambda ref, split: torch.zeros(len(labels), 3),
+        labels=lambda ref, split: torch.tensor(labels),
+        cached_result=lambda fit, **key: {
+            "C": 1.0,
+            "history": [],
+            "w": torch.zeros(3, 4).double(),
+            "b": torch.zeros(4).double(),
+        },
+    )
+    expected_predictions = [1, 0, 0, 0, 1, 1]
+    zs = ZeroShot(TaskSpec("z", "zeroshot", "d", options={"topk": [1, 2, 4]})).run(ctx).to_json()
+    assert zs["per_example"]["top1"] == [0] * 6 and zs["per_example"]["top2"] == [0] * 6
+    assert zs["per_example"]["prediction"] == expected_predictions
+    assert zs["metrics"]["top1"] == 0.0 and zs["metrics"]["mean_per_class_recall"] == 0.0
+    assert zs["metrics"]["top4"] == 1.0 and zs["counts"]["top4"] == {"hits": 6, "n": 6}
+    probe = LinearProbe(TaskSpec("p", "linear_probe", "d")).run(ctx).to_json()
+    assert probe["per_example"]["prediction"] == expected_predictions
+    assert probe["metrics"]["top1"] == 0.0 and probe["counts"]["top1"] == {"hits": 0, "n": 6}
+
+
+def test_retrieval_task_with_duplicate_captions_stores_exact_fractions_and_counts():
+    # Image 0 and image 1 have the same caption text (identical embeddings); image 2's caption is its own.
+    images = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.0, 0.0, 1.0]])
+    texts = torch.tensor([[1.0, 0.2, 0.0], [1.0, 0.2, 0.0], [0.0, 0.1, 1.0]])
+    feats = SimpleNamespace(
+        images=images, texts=texts, caption_image=torch.tensor([0, 1, 2]), captions=["red", "red", "blue"]
+    )
+    ctx = SimpleNamespace(retrieval_features=lambda ref: feats)
+    out = Retrieval(TaskSpec("r", "retrieval", "d", options={"recall_at": [1, 2]})).run(ctx).to_json()
+    assert out["per_example"]["image_to_text_R@1"] == [0, 0, 1]  # each of A, B ties with the other's caption
+    assert out["per_example"]["text_to_image_R@1"] == [0, 1, 1]  # "red" is closer to image 1 than image 0
+    assert out["metrics"]["image_to_text_R@1"] == 1 / 3 and out["counts"]["image_to_text_R@1"] == {"hits": 1, "n": 3}
+    assert out["metrics"]["image_to_text_R@2"] == 1.0

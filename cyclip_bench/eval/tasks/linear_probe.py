@@ -21,7 +21,7 @@ from cyclip_bench.eval.blas import single_threaded_blas
 from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
 from cyclip_bench.eval.tasks.zeroshot import check_labels
-from cyclip_bench.metrics import mean_per_class_recall
+from cyclip_bench.metrics import mean_per_class_recall, predictions_against
 from cyclip_bench.validation import FileName, OpenFraction, PositiveInt, Seed
 
 
@@ -160,7 +160,7 @@ class LinearProbe(TaskKind):
             solver=2,  # 2: warm-started regularisation path
         )
         C, history, w, b = probe["C"], probe["history"], probe["w"], probe["b"]
-        predictions = predict(x_test, w, b)
+        predictions = predictions_against(x_test.double() @ w + b, y_test)  # ties: docs/evaluation.md, "Ties"
         hits = predictions == y_test
         metrics = {
             "top1": float(hits.double().mean()),
