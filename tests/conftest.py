@@ -67,3 +67,23 @@ def eval_results(
         progress=False,
     )
     return evaluate(cfg)
+
+
+@pytest.fixture(scope="session")
+def same_label_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two untrained tiny models (different weights) saved as `exp1/clip/checkpoints/latest.pt` and
+    `exp2/clip/checkpoints/latest.pt`: two checkpoint files with the same default label, "clip". Fast (no
+    training); for plumbing tests. Returns {"exp1": path, "exp2": path}."""
+    import torch
+
+    from cyclip_bench.models import create_model, model_payload, save_checkpoint
+
+    root = tmp_path_factory.mktemp("experiments")
+    paths = {}
+    for seed, experiment in enumerate(("exp1", "exp2")):
+        torch.manual_seed(seed)
+        model, info = create_model("tiny")
+        paths[experiment] = root / experiment / "clip" / "checkpoints" / "latest.pt"
+        paths[experiment].parent.mkdir(parents=True)
+        save_checkpoint(paths[experiment], model_payload(model, info))
+    return paths

@@ -242,13 +242,19 @@ def test_resume_skips_done_tasks_and_other_versions_are_refused(random_checkpoin
         k: v for k, v in first["run"].items() if k != "resumed_tasks"
     }
     monkeypatch.undo()
-    # results of another checkpoint file under the same label are stale: recomputed, not reused
+    # another checkpoint file under the same label: refused (tests/test_eval_labels.py); with --overwrite its
+    # results are stale, recomputed and not reused
     retrained = tmp_path / "other" / "random.pt"
     retrained.parent.mkdir()
     payload = torch.load(random_checkpoint, weights_only=True)
     payload["step"] = 1
     torch.save(payload, retrained)
-    stale = json.loads(evaluate(replace(cfg, checkpoints=(str(retrained),), resume=True))[0].read_text())
+    refused = r"another checkpoint \(.*random.pt\) under the label 'random'; this run's .*other.random.pt"
+    with pytest.raises(UserError, match=refused):
+        evaluate(replace(cfg, checkpoints=(str(retrained),), resume=True))
+    stale = json.loads(
+        evaluate(replace(cfg, checkpoints=(str(retrained),), resume=True, overwrite=True))[0].read_text()
+    )
     assert stale["run"]["resumed_tasks"] == [] and stale["checkpoint"]["sha256"] == sha256_file(retrained)
     # a user suite of the same name and another version into the same folder
     suite = tmp_path / "world-zeroshot.toml"

@@ -44,8 +44,11 @@ def test_world_covers_every_builtin_task_kind():
 def test_world_suites_resolve_every_dataset(name, world_dir, tmp_path):
     cfg = EvalConfig(checkpoints=("x",), suite=name, out=tmp_path, data_root=world_dir)
     _, tasks = plan(cfg)
-    datasets = resolve_data(cfg, tasks)
-    assert datasets and all(size > 0 for _, _, size in datasets)
+    uses = resolve_data(cfg, tasks)
+    assert uses and all(use.size > 0 for use in uses)
+    # every task that reads data is listed, each split with the file or folder it was read from
+    assert {use.task for use in uses} == {t.spec.name for t in tasks if t.needs()}
+    assert all(Path(use.source).exists() for use in uses)
 
 
 def _write(tmp_path: Path, text: str) -> str:
@@ -66,7 +69,9 @@ def test_user_suite_with_custom_dataset(world_dir, tmp_path):
     suite = load_suite(path)
     assert suite.source == "path" and suite.version == 2
     cfg = EvalConfig(checkpoints=("x",), suite=path, out=tmp_path)
-    assert resolve_data(cfg, plan(cfg)[1])[0][2] == 50
+    [use] = resolve_data(cfg, plan(cfg)[1])
+    assert (use.task, use.split, use.size) == ("z", "test", 50)
+    assert use.source == str(world_dir / "shapes" / "test" / "labels.csv")
 
 
 @pytest.mark.parametrize(
@@ -210,14 +215,14 @@ def real_root(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("name", REAL_SUITES)
 def test_real_suites_resolve_against_fixture_layouts(name, real_root, tmp_path):
     cfg = EvalConfig(checkpoints=("x",), suite=name, out=tmp_path, data_root=real_root)
-    datasets = resolve_data(cfg, plan(cfg)[1])
-    assert datasets and all(size > 0 for _, _, size in datasets)
+    uses = resolve_data(cfg, plan(cfg)[1])
+    assert uses and all(use.size > 0 for use in uses)
 
 
 def test_imagenet_consistency_reads_the_train_split(real_root, tmp_path):
     cfg = EvalConfig(checkpoints=("x",), suite="consistency", out=tmp_path, data_root=real_root)
-    names = {name for _, name, _ in resolve_data(cfg, plan(cfg)[1])}
-    assert {"imagenet1k/train", "imagenet1k/test"} <= names
+    reads = {(u.split, u.source) for u in resolve_data(cfg, plan(cfg)[1]) if u.dataset == "imagenet1k"}
+    assert reads == {("train", f"{real_root / 'imagenet' / 'train'}/"), ("test", f"{real_root / 'imagenet' / 'val'}/")}
 
 
 def test_real_suite_missing_folder_names_path_and_layout(tmp_path):

@@ -16,7 +16,8 @@ def evaluate(
         ...,
         "--checkpoint",
         "-c",
-        help="Checkpoint file (repeat for several), or an open_clip pretrained tag with --model.",
+        help="Checkpoint file (repeat for several), or an open_clip pretrained tag with --model; LABEL=PATH "
+        "sets its label (results are <LABEL>__<suite>.json; default: the run or file name).",
     ),
     suite: str = typer.Option(
         ..., "--suite", "-s", help="Built-in suite name (see `cyclip-bench suites`) or a suite .toml file."
@@ -46,16 +47,23 @@ def evaluate(
         help="Feature cache folder (default $CYCLIP_BENCH_CACHE or ~/.cache/cyclip-bench/features).",
     ),
     resume: bool = typer.Option(False, "--resume", help="Keep tasks already in --out; run only the others."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace results of another suite version in --out."),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Replace results in --out of another suite version or of another checkpoint under the same label.",
+    ),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Resolve suite, tasks, checkpoints and data paths; encode nothing."
+        False,
+        "--dry-run",
+        help="Check suite, tasks, checkpoints, labels and data; print each task's files per split; encode nothing.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars and no table."),
 ) -> None:
     """Evaluate checkpoints on a suite: results JSON per checkpoint + long-format results.csv."""
-    from cyclip_bench.eval import EvalConfig, plan, resolve_data
+    from cyclip_bench.eval import EvalConfig
     from cyclip_bench.eval import evaluate as run_evaluation
     from cyclip_bench.eval.features import Distributed
+    from cyclip_bench.eval.runner import dry_run as plan_run
     from cyclip_bench.eval.summary import headline_table
 
     cfg = EvalConfig(
@@ -75,17 +83,19 @@ def evaluate(
         dry_run=dry_run,
         progress=not quiet,
     )
+    if dry_run:
+        spec, uses, paths = plan_run(cfg)
+        typer.echo(f"suite {spec.name} v{spec.version}: {len(spec.tasks)} task(s); the data each one reads:")
+        for task in dict.fromkeys(u.task for u in uses):
+            typer.echo(f"  {task} ({spec.task(task).kind})")
+            for use in (u for u in uses if u.task == task):
+                unit = "captions" if use.kind == "retrieval" else "examples"
+                typer.echo(f"    {use.split:5} {use.dataset}: {use.source} ({use.size} {unit})")
+        for path in paths:
+            typer.echo(f"would write {path}")
+        return
     console = Console()
     paths = run_evaluation(cfg)
-    if dry_run:
-        spec, tasks = plan(cfg)
-        datasets = resolve_data(cfg, tasks)
-        console.print(f"suite {spec.name} v{spec.version}: {len(tasks)} task(s), {len(datasets)} dataset(s):")
-        for kind, name, size in datasets:
-            console.print(f"  {kind:9} {name} ({size} {'captions' if kind == 'retrieval' else 'examples'})")
-        for path in paths:
-            console.print(f"would write {path}")
-        return
     if not quiet and Distributed.current().is_main:
         console.print(headline_table(paths))
         console.print(f"wrote {len(paths)} result file(s) and {out / 'results.csv'}")

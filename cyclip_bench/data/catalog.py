@@ -9,6 +9,8 @@ Where things live (also in docs/formats.md):
   flickr30k / mscoco     DATA_ROOT/flickr30k/test.csv, DATA_ROOT/mscoco/test.csv (image,caption; rows per
   caption)
   world-*                DATA_ROOT = the folder written by `cyclip-bench data synth`
+  labels-csv/imagefolder DATA_ROOT/<split>/ (or DATA_ROOT itself = the test split only), as path datasets
+Path datasets and the two generic formats never fall back from one split to another (``split_folder``).
 """
 
 from __future__ import annotations
@@ -231,6 +233,9 @@ def _world_retrieval(root: Path, split: str, transform: Any) -> RetrievalDataset
 
 
 # --- user datasets given by path ------------------------------------------------------------------------
+REF_KEYS = ("path", "format", "metadata", "name", "image_key", "caption_key", "delimiter", "train_path")
+
+
 def _resolve(path: str | os.PathLike, data_root: Path | None) -> Path:
     path = Path(path)
     if path.is_absolute():
@@ -240,43 +245,76 @@ def _resolve(path: str | os.PathLike, data_root: Path | None) -> Path:
     return Path.cwd() / path if (Path.cwd() / path).exists() else (data_root or Path.cwd()) / path
 
 
-def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: str, transform: Any) -> Any:
-    unknown = sorted(set(ref) - {"path", "format", "metadata", "name", "image_key", "caption_key", "delimiter"})
-    if unknown:
-        raise UserError(
-            f"dataset reference: unknown key(s) {', '.join(unknown)} (expected path, format, metadata, name)"
+def _is_split_folder(folder: Path, fmt: str) -> bool:
+    return (folder / "labels.csv").is_file() if fmt == "labels-csv" else folder.is_dir()
+
+
+def _split_marker(fmt: str) -> str:
+    return "/labels.csv" if fmt == "labels-csv" else "/<class>/"
+
+
+def split_folder(path: Path, fmt: str, split: str, train_path: Path | None = None) -> Path:
+    """The folder holding ``split`` of a labelled dataset at ``path`` (docs/formats.md, "Splits"). ``path`` with
+    split sub-folders (``train/`` and/or ``test/``, each a labels.csv folder or an ImageFolder) has exactly those
+    splits; a folder without them is one split, the test split. ``train_path`` (a suite's dataset table) names the
+    train split's folder. A split that is not there is an error naming the expected path — never another split."""
+    if split == "train" and train_path is not None:
+        return train_path
+    subs = {s: path / s for s in SPLITS if _is_split_folder(path / s, fmt)}
+    if subs:
+        if split in subs:
+            return subs[split]
+        raise DataError(
+            f"{path}: no {split!r} split: expected {path / split}{_split_marker(fmt)} beside "
+            f"{', '.join(str(p) + _split_marker(fmt) for p in subs.values())}"
         )
+    if split == "test":
+        return path
+    raise DataError(
+        f"{path}: no {split!r} split — this folder is one split, the test split; a dataset with a {split} split "
+        f"holds {path / split}{_split_marker(fmt)} and {path / 'test'}{_split_marker(fmt)} "
+        f"(or set train_path in the suite's dataset table)"
+    )
+
+
+def _metadata_for(folder: Path, top: Path, ref: Mapping[str, Any], data_root: Path | None) -> tuple[Any, str]:
+    if ref.get("metadata") is not None:
+        meta_path = _resolve(ref["metadata"], data_root)
+        return load_class_metadata(meta_path), str(meta_path)
+    candidates = [folder / "classes.json", folder.parent / "classes.json", top / "classes.json"]
+    for candidate in dict.fromkeys(candidates):
+        if candidate.is_file():
+            return load_class_metadata(candidate), str(candidate)
+    raise DataError(f"{folder}: labels-csv needs class metadata: set 'metadata' or put classes.json beside it")
+
+
+def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: str, transform: Any) -> Any:
+    unknown = sorted(set(ref) - set(REF_KEYS))
+    if unknown:
+        raise UserError(f"dataset reference: unknown key(s) {', '.join(unknown)} (expected {', '.join(REF_KEYS)})")
     if "path" not in ref:
         raise UserError("dataset reference: 'path' is required")
     fmt = ref.get("format", "labels-csv")
     if fmt not in REF_FORMATS:
         raise UserError(f"dataset reference: unknown format {fmt!r}; expected one of {', '.join(REF_FORMATS)}")
     path = _resolve(ref["path"], data_root)
-    name = ref.get("name") or f"{path.name}/{split}"
     if fmt == "captions":
         return RetrievalDataset(
-            name,
+            ref.get("name") or f"{path.name}/{split}",
             path,
             transform,
             ref.get("image_key", "image"),
             ref.get("caption_key", "caption"),
             ref.get("delimiter"),
         )
-    meta = None
-    source = "the class metadata"
-    if ref.get("metadata") is not None:
-        meta_path = _resolve(ref["metadata"], data_root)
-        meta, source = load_class_metadata(meta_path), str(meta_path)
-    elif fmt == "labels-csv":
-        for candidate in (path / "classes.json", path.parent / "classes.json"):
-            if candidate.is_file():
-                meta, source = load_class_metadata(candidate), str(candidate)
-                break
-        else:
-            raise DataError(f"{path}: labels-csv needs class metadata: set 'metadata' or put classes.json beside it")
+    train_path = _resolve(ref["train_path"], data_root) if ref.get("train_path") is not None else None
+    folder = split_folder(path, fmt, split, train_path)
+    name = ref.get("name") or f"{path.name}/{split}"
     if fmt == "labels-csv":
-        return load_labels_csv(path, meta, name, transform, source)
-    return load_image_folder(path, meta, name, transform)
+        meta, source = _metadata_for(folder, path, ref, data_root)
+        return load_labels_csv(folder, meta, name, transform, source)
+    meta = _metadata_for(folder, path, ref, data_root)[0] if ref.get("metadata") is not None else None
+    return load_image_folder(folder, meta, name, transform)
 
 
 def _entry(ref: str) -> tuple[str, DatasetEntry]:
@@ -335,36 +373,23 @@ def build_retrieval_dataset(
 
 
 # --- generic formats by catalog name: DATA_ROOT is the dataset folder itself ----------------------------
-def _split_folder(root: Path, split: str, marker: str | None) -> Path:
-    sub = root / split
-    if sub.is_dir() and (marker is None or (sub / marker).is_file()):
-        return sub
-    return root
-
-
 @_register(
     "labels-csv",
     "labelled",
     SPLITS,
-    "DATA_ROOT[/<split>]/labels.csv + classes.json beside or above it",
+    "DATA_ROOT/<split>/labels.csv, or DATA_ROOT/labels.csv (test only); classes.json beside or above it",
     "any folder with labels.csv (image,label) and a class-metadata JSON",
 )
 def _labels_csv(root: Path, split: str, transform: Any) -> LabelledDataset:
-    return _build_from_mapping(
-        {"path": str(_split_folder(root, split, "labels.csv")), "format": "labels-csv"},
-        None,
-        split,
-        transform,
-    )
+    return _build_from_mapping({"path": str(root), "format": "labels-csv"}, None, split, transform)
 
 
 @_register(
     "imagefolder",
     "labelled",
     SPLITS,
-    "DATA_ROOT[/<split>]/<class>/*.png (classes = sorted folder names)",
+    "DATA_ROOT/<split>/<class>/*.png, or DATA_ROOT/<class>/*.png (test only); classes = sorted folder names",
     "ImageFolder layout; class names are the folder names",
 )
 def _imagefolder(root: Path, split: str, transform: Any) -> LabelledDataset:
-    folder = _split_folder(root, split, None)
-    return load_image_folder(folder, None, f"{folder.name}/{split}", transform)
+    return _build_from_mapping({"path": str(root), "format": "imagefolder"}, None, split, transform)

@@ -20,6 +20,7 @@ from cyclip_bench.validation import (
     check_instance,
     flag_name,
     lists_as_tuples,
+    name_problem,
 )
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -32,6 +33,25 @@ def default_cache_dir() -> Path:
         return Path(os.environ["CYCLIP_BENCH_CACHE"])
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     return base / "cyclip-bench" / "features"
+
+
+def checkpoint_entry(entry: str) -> tuple[str | None, str]:
+    """One ``--checkpoint`` value → (label or None for the default label, file or pretrained tag).
+
+    ``LABEL=PATH`` sets the label (the results file is ``<LABEL>__<suite>.json``). A value that is an existing
+    file is always a path, '=' or not, so a file whose name holds '=' still loads under its default label."""
+    if "=" not in entry or Path(entry).is_file():
+        return None, entry
+    label, source = entry.split("=", 1)
+    problem = name_problem(label)
+    if problem is not None:
+        raise ConfigError(
+            f"--checkpoint {entry}: no such file, and {label!r} before '=' is not a label for LABEL=PATH "
+            f"({problem}; a label must be usable as a file name)"
+        )
+    if not source:
+        raise ConfigError(f"--checkpoint {entry}: nothing after '=' (expected LABEL=PATH)")
+    return label, source
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,7 @@ class EvalConfig:
     cache: bool = True
     cache_dir: PathValue | None = None  # None → $CYCLIP_BENCH_CACHE or ~/.cache/cyclip-bench/features
     resume: bool = False
+    # Replace results in --out of another suite version, or of another checkpoint under the same label.
     overwrite: bool = False
     dry_run: bool = False
     progress: bool = True
@@ -61,6 +82,12 @@ class EvalConfig:
                 raise ConfigError(f"{flag} {path}: exists and is not a folder")
         if self.data_root is not None and not Path(self.data_root).is_dir():
             raise ConfigError(f"--data-root {self.data_root} is not a folder")
+        self.labelled_checkpoints  # noqa: B018 -- a bad LABEL=PATH fails on construction
+
+    @property
+    def labelled_checkpoints(self) -> tuple[tuple[str | None, str], ...]:
+        """(explicit label or None, source) of every ``--checkpoint`` (``checkpoint_entry``)."""
+        return tuple(checkpoint_entry(c) for c in self.checkpoints)
 
     @property
     def resolved_cache_dir(self) -> Path | None:

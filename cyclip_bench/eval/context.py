@@ -3,6 +3,7 @@ and at most once per run (memoised here, cached on disk by ``FeatureCache``)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from cyclip_bench.metrics import class_embeddings
 HEAD_BLOCK_PROMPTS = 8192
 
 
-def _ref_key(ref: DatasetRef | None, split: str) -> str:
+def ref_key(ref: DatasetRef | None, split: str) -> str:
+    """The key of one dataset split (``split`` "retrieval" for a retrieval dataset) in a run's memos."""
     return json.dumps([ref, split], sort_keys=True)
 
 
@@ -56,18 +58,26 @@ class EvalContext:
     precision: str
     text_model_id: dict  # tokenizer identity: model name + context length
     templates_sha256: dict[str, str] = field(default_factory=dict)
+    # Labelled splits built (transform None) before the run by ``eval.splits.build_needs``, keyed by ``ref_key``:
+    # each checkpoint reads a shallow copy with its own transform instead of listing the files again.
+    prebuilt: dict[str, Any] = field(default_factory=dict)
     _datasets: dict[str, Any] = field(default_factory=dict)
     _features: dict[str, Any] = field(default_factory=dict)
 
     # --- datasets -------------------------------------------------------------------------------------------
     def labelled(self, ref: DatasetRef, split: str) -> Any:
-        key = _ref_key(ref, split)
+        key = ref_key(ref, split)
         if key not in self._datasets:
-            self._datasets[key] = build_labelled(ref, self.data_root, split, self.transform)
+            if key in self.prebuilt:
+                dataset = copy.copy(self.prebuilt[key])
+                dataset.transform = self.transform
+            else:
+                dataset = build_labelled(ref, self.data_root, split, self.transform)
+            self._datasets[key] = dataset
         return self._datasets[key]
 
     def retrieval(self, ref: DatasetRef) -> Any:
-        key = _ref_key(ref, "retrieval")
+        key = ref_key(ref, "retrieval")
         if key not in self._datasets:
             self._datasets[key] = build_retrieval(ref, self.data_root, self.transform)
         return self._datasets[key]
@@ -171,7 +181,7 @@ class EvalContext:
         return torch.cat(blocks)
 
     def retrieval_features(self, ref: DatasetRef) -> RetrievalFeatures:
-        key = _ref_key(ref, "retrieval-features")
+        key = ref_key(ref, "retrieval-features")
         if key not in self._features:
             data = self.retrieval(ref)
             name = getattr(data, "name", dataset_label(ref))

@@ -15,7 +15,7 @@ import torch
 from cyclip_bench import __version__
 from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.eval.config import EvalConfig
-from cyclip_bench.eval.context import EvalContext, build_labelled, build_retrieval
+from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.features import Distributed, Encoder, FeatureCache
 from cyclip_bench.eval.results import (
     SCHEMA_VERSION,
@@ -25,6 +25,7 @@ from cyclip_bench.eval.results import (
     write_result,
     write_results_csv,
 )
+from cyclip_bench.eval.splits import SplitUse, build_needs, describe, resolve_data
 from cyclip_bench.eval.suite import SuiteSpec, load_suite
 from cyclip_bench.eval.tasks import TaskKind, make_task
 from cyclip_bench.validation import check_device_available, check_output_dir
@@ -93,25 +94,6 @@ def _without_task(err: ConfigError, spec: Any) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
-def resolve_data(cfg: EvalConfig, tasks: list[TaskKind]) -> list[tuple[str, str, int]]:
-    """Build (without encoding) every dataset the tasks read: (kind, name, size). Missing folders fail "
-    "here."""
-    seen, out = set(), []
-    for task in tasks:
-        for need in task.needs():
-            key = (need.kind, repr(need.ref), need.split)
-            if key in seen:
-                continue
-            seen.add(key)
-            if need.kind == "retrieval":
-                data = build_retrieval(need.ref, cfg.data_root, None)
-                out.append(("retrieval", getattr(data, "name", str(need.ref)), len(data.captions)))
-            else:
-                data = build_labelled(need.ref, cfg.data_root, need.split, None)
-                out.append(("labelled", getattr(data, "name", f"{need.ref}/{need.split}"), len(data)))
-    return out
-
-
 def suite_datasets(suite_ref: str) -> dict[str, list[str]]:
     """Catalog name → splits of every dataset a suite's tasks read (in task order); datasets given by path are
     left out, a retrieval dataset has the split "test". ``cyclip-bench data fixture --suite`` writes these."""
@@ -124,6 +106,47 @@ def suite_datasets(suite_ref: str) -> dict[str, list[str]]:
                 if need.split not in splits:
                     splits.append(need.split)
     return names
+
+
+def _load_checkpoints(cfg: EvalConfig, device: str) -> list[Any]:
+    """Every ``--checkpoint``, under its ``LABEL=`` label where one is given; two with one label are refused."""
+    from cyclip_bench.models.interop import load_for_eval
+
+    loaded = []
+    for label, source in cfg.labelled_checkpoints:
+        ckpt = load_for_eval(source, cfg.model, device)
+        if label is not None:
+            ckpt.label = label
+            ckpt.record["label"] = label
+        loaded.append(ckpt)
+    for i, ckpt in enumerate(loaded):
+        other = next((c for c in loaded[:i] if c.label == ckpt.label), None)
+        if other is not None:
+            raise UserError(
+                f"--checkpoint: {other.record['path']} and {ckpt.record['path']} share the label {ckpt.label!r}; "
+                f"give one another label: --checkpoint LABEL={ckpt.record['path']}"
+            )
+    return loaded
+
+
+def _check_label_owners(cfg: EvalConfig, loaded: list[Any], paths: list[Path]) -> None:
+    """A result in --out belongs to the checkpoint it records: another checkpoint — another sha256 from another
+    file — under the same label does not replace it unless --overwrite. The same file changed since (trained
+    further) is the same checkpoint: its stale results are recomputed, as with --resume."""
+    if cfg.overwrite:
+        return
+    for ckpt, path in zip(loaded, paths, strict=True):
+        if not path.is_file():
+            continue
+        old = read_result(path)["checkpoint"]
+        new_path = ckpt.record["path"]
+        if old.get("sha256") == ckpt.sha256 or old.get("path") == new_path:
+            continue
+        raise UserError(
+            f"--out: {path} holds the results of another checkpoint ({old.get('path', 'path not recorded')}) "
+            f"under the label {ckpt.label!r}; this run's {new_path} would replace them — give it another label "
+            f"(--checkpoint LABEL={new_path}) or pass --overwrite to replace them"
+        )
 
 
 def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dict[str, TaskResult]:
@@ -139,8 +162,8 @@ def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dic
         )
     if not cfg.resume:
         return {}
-    # Stale results (another checkpoint file under the same label, or another file of this suite version)
-    # are not reused: every task is recomputed. ``run.resumed_tasks`` records what was reused.
+    # Stale results (another file of this suite version; another checkpoint under the label only with
+    # --overwrite) are not reused: every task is recomputed. ``run.resumed_tasks`` records what was reused.
     if obj["checkpoint"].get("sha256") != sha256 or obj["suite"].get("sha256") != suite.sha256:
         return {}
     names = {t.name for t in suite.tasks}
@@ -182,30 +205,38 @@ def _progress(enabled: bool) -> Any:
     )
 
 
-def evaluate(cfg: EvalConfig) -> list[Path]:
-    """Run ``cfg.suite`` over every checkpoint; returns the result JSON paths (planned ones for a dry run)."""
-    from cyclip_bench.models import get_tokenizer
-    from cyclip_bench.models.interop import load_for_eval
-
+def _prepare(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind], dict[str, Any], str, Distributed, list, list]:
+    """Everything checked before anything is encoded: suite, devices, output folders, every dataset split
+    (built; train/test overlaps refused), checkpoints and their labels, results already in --out."""
     suite, tasks = plan(cfg)
     if cfg.device != "auto":
         check_device_available(cfg.device)
     check_output_dir(cfg.out, "--out")
     if cfg.resolved_cache_dir is not None:
         check_output_dir(cfg.resolved_cache_dir, "--cache-dir")
+    built = build_needs(tasks, cfg.data_root)
     dist = _init_distributed(cfg.device if cfg.device != "auto" else "cpu")
     device = _resolve_device(cfg, dist)
-    loaded = [load_for_eval(c, cfg.model, device) for c in cfg.checkpoints]
-    labels = [c.label for c in loaded]
-    duplicate = next((x for x in labels if labels.count(x) > 1), None)
-    if duplicate:
-        raise UserError(f"--checkpoint: two checkpoints share the label {duplicate!r} (rename one file)")
+    loaded = _load_checkpoints(cfg, device)
     paths = [cfg.out / result_filename(c.label, suite.name) for c in loaded]
-    if cfg.dry_run:
-        resolve_data(cfg, tasks)
-        _check_other_versions(cfg, suite)
-        return paths
     _check_other_versions(cfg, suite)
+    _check_label_owners(cfg, loaded, paths)
+    return suite, tasks, built, device, dist, loaded, paths
+
+
+def dry_run(cfg: EvalConfig) -> tuple[SuiteSpec, list[SplitUse], list[Path]]:
+    """``--dry-run``: every check of a run, encoding nothing → (suite, what each task reads, result paths)."""
+    suite, tasks, built, _, _, _, paths = _prepare(cfg)
+    return suite, describe(tasks, built), paths
+
+
+def evaluate(cfg: EvalConfig) -> list[Path]:
+    """Run ``cfg.suite`` over every checkpoint; returns the result JSON paths (planned ones for a dry run)."""
+    from cyclip_bench.models import get_tokenizer
+
+    suite, tasks, built, device, dist, loaded, paths = _prepare(cfg)
+    if cfg.dry_run:
+        return paths
     done = {c.label: _existing(cfg, suite, p, c.sha256) for c, p in zip(loaded, paths, strict=True)}
     path_of = {c.label: p for c, p in zip(loaded, paths, strict=True)}
 
@@ -237,6 +268,7 @@ def evaluate(cfg: EvalConfig) -> list[Path]:
                 preprocess=ckpt.info.preprocess,
                 precision=cfg.precision,
                 text_model_id={"model": ckpt.info.name, "context_length": ckpt.info.context_length},
+                prebuilt=built,
             )
             out: dict[str, TaskResult] = {}
             ran = False
@@ -323,3 +355,6 @@ def _run_record(
             "total": round(total_s, 4),
         },
     }
+
+
+__all__ = ["dry_run", "evaluate", "plan", "resolve_data", "suite_datasets"]

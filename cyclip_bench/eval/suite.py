@@ -22,7 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DatasetRef = str | dict[str, str]  # a catalog name, or {"path", "format", "metadata"}
+DatasetRef = str | dict[str, str]  # a catalog name, or {"path", "format", "metadata", "train_path", ...}
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,9 @@ class _TaskTable:
 
 @dataclass(frozen=True)
 class _DatasetTable:
-    """A custom dataset reference (same keys as the data catalog's path references)."""
+    """A custom dataset reference (same keys as the data catalog's path references). ``path`` is the dataset
+    folder (with ``train/`` and ``test/`` split folders) or one split's folder (the test split); ``train_path``
+    names the train split's folder explicitly (docs/formats.md, "Splits of a dataset given by path")."""
 
     path: Annotated[PathStr, Field(min_length=1)]
     format: NonEmptyStr | None = None
@@ -104,6 +106,7 @@ class _DatasetTable:
     image_key: NonEmptyStr | None = None
     caption_key: NonEmptyStr | None = None
     delimiter: OneChar | None = None
+    train_path: Annotated[PathStr, Field(min_length=1)] | None = None
 
 
 def _key(key: str) -> str:
