@@ -169,7 +169,7 @@ def half_then_die(obj, handle, *args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     real(obj, handle, *args, **kwargs)
 
-models.torch.save = half_then_die
+torch.save = half_then_die  # the process-wide torch.save, which the checkpoint writer calls
 main(sys.argv[1:])
 """
 
@@ -261,3 +261,20 @@ def test_bad_input_found_at_the_first_step_leaves_no_run_folder(tmp_path):
     assert list((tmp_path / "runs").iterdir()) == []
     write_random_pairs(tmp_path)  # the rerun after the fix is a plain start, not "already has checkpoints"
     assert load_checkpoint(train(train_config(csv, tmp_path / "runs", name="bad", data_cache="off")))["step"] == 2
+
+
+def test_a_held_folder_refuses_every_rank_of_an_nproc_job_with_one_line(tmp_path):
+    csv = write_random_pairs(tmp_path)
+    args = _train_args(csv, tmp_path)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with RunClaim(tmp_path / "k", print):  # rank 0 cannot claim; rank 1 must not wait for it forever
+        proc = subprocess.run(
+            [sys.executable, "-m", "cyclip_bench", *args, "--nproc", "2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: run folder {tmp_path / 'k'} is in use by another train process, pid {os.getpid()}")
