@@ -77,6 +77,8 @@ SUITES = {
     + '[[tasks]]\nname = "p"\nkind = "linear_probe"\ndataset = "world-shapes"\noptions = { max_iter = 0 }\n',
     "probe_fraction_inf": SUITE_HEAD
     + '[[tasks]]\nname = "p"\nkind = "linear_probe"\ndataset = "world-shapes"\noptions = { val_fraction = inf }\n',
+    "probe_on_its_test_split": SUITE_HEAD
+    + '[[tasks]]\nname = "p"\nkind = "linear_probe"\ndataset = "world-shapes"\noptions = { train_split = "test" }\n',
     "split_escape": SUITE_HEAD + TASK + 'split = "../../etc"\n',
     "dataset_int": SUITE_HEAD + '[[tasks]]\nname = "z"\nkind = "zeroshot"\ndataset = 3\n',
     "dataset_key": SUITE_HEAD + '[[tasks]]\nname = "z"\nkind = "zeroshot"\ndataset = { pth = "x" }\n',
@@ -395,6 +397,8 @@ CASES = [
     E("checkpoint-missing", [], "does not exist", ckpt="{root}/nope.pt"),
     E("checkpoint-folder", [], "is a folder, expected a checkpoint file", ckpt="{empty_dir}"),
     E("checkpoint-tag-without-model", [], "needs --model", ckpt="openai"),
+    E("checkpoint-label-slash", [], "'a/b' before '=' is not a label for LABEL=PATH", ckpt="a/b={root}/nope.pt"),
+    E("checkpoint-label-no-path", [], "--checkpoint mine=: nothing after '='", ckpt="mine="),
     E("model-unknown", ["--model", "tiyn"], "tiyn", ckpt="openai"),
     ES("name_escape", "key 'name' = '../escape': expected a name usable as a file name"),
     ES("name_slash", "path separator"),
@@ -419,6 +423,7 @@ CASES = [
     ES("probe_fraction", "option 'val_fraction' 1.5: expected a number < 1"),
     ES("probe_max_iter", "option 'max_iter' 0"),
     ES("probe_fraction_inf", "option 'val_fraction' inf: expected a finite number"),
+    ES("probe_on_its_test_split", "task 'p' (linear_probe) on dataset world-shapes: fits on split 'test', the split"),
     ES("split_escape", "key 'split' = '../../etc'"),
     ES("dataset_int", "key 'dataset' = 3"),
     ES("dataset_key", "unknown key 'pth'. Did you mean 'path'?"),

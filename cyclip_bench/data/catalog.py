@@ -270,6 +270,8 @@ def split_folder(path: Path, fmt: str, split: str, train_path: Path | None = Non
         )
     if split == "test":
         return path
+    if not path.exists():
+        raise DataError(f"{path}: not found (expected a dataset folder with {split}/ and test/ split folders)")
     raise DataError(
         f"{path}: no {split!r} split — this folder is one split, the test split; a dataset with a {split} split "
         f"holds {path / split}{_split_marker(fmt)} and {path / 'test'}{_split_marker(fmt)} "

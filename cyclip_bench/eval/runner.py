@@ -206,21 +206,21 @@ def _progress(enabled: bool) -> Any:
 
 
 def _prepare(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind], dict[str, Any], str, Distributed, list, list]:
-    """Everything checked before anything is encoded: suite, devices, output folders, every dataset split
-    (built; train/test overlaps refused), checkpoints and their labels, results already in --out."""
+    """Everything checked before anything is encoded: suite, devices, output folders, checkpoints and their
+    labels, results already in --out, every dataset split (built; a task fitting on its test images refused)."""
     suite, tasks = plan(cfg)
     if cfg.device != "auto":
         check_device_available(cfg.device)
     check_output_dir(cfg.out, "--out")
     if cfg.resolved_cache_dir is not None:
         check_output_dir(cfg.resolved_cache_dir, "--cache-dir")
-    built = build_needs(tasks, cfg.data_root)
     dist = _init_distributed(cfg.device if cfg.device != "auto" else "cpu")
     device = _resolve_device(cfg, dist)
     loaded = _load_checkpoints(cfg, device)
     paths = [cfg.out / result_filename(c.label, suite.name) for c in loaded]
     _check_other_versions(cfg, suite)
     _check_label_owners(cfg, loaded, paths)
+    built = build_needs(tasks, cfg.data_root)
     return suite, tasks, built, device, dist, loaded, paths
 
 

@@ -45,6 +45,8 @@ def data_source(data: Any) -> str:
 def build_needs(tasks: list[Any], data_root: Path | None, retrieval: bool = True) -> dict[str, Any]:
     """Build (with no transform, encoding nothing) every dataset split the tasks read, each once, keyed as
     ``EvalContext`` keys them; then refuse a task whose fit split shares files with its test split."""
+    for task in tasks:
+        check_distinct_split_names(task)
     built: dict[str, Any] = {}
     for task in tasks:
         for need in task.needs():
@@ -82,43 +84,54 @@ def _canonical_files(files: list[str]) -> set[str]:
     return out
 
 
-def check_separate_splits(task: Any, built: dict[str, Any]) -> None:
-    """Refuse ``task`` when two splits it reads of one dataset are the same split, have other classes, or share
-    image files."""
+def _split_pairs(task: Any) -> list[tuple[Any, Any, str]]:
+    """(test need, fit need, where) for every two labelled splits ``task`` reads of one dataset."""
     labelled = [n for n in task.needs() if n.kind == "labelled"]
+    pairs = []
     for i, first in enumerate(labelled):
         for other in labelled[i + 1 :]:
-            if ref_key(first.ref, "") != ref_key(other.ref, ""):
-                continue
-            test, fit = (first, other) if first.split == task.spec.split else (other, first)
-            where = f"task {task.spec.name!r} ({task.kind}) on dataset {dataset_label(test.ref)}"
-            if fit.split == test.split:
-                raise ConfigError(
-                    f"{where}: fits on split {fit.split!r}, the split it is tested on (set its train_split option "
-                    f"to the dataset's train split)"
-                )
-            fit_data, test_data = built[ref_key(fit.ref, fit.split)], built[ref_key(test.ref, test.split)]
-            fit_classes, test_classes = list(fit_data.metadata.classes), list(test_data.metadata.classes)
-            if fit_classes != test_classes:  # label i would be another class in each split
-                first_diff = next(
-                    (i for i, pair in enumerate(zip(fit_classes, test_classes, strict=False)) if pair[0] != pair[1]),
-                    min(len(fit_classes), len(test_classes)),
-                )
-                raise DataError(
-                    f"{where}: its {fit.split!r} split ({data_source(fit_data)}) has {len(fit_classes)} classes and "
-                    f"its {test.split!r} split ({data_source(test_data)}) {len(test_classes)}, first differing at "
-                    f"class {first_diff}; both splits need the same classes in the same order (one metadata file)"
-                )
-            if not (hasattr(fit_data, "files") and hasattr(test_data, "files")):
-                continue  # in-memory splits (CIFAR) come from separate files of the release
-            shared = _canonical_files(test_data.files) & _canonical_files(fit_data.files)
-            if shared:
-                raise DataError(
-                    f"{where}: its {fit.split!r} split ({data_source(fit_data)}) holds {len(shared)} of the "
-                    f"{len(test_data)} images of its {test.split!r} split ({data_source(test_data)}), e.g. "
-                    f"{sorted(shared)[0]} — it would be fit on the images it is tested on; give the {fit.split} split "
-                    f"its own files (docs/formats.md, splits)"
-                )
+            if ref_key(first.ref, "") == ref_key(other.ref, ""):
+                test, fit = (first, other) if first.split == task.spec.split else (other, first)
+                pairs.append((test, fit, f"task {task.spec.name!r} ({task.kind}) on dataset {dataset_label(test.ref)}"))
+    return pairs
+
+
+def check_distinct_split_names(task: Any) -> None:
+    """Refuse ``task`` when it fits on the split it is tested on (``train_split`` = ``split``): a configuration
+    error, found before any data is read."""
+    for test, fit, where in _split_pairs(task):
+        if fit.split == test.split:
+            raise ConfigError(
+                f"{where}: fits on split {fit.split!r}, the split it is tested on (set its train_split option to the "
+                f"dataset's train split)"
+            )
+
+
+def check_separate_splits(task: Any, built: dict[str, Any]) -> None:
+    """Refuse ``task`` when two splits it reads of one dataset have other classes or share image files."""
+    for test, fit, where in _split_pairs(task):
+        fit_data, test_data = built[ref_key(fit.ref, fit.split)], built[ref_key(test.ref, test.split)]
+        fit_classes, test_classes = list(fit_data.metadata.classes), list(test_data.metadata.classes)
+        if fit_classes != test_classes:  # label i would be another class in each split
+            first_diff = next(
+                (i for i, pair in enumerate(zip(fit_classes, test_classes, strict=False)) if pair[0] != pair[1]),
+                min(len(fit_classes), len(test_classes)),
+            )
+            raise DataError(
+                f"{where}: its {fit.split!r} split ({data_source(fit_data)}) has {len(fit_classes)} classes and "
+                f"its {test.split!r} split ({data_source(test_data)}) {len(test_classes)}, first differing at "
+                f"class {first_diff}; both splits need the same classes in the same order (one metadata file)"
+            )
+        if not (hasattr(fit_data, "files") and hasattr(test_data, "files")):
+            continue  # in-memory splits (CIFAR) come from separate files of the release
+        shared = _canonical_files(test_data.files) & _canonical_files(fit_data.files)
+        if shared:
+            raise DataError(
+                f"{where}: its {fit.split!r} split ({data_source(fit_data)}) holds {len(shared)} of the "
+                f"{len(test_data)} images of its {test.split!r} split ({data_source(test_data)}), e.g. "
+                f"{sorted(shared)[0]} — it would be fit on the images it is tested on; give the {fit.split} split "
+                f"its own files (docs/formats.md, splits)"
+            )
 
 
 def describe(tasks: list[Any], built: dict[str, Any]) -> list[SplitUse]:
@@ -139,4 +152,12 @@ def resolve_data(cfg: Any, tasks: list[Any]) -> list[SplitUse]:
     return describe(tasks, build_needs(tasks, cfg.data_root, retrieval=True))
 
 
-__all__ = ["SplitUse", "build_needs", "check_separate_splits", "data_source", "describe", "resolve_data"]
+__all__ = [
+    "SplitUse",
+    "build_needs",
+    "check_distinct_split_names",
+    "check_separate_splits",
+    "data_source",
+    "describe",
+    "resolve_data",
+]
