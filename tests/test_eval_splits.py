@@ -96,6 +96,8 @@ def test_a_missing_split_beside_another_names_the_expected_path(world_dir, tmp_p
     assert len(build_dataset({"path": str(only_train)}, None, "train")) == _rows(only_train / "train")
     with pytest.raises(DataError, match=r"no 'test' split: expected .*only-train/test/labels\.csv beside"):
         build_dataset({"path": str(only_train)}, None, "test")
+    with pytest.raises(DataError, match=r"nowhere: not found \(expected a dataset folder with train/ and test/"):
+        build_dataset({"path": str(tmp_path / "nowhere")}, None, "train")
 
 
 # --- the leak: refused before anything is encoded ----------------------------------------------------------
@@ -152,6 +154,8 @@ def test_the_leak_from_the_cli_is_one_line_exit_2(world_dir, same_label_checkpoi
     ran = cli("eval", "-c", checkpoint, "--suite", str(suite), "--out", out, "--no-cache")
     assert ran.returncode == 2 and ran.stderr.startswith("error: task 'fit' (consistency)"), ran.stderr
     assert ran.stderr.count("\n") == 1 and str(world_dir / "shapes" / "test") in ran.stderr
+    dry = cli("eval", "-c", checkpoint, "--suite", str(suite), "--out", out, "--no-cache", "--dry-run")
+    assert dry.returncode == 2 and dry.stderr == ran.stderr  # --dry-run refuses it the same way
 
 
 # --- the split layouts that work ---------------------------------------------------------------------------
