@@ -356,6 +356,12 @@ CASES = [
         "another architecture",
     ),
     T("resume-other-loss", ["--resume", "{ckpt_trained}", "--name", "r", "--loss", "cyclip"], "another loss config"),
+    T(
+        "resume-changed-run",
+        ["--resume", "{ckpt_trained}", "--name", "r", "--lr", "0.1"],
+        "would continue differently from the checkpoint (--batch-size 128 → 8, --lr 0.0005 → 0.1, --max-steps "
+        "None → 1, --train-data a.csv → ",
+    ),
     T("resume-bad-form", ["--resume", "{ckpt_sd_list}", "--name", "r"], "state_dict"),
     # --- train: --config TOML -----------------------------------------------------------------------------
     TC("lr_str", "key 'lr' = 'abc': expected a number"),

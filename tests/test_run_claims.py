@@ -96,11 +96,11 @@ def test_a_sigkilled_holder_blocks_while_alive_and_its_claim_is_taken_over_after
 
 
 def test_a_failure_before_the_first_step_removes_what_the_run_created_only(tmp_path):
-    fresh = tmp_path / "fresh"
+    fresh = tmp_path / "logs" / "fresh"
     with pytest.raises(RuntimeError), RunClaim(fresh, print):
         (fresh / "config.json").write_text("{}")
         raise RuntimeError("bad input")
-    assert not fresh.exists()
+    assert list(tmp_path.iterdir()) == []  # the run folder and the --logs folder made for it are gone
     kept = tmp_path / "kept"
     kept.mkdir()
     (kept / "notes.txt").write_text("mine")
@@ -258,7 +258,7 @@ def test_bad_input_found_at_the_first_step_leaves_no_run_folder(tmp_path):
         (tmp_path / f"{i}.png").write_bytes(b"not a png")
     with pytest.raises(DataError, match=r"\d+\.png"):
         train(train_config(csv, tmp_path / "runs", name="bad", data_cache="off"))
-    assert list((tmp_path / "runs").iterdir()) == []
+    assert not (tmp_path / "runs").exists()  # nor the --logs folder it made for it
     write_random_pairs(tmp_path)  # the rerun after the fix is a plain start, not "already has checkpoints"
     assert load_checkpoint(train(train_config(csv, tmp_path / "runs", name="bad", data_cache="off")))["step"] == 2
 

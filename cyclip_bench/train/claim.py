@@ -54,6 +54,15 @@ def remove_stale_temp_files(run_dir: Path) -> tuple[int, int]:
     return files, size
 
 
+def _missing_folders(path: Path) -> list[Path]:
+    """The folders ``mkdir(parents=True)`` of ``path`` would create, deepest first."""
+    made = []
+    while not path.exists() and path != path.parent:
+        made.append(path)
+        path = path.parent
+    return made
+
+
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size} bytes"
 
@@ -98,7 +107,7 @@ class RunClaim:
     def __init__(self, run_dir: Path, say: Callable[[str], None], enabled: bool = True) -> None:
         self.run_dir, self.path, self.say, self.enabled = Path(run_dir), Path(run_dir) / CLAIM_FILE, say, enabled
         self._fd: int | None = None
-        self._created = False
+        self._made: list[Path] = []  # the folders the claim created (run folder, --logs), deepest first
         self._before: set[str] = set()
         self._kept = False
 
@@ -110,7 +119,7 @@ class RunClaim:
         if not self.enabled:
             return self
         try:
-            self._created = not self.run_dir.exists()
+            self._made = _missing_folders(self.run_dir)
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._before = set(os.listdir(self.run_dir))
         except OSError as err:
@@ -143,9 +152,10 @@ class RunClaim:
                 os.unlink(self.path)  # before the lock goes: see _acquire's inode check
             os.close(self._fd)
             self._fd = None
-        if exc_type is not None and not self._kept and self._created:
+        if exc_type is not None and not self._kept:
             with contextlib.suppress(OSError):
-                self.run_dir.rmdir()  # empty unless someone else wrote there meanwhile; then it stays
+                for folder in self._made:
+                    folder.rmdir()  # empty unless someone else wrote there meanwhile; then it stays
 
     def _discard_new_entries(self) -> None:
         for name in set(os.listdir(self.run_dir)) - self._before - {CLAIM_FILE}:
