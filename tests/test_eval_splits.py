@@ -115,6 +115,7 @@ def test_a_test_folder_given_as_the_dataset_has_no_train_split(
     message = str(err.value)
     assert message.startswith(f"task 'fit' ({KIND[kind]}) fits on the 'train' split of {root / 'test'}:")
     assert "this folder is one split, the test split" in message and str(root / "test" / "train") in message
+    assert message.endswith(f"did you mean the dataset folder {root}, which has train/ and test/?")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

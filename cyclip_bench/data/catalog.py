@@ -272,10 +272,15 @@ def split_folder(path: Path, fmt: str, split: str, train_path: Path | None = Non
         return path
     if not path.exists():
         raise DataError(f"{path}: not found (expected a dataset folder with {split}/ and test/ split folders)")
+    parent = path.parent
+    hint = (
+        f"; did you mean the dataset folder {parent}, which has {split}/ and {path.name}/?"
+        if path.name in SPLITS and _is_split_folder(parent / split, fmt)
+        else " (or set train_path in the suite's dataset table)"
+    )
     raise DataError(
         f"{path}: no {split!r} split — this folder is one split, the test split; a dataset with a {split} split "
-        f"holds {path / split}{_split_marker(fmt)} and {path / 'test'}{_split_marker(fmt)} "
-        f"(or set train_path in the suite's dataset table)"
+        f"holds {path / split}{_split_marker(fmt)} and {path / 'test'}{_split_marker(fmt)}{hint}"
     )
 
 
