@@ -66,6 +66,16 @@ def test_a_claim_left_by_a_dead_process_is_taken_over_with_a_line(tmp_path):
     ]
 
 
+def test_an_empty_unlocked_claim_file_is_stale_too(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / CLAIM_FILE).write_text("")  # a process died between creating and writing it
+    said, say = _lines()
+    with RunClaim(run, say):
+        pass
+    assert said == [f"taking over the claim on {run} left by an unknown process, which is no longer running"]
+
+
 def test_a_sigkilled_holder_blocks_while_alive_and_its_claim_is_taken_over_after(tmp_path):
     run = tmp_path / "run"
     code = textwrap.dedent(
@@ -278,3 +288,28 @@ def test_a_held_folder_refuses_every_rank_of_an_nproc_job_with_one_line(tmp_path
     assert proc.returncode == 2, proc.stderr[-3000:]
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"error: run folder {tmp_path / 'k'} is in use by another train process, pid {os.getpid()}")
+
+
+def test_without_flock_a_claim_is_judged_by_its_pid(tmp_path, monkeypatch):
+    import errno
+
+    import cyclip_bench.train.claim as claim_module
+
+    def no_locks(fd, op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(claim_module.fcntl, "flock", no_locks)
+    run = tmp_path / "run"
+    run.mkdir()
+    host = socket.gethostname()
+    for pid, other_host in ((os.getpid(), host), (999999, "elsewhere")):  # alive here; unknowable elsewhere
+        (run / CLAIM_FILE).write_text(json.dumps({"pid": pid, "host": other_host, "started": "t"}))
+        with pytest.raises(ConfigError, match=f"pid {pid} on {other_host}.*; if it is gone, delete {run / CLAIM_FILE}"):
+            RunClaim(run, print).acquire()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # reaped: its pid runs nothing
+    (run / CLAIM_FILE).write_text(json.dumps({"pid": gone.pid, "host": host, "started": "t"}))
+    said, say = _lines()
+    with RunClaim(run, say):
+        pass
+    assert len(said) == 1 and f"left by pid {gone.pid} on {host}" in said[0]

@@ -112,11 +112,26 @@ def test_flags_win_over_toml_and_lambdas_resolve(tmp_path):
         ({"lambda_crossmodal": 0.5}, "needs --loss cyclip"),
         ({"loss": "sigilp"}, "--loss 'sigilp'.*Did you mean 'siglip'"),
         ({"precison": "fp32"}, "Did you mean 'precision'"),
+        (
+            {"allow_resume_changes": ("batch", "speed")},
+            r"--allow-resume-changes\[1\] 'speed': expected 'world-size', 'batch', 'schedule' or 'data'",
+        ),
     ],
 )
 def test_bad_config_names_the_flag(flags, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig.from_sources(None, train_data="a.csv", **flags)
+
+
+def test_allow_resume_changes_from_a_comma_list_or_a_toml_list(tmp_path):
+    from cyclip_bench.cli.derive import config_flags
+
+    flags = config_flags(TrainConfig, {"train_data": "a.csv", "allow_resume_changes": " world-size, batch ,"})
+    assert TrainConfig.from_sources(None, **flags).allow_resume_changes == ("world-size", "batch")
+    toml = tmp_path / "c.toml"
+    toml.write_text('[train]\ntrain-data = "a.csv"\nallow-resume-changes = ["schedule", "data"]\n')
+    assert TrainConfig.from_sources(toml).allow_resume_changes == ("schedule", "data")
+    assert TrainConfig.from_sources(None, train_data="a.csv").allow_resume_changes == ()
 
 
 def test_bad_model_and_image_size_and_foreign_resume(pairs_csv, tmp_path):

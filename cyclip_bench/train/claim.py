@@ -169,10 +169,7 @@ class RunClaim:
     def _acquire(self) -> int:
         """Open and lock the claim file; refuse a held one; take over a stale one, saying so."""
         while True:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as err:
-                raise FileSystemError(f"cannot claim run folder {self.run_dir}: {describe_os_error(err)}") from err
+            fd, existed = self._open()
             previous = _read_record(fd)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -196,12 +193,28 @@ class RunClaim:
             if same:
                 break
             os.close(fd)
-        previous = _read_record(fd)
-        if previous is not None or os.fstat(fd).st_size:
+        if existed:  # and unlocked: its holder is gone
+            previous = _read_record(fd)
             self.say(f"taking over the claim on {self.run_dir} left by {_holder(previous)}, which is no longer running")
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(_record()).encode("utf-8"), 0)
         return fd
+
+    def _open(self) -> tuple[int, bool]:
+        """The claim file opened for writing, and whether it was there already (one we create has no holder)."""
+        while True:
+            try:
+                return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), False
+            except FileExistsError:
+                pass
+            except OSError as err:
+                raise FileSystemError(f"cannot claim run folder {self.run_dir}: {describe_os_error(err)}") from err
+            try:
+                return os.open(self.path, os.O_RDWR), True
+            except FileNotFoundError:
+                continue  # its holder removed it between the two opens
+            except OSError as err:
+                raise FileSystemError(f"cannot claim run folder {self.run_dir}: {describe_os_error(err)}") from err
 
     def _refuse(self, record: dict[str, Any] | None, hint: str = "") -> None:
         raise ConfigError(
