@@ -8,7 +8,8 @@ class both tools predict alike (and how many distinct classes ours predicts: equ
 one class for everything prove little), whether their class names and templates are the same, and each tool's wall
 time for the whole multi-dataset run.
 
-CLIP_benchmark needs its own venv (numpy < 2.4, PITFALLS.md), e.g. reusing this project's torch through a .pth file:
+CLIP_benchmark needs its own venv (numpy < 2.4: its zero-shot helper calls float() on a 1-element array, which
+numpy ≥ 2.4 rejects), e.g. reusing this project's torch through a .pth file:
     python3 -m venv /tmp/cb-venv
     echo "$PWD/.venv/lib/python3.11/site-packages" > /tmp/cb-venv/lib/python3.11/site-packages/zz_project.pth
     /tmp/cb-venv/bin/pip install --no-deps "clip-benchmark==1.6.2" "numpy<2.4" requests urllib3 certifi \\

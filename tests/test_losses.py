@@ -20,7 +20,7 @@ def _features(n: int, d: int = 5, seed: int = 0) -> tuple[torch.Tensor, torch.Te
 
 
 def _naive(image, text, s, lam_i, lam_c, per_pair=False):
-    """PAPER.md written out with Python loops."""
+    """docs/paper.md's formulas written out with Python loops."""
     n = len(image)
     dot = lambda a, b: sum(x * y for x, y in zip(a.tolist(), b.tolist(), strict=True))  # noqa: E731
     ce_i = ce_t = 0.0

@@ -30,7 +30,7 @@ def _softplus(x: float) -> float:
 
 
 def reference_siglip(image: list[list[float]], text: list[list[float]], s: float, b: float, lam: float) -> dict:
-    """Zhai et al. eq. 1 and CyCLIP's L_I, L_C (PAPER.md) written out pair by pair."""
+    """Zhai et al. eq. 1 and CyCLIP's L_I, L_C (docs/paper.md) written out pair by pair."""
     n = len(image)
     sigmoid = 0.0
     for j in range(n):

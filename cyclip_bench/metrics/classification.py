@@ -12,7 +12,7 @@ def class_embeddings(template_embeddings: torch.Tensor) -> torch.Tensor:
     """[C, T, d] text embeddings (one per class × template) → [C, d] class embeddings.
 
     Each template embedding is L2-normalised, the templates are averaged and the mean is renormalised (CLIP's
-    prompt ensembling, as PAPER.md describes it).
+    prompt ensembling, as docs/paper.md describes it).
     """
     if template_embeddings.ndim != 3:
         raise ValueError(f"expected [classes, templates, dim], got shape {tuple(template_embeddings.shape)}")
@@ -60,7 +60,7 @@ def _class_to_superclass(superclasses: dict[str, list[int]], num_classes: int) -
 def fine_correct(logits: torch.Tensor, labels: torch.Tensor, superclasses: dict[str, list[int]]) -> torch.Tensor:
     """Bool [N]: correct when classifying among the subclasses of the true label's superclass only.
 
-    A label in no superclass is classified among all classes (so every test image counts, as in PAPER.md).
+    A label in no superclass is classified among all classes (so every test image counts, as in docs/paper.md).
     Ties are pessimistic, as in ``topk_correct``.
     """
     owner = _class_to_superclass(superclasses, logits.shape[1])

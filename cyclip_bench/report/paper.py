@@ -1,5 +1,5 @@
 """The paper beside us: CyCLIP's published RN50/CC3M numbers (templates/paper_numbers.json, from
-shared/PAPER.md).
+docs/paper.md).
 
 A task gets the paper's number when its dataset is one the paper reports (exact match, shown plainly) or when
 it is a generated-world set that stands in for one (shown with "≈ <dataset>", since the absolute numbers are
