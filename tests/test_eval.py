@@ -336,7 +336,7 @@ def test_cli_eval_world_zeroshot(random_checkpoint, world_dir, tmp_path):
 
 PLUGIN = """
 from cyclip_bench.eval import TaskKind
-from cyclip_bench.eval.results import MetricInfo
+from cyclip_bench.results import MetricInfo
 
 
 class ImageCount(TaskKind):

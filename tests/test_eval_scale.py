@@ -21,9 +21,9 @@ import cyclip_bench.eval.context as context_module
 from cyclip_bench.data.metadata import ClassMetadata, builtin_metadata
 from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.features import FeatureCache
-from cyclip_bench.eval.results import compact_json, read_result, write_result
 from cyclip_bench.eval.tasks.zeroshot import zeroshot_logits
 from cyclip_bench.metrics import class_embeddings
+from cyclip_bench.results import compact_json, from_json, read_result, save
 
 
 @dataclass
@@ -116,7 +116,7 @@ def test_results_json_per_example_arrays_are_one_line_each(tmp_path: Path) -> No
     task["metrics"]["top1"] = sum(hits) / n  # the reader checks the headline against its per-example array
     task["class_names"] = builtin_metadata("imagenet").classes
     path = tmp_path / "a__s.json"
-    write_result(path, doc)
+    save(path, from_json(doc))
     assert read_result(path) == doc  # the report's strict reader accepts it; nothing changed on the way
     text = path.read_text()
     size, indented = len(text.encode()), len(json.dumps(doc, indent=2).encode())

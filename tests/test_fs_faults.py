@@ -126,7 +126,7 @@ def test_training_on_a_full_disk_keeps_the_last_good_checkpoint(pairs_csv, tmp_p
 
 def test_eval_rebuild_of_results_csv_names_an_unreadable_file(tmp_path):
     from cyclip_bench.errors import UserError
-    from cyclip_bench.eval.results import write_results_csv
+    from cyclip_bench.results import write_results_csv
 
     out = _results(tmp_path / "out", 2)
     (out / "gone__s.json").symlink_to(tmp_path / "nowhere.json")  # listed by the glob, cannot be read
@@ -187,7 +187,7 @@ def test_a_real_read_only_folder(tmp_path):
 
 
 def test_a_result_file_that_vanishes_after_the_listing(tmp_path, monkeypatch):
-    import cyclip_bench.report.results as report_results
+    import cyclip_bench.results.read as report_results
 
     results, out = _results(tmp_path / "results", 2), tmp_path / "report"
     listed = report_results.collect_result_files

@@ -211,12 +211,11 @@ def mutated_results(draw):
 @FUZZ
 @given(st.one_of(mutated_results().map(json.dumps), st.binary(max_size=120).map(lambda b: b.decode("latin-1"))))
 def test_results_json_readers(scratch, text):
-    from cyclip_bench.eval.results import read_result
-    from cyclip_bench.report.results import load_results
+    from cyclip_bench.results import load_all, read_result
 
     path = scratch / "a__s.json"
     path.write_text(text, encoding="utf-8")
-    loaded = _loads_or_user_error(lambda: load_results([path]))
+    loaded = _loads_or_user_error(lambda: load_all([path]))
     assert (loaded is None) == (_loads_or_user_error(lambda: read_result(path)) is None)
     if loaded is not None:
         assert loaded[0].label and all(isinstance(t.metrics, dict) for t in loaded[0].tasks)

@@ -89,3 +89,37 @@ def test_the_models_package_front_file_only_re_exports():
     tree = ast.parse((PACKAGE / "models" / "__init__.py").read_text(encoding="utf-8"))
     kinds = {type(node).__name__ for node in tree.body}
     assert kinds <= {"Expr", "ImportFrom", "Assign"}, kinds  # docstring, imports, __all__
+
+
+def test_the_layers_of_the_results_format():
+    """The results model sits below eval and report: eval writes results without importing the report,
+    metrics/data/models import neither eval nor report, and cyclip_bench.results imports neither."""
+    graph = import_graph()
+    allowed_below = {
+        "cyclip_bench.eval": ("cyclip_bench.report",),
+        "cyclip_bench.metrics": ("cyclip_bench.eval", "cyclip_bench.report"),
+        "cyclip_bench.data": ("cyclip_bench.eval", "cyclip_bench.report"),
+        "cyclip_bench.models": ("cyclip_bench.eval", "cyclip_bench.report"),
+        "cyclip_bench.results": ("cyclip_bench.eval", "cyclip_bench.report"),
+    }
+    upward = sorted(
+        f"{module} imports {dep}"
+        for module, deps in graph.items()
+        for package, forbidden in allowed_below.items()
+        if module == package or module.startswith(package + ".")
+        for dep in deps
+        if any(dep == f or dep.startswith(f + ".") for f in forbidden)
+    )
+    assert upward == []
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path, monkeypatch):
+    pkg = tmp_path / "cyclip_bench"
+    for sub in ("eval", "report"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "eval" / "runner.py").write_text("from cyclip_bench.report import build\n")
+    (pkg / "report" / "build.py").write_text("")
+    monkeypatch.setitem(globals(), "PACKAGE", pkg)
+    assert import_graph()["cyclip_bench.eval.runner"] == {"cyclip_bench.report.build"}

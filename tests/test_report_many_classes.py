@@ -88,8 +88,8 @@ def test_a_thousand_classes_keep_the_report_small(tmp_path):
 
 
 def test_per_class_csv_when_checkpoints_have_different_test_sets():
-    from cyclip_bench.report.results import Task
     from cyclip_bench.report.task_plots.per_class import per_class_csv, per_class_top1
+    from cyclip_bench.results import TaskResult as Task
 
     def task(labels, correct):
         return Task(

@@ -13,8 +13,8 @@ from tiny_inputs import minimal_result, minimal_task
 
 from cyclip_bench.errors import UserError
 from cyclip_bench.report import build_report
-from cyclip_bench.report.results import Task
 from cyclip_bench.report.task_plots import TASK_PLOTS, TaskPlot, TaskView, plots_for, task_plot
+from cyclip_bench.results import TaskResult as Task
 
 
 @pytest.fixture

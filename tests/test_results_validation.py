@@ -11,9 +11,9 @@ from cli_runner import cli
 from tiny_inputs import minimal_result
 
 from cyclip_bench.errors import DataError
-from cyclip_bench.eval.results import MetricInfo, TaskResult, compact_json
 from cyclip_bench.eval.tasks.base import fraction_counts
-from cyclip_bench.report.results import load_result, parse_result
+from cyclip_bench.results import MetricInfo, TaskResult, compact_json, parse_result
+from cyclip_bench.results import load as load_result
 
 CLASSES = [f"c{i}" for i in range(10)]
 

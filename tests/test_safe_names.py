@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tiny_inputs import minimal_task
 
 from cyclip_bench.errors import ConfigError
-from cyclip_bench.eval.results import result_filename
+from cyclip_bench.results import result_filename
 from cyclip_bench.train import TrainConfig
 from cyclip_bench.validation import MAX_NAME_BYTES, check_name, name_problem, safe_label
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from cyclip_bench import metrics as M
-from cyclip_bench.eval.results import MetricInfo
+from cyclip_bench.results import MetricInfo
 from cyclip_bench.eval.suite import TaskSpec
 from cyclip_bench.eval.tasks.base import fraction, fraction_counts
 from cyclip_bench.eval.tasks.linear_probe import LinearProbe

@@ -17,17 +17,18 @@ from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.eval.config import EvalConfig
 from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.features import Distributed, Encoder, FeatureCache
-from cyclip_bench.eval.results import (
-    SCHEMA_VERSION,
-    TaskResult,
-    read_result,
-    result_filename,
-    write_result,
-    write_results_csv,
-)
 from cyclip_bench.eval.splits import SplitUse, build_needs, describe, resolve_data
 from cyclip_bench.eval.suite import SuiteSpec, load_suite
 from cyclip_bench.eval.tasks import TaskKind, make_task
+from cyclip_bench.results import (
+    SCHEMA_VERSION,
+    Result,
+    TaskResult,
+    read_result,
+    result_filename,
+    save,
+    write_results_csv,
+)
 from cyclip_bench.validation import check_device_available, check_output_dir
 
 
@@ -297,22 +298,22 @@ def evaluate(cfg: EvalConfig) -> list[Path]:
                 results[label][task.spec.name] = result
     if dist.is_main:
         for ckpt, path in zip(loaded, paths, strict=True):
-            ordered = [results[ckpt.label][t.spec.name].to_json() for t in tasks]
-            write_result(
+            suite_record = {
+                "name": suite.name,
+                "version": suite.version,
+                "sha256": suite.sha256,
+                "source": suite.source,
+                "path": suite.path,
+            }
+            save(
                 path,
-                {
-                    "schema_version": SCHEMA_VERSION,
-                    "suite": {
-                        "name": suite.name,
-                        "version": suite.version,
-                        "sha256": suite.sha256,
-                        "source": suite.source,
-                        "path": suite.path,
-                    },
-                    "checkpoint": ckpt.record,
-                    "run": records[ckpt.label],
-                    "tasks": ordered,
-                },
+                Result(
+                    schema_version=SCHEMA_VERSION,
+                    suite=suite_record,
+                    checkpoint=ckpt.record,
+                    run=records[ckpt.label],
+                    tasks=[results[ckpt.label][t.spec.name] for t in tasks],
+                ),
             )
         write_results_csv(cfg.out)
     return paths

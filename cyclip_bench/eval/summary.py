@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.table import Table
 
 from cyclip_bench.eval.suite import SuiteSpec, dataset_label
+from cyclip_bench.results import TaskResult, load
 
 # The one number a task kind is known by (first present wins).
 HEADLINE = ("top1", "image_to_text_R@1", "consistency@1")
 
 
-def _headline(task: dict) -> tuple[str, float] | None:
-    metrics = task["metrics"]
+def _headline(task: TaskResult) -> tuple[str, float | None] | None:
+    metrics = task.metrics
     for name in HEADLINE:
         if name in metrics:
             return name, metrics[name]
@@ -25,25 +25,25 @@ def _headline(task: dict) -> tuple[str, float] | None:
 
 
 def headline_table(paths: list[Path]) -> Table:
-    results = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
-    suite = results[0]["suite"]["name"] if results else ""
+    results = [load(Path(p)) for p in paths]
+    suite = results[0].suite_name if results else ""
     table = Table(title=f"suite {suite}: headline metrics (fractions as %)")
     table.add_column("task")
     table.add_column("metric")
-    for obj in results:
-        table.add_column(obj["checkpoint"]["label"], justify="right")
+    for res in results:
+        table.add_column(res.raw_label, justify="right")
     if not results:
         return table
-    for i, task in enumerate(results[0]["tasks"]):
+    for i, task in enumerate(results[0].tasks):
         head = _headline(task)
         if head is None:
             continue
         values = []
-        for obj in results:
-            value = obj["tasks"][i]["metrics"].get(head[0])
-            unit = obj["tasks"][i]["metric_info"].get(head[0], {}).get("unit")
+        for res in results:
+            value = res.tasks[i].metrics.get(head[0])
+            unit = res.tasks[i].unit(head[0])
             values.append("" if value is None else f"{100 * value:.2f}" if unit == "fraction" else f"{value:.4f}")
-        table.add_row(task["name"], head[0], *values)
+        table.add_row(task.name, head[0], *values)
     return table
 
 

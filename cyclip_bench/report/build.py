@@ -16,15 +16,15 @@ from typing import Any
 
 from matplotlib.colors import to_hex
 
+import cyclip_bench.eval.tasks  # noqa: F401  the task kinds declare their metrics (cyclip_bench.results)
 from cyclip_bench import __version__
 from cyclip_bench.errors import UserError
 from cyclip_bench.fileio import atomic_write_json, atomic_write_text
-from cyclip_bench.report import paper, plots, tables
+from cyclip_bench.report import paper, plots
 from cyclip_bench.report.config import ReportConfig
 from cyclip_bench.report.document import DATA_DIR, PLOTS_DIR, FileWriter, ReportContext
 from cyclip_bench.report.html import render_html
 from cyclip_bench.report.markdown import render_markdown
-from cyclip_bench.report.results import Result, load_results
 from cyclip_bench.report.sections import (
     overview_section,
     provenance_section,
@@ -32,6 +32,7 @@ from cyclip_bench.report.sections import (
     suite_section,
     training_section,
 )
+from cyclip_bench.results import Result, load_all, ordered_checkpoints, seed_groups, suites
 from cyclip_bench.validation import check_output_dir
 
 MANIFEST = ".cyclip-bench-report.json"
@@ -45,10 +46,10 @@ def build_report(results: list[Path], out_dir: Path, **options: Any) -> dict[str
 def write_report(config: ReportConfig) -> dict[str, Any]:
     out_dir = config.out_dir
     previous = _check_out_dir(out_dir)
-    loaded = load_results(list(config.results))
-    labels = tables.ordered_checkpoints(loaded)
-    seed_groups = tables.seed_groups(loaded)
-    colours = plots.checkpoint_colours(labels, seed_groups)
+    loaded = load_all(list(config.results))
+    labels = ordered_checkpoints(loaded)
+    groups = seed_groups(loaded)
+    colours = plots.checkpoint_colours(labels, groups)
     writer = FileWriter(out_dir)
     context = ReportContext(
         results=loaded,
@@ -59,8 +60,8 @@ def write_report(config: ReportConfig) -> dict[str, Any]:
         seed=config.seed,
     )
 
-    sections = [overview_section(context), seeds_section(context, seed_groups)]
-    sections += [suite_section(context, suite) for suite in tables.suites(loaded)]
+    sections = [overview_section(context), seeds_section(context, groups)]
+    sections += [suite_section(context, suite) for suite in suites(loaded)]
     sections += [training_section(context), provenance_section(context)]
 
     document = {

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cyclip_bench.fileio import atomic_write_text
 from cyclip_bench.report import plots, tables
-from cyclip_bench.report.results import Result
+from cyclip_bench.results import Result
 
 PLOTS_DIR = "plots"
 DATA_DIR = "per-class"  # CSVs too long for the report (one row per class); linked from their task's section

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from cyclip_bench.report import paper
-from cyclip_bench.report.results import Result, Task
 from cyclip_bench.report.stats import (
     MAX_SEEDS,
     POWER,
@@ -27,6 +26,17 @@ from cyclip_bench.report.stats import (
     seed_verdict,
     seeds_needed,
     welch_difference,
+)
+from cyclip_bench.results import (
+    Result,
+    TaskResult,
+    find_task,
+    ordered_checkpoints,
+    reference_task,
+    same_examples,
+    seed_values,
+    suite_tasks,
+    suites,
 )
 
 # The metric(s) the overview shows for each task kind; other kinds show their first metric.
@@ -47,34 +57,6 @@ HEADLINE_METRICS = {
         "modality_gap",
     ),
 }
-
-# Keys of a training config that identify a run rather than a configuration: two checkpoints whose configs
-# differ only in these are seeds of one configuration.
-RUN_IDENTITY_KEYS = frozenset(
-    {
-        "seed",
-        "name",
-        "logs",
-        "logs_dir",
-        "log_dir",
-        "run_dir",
-        "out",
-        "out_dir",
-        "output_dir",
-        "checkpoint_dir",
-        "resume",
-        "workers",
-        "num_workers",
-        "nproc",
-        "device",
-        "log_every",
-        "save_every",
-        "save_frequency",
-        "data_cache",  # in-memory or streamed batches are bit-identical
-        "channels_last",  # a memory layout: the same model to float rounding
-    }
-)
-
 
 @dataclass
 class Table:
@@ -112,44 +94,23 @@ def unit_suffix(unit: str) -> str:
     return " (%)" if unit == "fraction" else ""
 
 
-def headline_metrics(task: Task) -> list[str]:
+def direction_mark(higher_is_better: bool | None) -> str:
+    """' ↑' (higher is better), ' ↓' (lower is better) or '' for a metric without a direction."""
+    return "" if higher_is_better is None else " ↑" if higher_is_better else " ↓"
+
+
+def headline_metrics(task: TaskResult) -> list[str]:
     if task.kind == "effective_robustness":
         return list(task.metrics)
     wanted = [m for m in HEADLINE_METRICS.get(task.kind, ()) if m in task.metrics]
     return wanted or list(task.metrics)[:1]
 
 
-def ordered_checkpoints(results: list[Result]) -> list[str]:
-    labels: list[str] = []
-    for res in results:
-        if res.label not in labels:
-            labels.append(res.label)
-    return labels
-
-
-def suite_tasks(results: list[Result], suite: str) -> list[str]:
-    """Task names of a suite in the order they first appear across the checkpoints' results."""
-    names: list[str] = []
-    for res in results:
-        if res.suite_name == suite:
-            names.extend(t.name for t in res.tasks if t.name not in names)
-    return names
-
-
-def find_task(results: list[Result], label: str, suite: str, task_name: str) -> Task | None:
-    for res in results:
-        if res.label == label and res.suite_name == suite:
-            return next((t for t in res.tasks if t.name == task_name), None)
-    return None
-
-
-def reference_task(results: list[Result], suite: str, task_name: str) -> Task:
-    return next(t for res in results if res.suite_name == suite for t in res.tasks if t.name == task_name)
-
-
-def _best_flags(values: list[float | None], higher_is_better: bool) -> list[bool]:
+def _best_flags(values: list[float | None], higher_is_better: bool | None) -> list[bool]:
     present = [v for v in values if v is not None]
-    if len(present) < 2 or all(math.isclose(v, present[0], rel_tol=1e-12, abs_tol=1e-12) for v in present):
+    if higher_is_better is None or len(present) < 2:
+        return [False] * len(values)  # no direction, or nothing to compare
+    if all(math.isclose(v, present[0], rel_tol=1e-12, abs_tol=1e-12) for v in present):
         return [False] * len(values)  # nothing to single out
     target = max(present) if higher_is_better else min(present)
     return [v is not None and math.isclose(v, target, rel_tol=1e-12, abs_tol=1e-12) for v in values]
@@ -160,7 +121,7 @@ def overview_table(results: list[Result]) -> Table:
     labels = ordered_checkpoints(results)
     paper_cols = [f"{paper.PAPER_LABEL} {model}" for model in paper.paper_columns()]
     rows, best_rows, index = [], [], []
-    for suite in _suites(results):
+    for suite in suites(results):
         for task_name in suite_tasks(results, suite):
             ref = reference_task(results, suite, task_name)
             for metric in headline_metrics(ref):
@@ -169,14 +130,14 @@ def overview_table(results: list[Result]) -> Table:
                     task = find_task(results, label, suite, task_name)
                     values.append(task.metrics.get(metric) if task is not None else None)
                 unit = ref.unit(metric)
-                direction = "↑" if ref.higher_is_better(metric) else "↓"
+                direction = direction_mark(ref.higher_is_better(metric))
                 number = paper.lookup(ref.kind, ref.dataset, metric)
                 cells = [format_value(v, unit) for v in values]
                 cells += [number.cell(m) if number else "" for m in paper.paper_columns()]
                 rows.append(cells)
                 flags = _best_flags(values, ref.higher_is_better(metric)) + [False] * len(paper_cols)
                 best_rows.append(flags)
-                index.append(f"{suite} · {task_name} · {metric}{unit_suffix(unit)} {direction}")
+                index.append(f"{suite} · {task_name} · {metric}{unit_suffix(unit)}{direction}")
     frame = pd.DataFrame(rows, index=index, columns=labels + paper_cols)
     best = pd.DataFrame(best_rows, index=index, columns=labels + paper_cols)
     frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
@@ -194,18 +155,6 @@ def overview_table(results: list[Result]) -> Table:
 def _drop_empty_paper_columns(frame: pd.DataFrame, best: pd.DataFrame, paper_cols: list[str]):
     empty = [c for c in paper_cols if (frame[c] == "").all()]
     return frame.drop(columns=empty), best.drop(columns=empty)
-
-
-def _suites(results: list[Result]) -> list[str]:
-    suites: list[str] = []
-    for res in results:
-        if res.suite_name not in suites:
-            suites.append(res.suite_name)
-    return suites
-
-
-def suites(results: list[Result]) -> list[str]:
-    return _suites(results)
 
 
 def task_table(results: list[Result], suite: str, task_name: str, n_boot: int, seed: int) -> Table:
@@ -237,8 +186,8 @@ def task_table(results: list[Result], suite: str, task_name: str, n_boot: int, s
         cells += [number.cell(m) if number else "" for m in paper_models]
         rows.append(cells)
         best_rows.append(_best_flags(values, ref.higher_is_better(metric)) + [False] * len(paper_cols))
-        direction = "↑" if ref.higher_is_better(metric) else "↓"
-        index.append(f"{metric}{unit_suffix(unit)} {direction}")
+        direction = direction_mark(ref.higher_is_better(metric))
+        index.append(f"{metric}{unit_suffix(unit)}{direction}")
     frame = pd.DataFrame(rows, index=index, columns=labels + paper_cols)
     best = pd.DataFrame(best_rows, index=index, columns=labels + paper_cols)
     frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
@@ -267,7 +216,7 @@ def comparison_table(
             a, b = base.per_example_of(metric), other.per_example_of(metric)
             if not a or not b:
                 continue
-            if not _same_examples(base, other, metric):
+            if not same_examples(base, other, metric):
                 notes.append(f"{label} vs {baseline}: not paired (the per-example labels or counts differ).")
                 break
             cmp = compare_paired(a, b, n_boot=n_boot, seed=seed)
@@ -320,16 +269,6 @@ def _p_cell(p_value: float) -> str:
     return f"{p_value:.3g}" if p_value >= 1e-4 else "< 0.0001"
 
 
-def _same_examples(a: Task, b: Task, metric: str) -> bool:
-    """Paired only when both arrays cover the same examples: equal lengths, and equal labels where recorded.
-    (Arrays of one task may differ in length, e.g. retrieval's image→text vs text→image.)"""
-    if len(a.per_example_of(metric) or ()) != len(b.per_example_of(metric) or ()):
-        return False
-    if "label" in a.per_example and "label" in b.per_example:
-        return a.per_example["label"] == b.per_example["label"]
-    return True
-
-
 def effective_robustness_points(results: list[Result], suite: str, task_name: str) -> pd.DataFrame:
     rows = []
     for label in ordered_checkpoints(results):
@@ -373,65 +312,11 @@ def points_table(points: pd.DataFrame) -> Table:
 # ---- seeds -----------------------------------------------------------------------------------------------
 
 
-def configuration_key(config: dict) -> str:
-    import json
-
-    return json.dumps({k: v for k, v in config.items() if k not in RUN_IDENTITY_KEYS}, sort_keys=True, default=str)
-
-
-def seed_groups(results: list[Result]) -> dict[str, list[str]]:
-    """Configuration → checkpoint labels, for configurations trained with two or more different seeds."""
-    by_key: dict[str, dict[str, object]] = {}
-    for res in results:
-        config = res.train_config
-        if not config or "seed" not in config:
-            continue
-        by_key.setdefault(configuration_key(config), {})[res.label] = config["seed"]
-    groups = {}
-    for members in by_key.values():
-        if len(set(map(str, members.values()))) >= 2:
-            labels = list(members)
-            groups[_group_name(labels)] = labels
-    return groups
-
-
-def comparison_labels(results: list[Result], labels: list[str], baseline: str) -> list[str]:
-    """The checkpoints compared class by class with the baseline: one per other configuration.
-
-    Seeds of one configuration are represented by the member trained with the baseline's seed (else the first),
-    and the baseline's own seed-mates are left out: per-class plots of seed against seed show noise, and with
-    many seeds they would fill the report (the seed table covers them)."""
-    groups = seed_groups(results)
-    member_of = {label: name for name, members in groups.items() for label in members}
-    seed_of = {r.label: (r.train_config or {}).get("seed") for r in results}
-    chosen, seen_groups = [], {member_of.get(baseline)} - {None}
-    for label in labels:
-        group = member_of.get(label)
-        if label == baseline or group in seen_groups:
-            continue
-        if group is not None:
-            members = groups[group]
-            same_seed = [m for m in members if seed_of.get(m) == seed_of.get(baseline)]
-            label = (same_seed or members)[0]
-            seen_groups.add(group)
-        chosen.append(label)
-    return chosen
-
-
-def _group_name(labels: list[str]) -> str:
-    prefix = labels[0]
-    for label in labels[1:]:
-        while not label.startswith(prefix):
-            prefix = prefix[:-1]
-    prefix = prefix.rstrip("-_ .s0123456789") if prefix else ""
-    return prefix or " + ".join(labels)
-
-
 def seeds_table(results: list[Result], groups: dict[str, list[str]]) -> Table | None:
     if not groups:
         return None
     rows, index = [], []
-    for suite in _suites(results):
+    for suite in suites(results):
         for task_name in suite_tasks(results, suite):
             ref = reference_task(results, suite, task_name)
             for metric in headline_metrics(ref):
@@ -459,12 +344,6 @@ def seeds_table(results: list[Result], groups: dict[str, list[str]]) -> Table | 
 
 
 SEED_DIFFERENCE_TARGET = 0.02  # the difference (2 pp) for "seeds needed" on fraction metrics
-
-
-def _seed_values(results: list[Result], members: list[str], suite: str, task_name: str, metric: str) -> list[float]:
-    tasks = (find_task(results, m, suite, task_name) for m in members)
-    values = [t.metrics.get(metric) for t in tasks if t is not None]
-    return [float(v) for v in values if v is not None and not math.isnan(v)]
 
 
 def _diff_text(value: float, unit: str, signed: bool = True) -> str:
@@ -512,14 +391,14 @@ def seed_differences_table(
     if not others:
         return Table(pd.DataFrame(), None, [f"No differences across seeds: only {base_group} has several seeds."])
     rows, index, zero_sd = [], [], False
-    for suite in _suites(results):
+    for suite in suites(results):
         for task_name in suite_tasks(results, suite):
             ref = reference_task(results, suite, task_name)
             for metric in headline_metrics(ref):
                 unit = ref.unit(metric)
-                a = _seed_values(results, groups[base_group], suite, task_name, metric)
+                a = seed_values(results, groups[base_group], suite, task_name, metric)
                 for name in others:
-                    b = _seed_values(results, groups[name], suite, task_name, metric)
+                    b = seed_values(results, groups[name], suite, task_name, metric)
                     if len(a) < 2 or len(b) < 2:
                         continue  # one seed: no spread to compare against
                     welch = welch_difference(a, b)

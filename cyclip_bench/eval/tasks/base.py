@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from cyclip_bench.errors import ConfigError
-from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.suite import DatasetRef, SuiteSpec, TaskSpec, dataset_label
 from cyclip_bench.registry import Registry, did_you_mean
+from cyclip_bench.results import MetricInfo, MetricTable, TaskResult, add_metric_source
 from cyclip_bench.validation import check_fields
 
 TASKS: Registry[type[TaskKind]] = Registry("task kind", entry_point_group="cyclip_bench.tasks")
@@ -54,6 +54,8 @@ class TaskKind:
     Options: ClassVar[type] = NoOptions
     scope: ClassVar[str] = "checkpoint"
     requires_dataset: ClassVar[bool] = True
+    # Every metric the kind produces, with its direction and unit; results files carry them (metric_info).
+    metrics: ClassVar[MetricTable] = MetricTable()
 
     def __init__(self, spec: TaskSpec) -> None:
         self.spec = spec
@@ -77,6 +79,11 @@ class TaskKind:
 
     def run_suite(self, results: dict[str, dict[str, TaskResult]]) -> dict[str, TaskResult]:
         raise NotImplementedError
+
+    def metric_info(self, name: str, per_example: str | None = None) -> MetricInfo:
+        """The `MetricInfo` of metric ``name`` as this kind declares it (``metrics``); ``per_example`` names the
+        per-example array whose mean the metric is. An undeclared metric is a KeyError: declare it first."""
+        return self.metrics.info(name, per_example)
 
     def result(self, metrics: dict[str, float], info: dict[str, MetricInfo], **kw: Any) -> TaskResult:
         """The task's record; every fraction metric with a 0/1 per-example array gets its ``counts``
@@ -126,3 +133,11 @@ def fraction_counts(
         metrics[name] = hits / n
         counts[name] = {"hits": hits, "n": n}
     return metrics, counts
+
+
+def kind_metrics(kind: str) -> MetricTable | None:
+    """The metric declarations of a registered task kind (a results file names each task's kind), else None."""
+    return TASKS.get(kind).metrics if kind in TASKS else None
+
+
+add_metric_source(kind_metrics)  # results read back complete what a file leaves out from these

@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 
-from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.suite import dataset_label
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list, fraction
 from cyclip_bench.eval.tasks.zeroshot import check_labels, zeroshot_logits
@@ -35,6 +34,7 @@ from cyclip_bench.metrics import (
     predictions_against,
     uniformity,
 )
+from cyclip_bench.results import MetricInfo, MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import FileName, PositiveInts
 
 
@@ -57,38 +57,52 @@ def first_caption_pairs(caption_image: torch.Tensor, num_images: int) -> torch.T
     return first
 
 
+# Every metric this kind produces: direction and unit (the metric_info its results carry).
+CONSISTENCY_METRICS = MetricTable(
+    MetricSpec("consistency@*", True, "fraction"),
+    MetricSpec("fine_top1", True, "fraction"),
+    MetricSpec("coarse_top1", True, "fraction"),
+    MetricSpec("inmodal_gap", False, "cosine"),
+    MetricSpec("crossmodal_gap", False, "cosine"),
+    MetricSpec("*_loss_per_pair", False, "squared cosine"),
+    # Scale-free: unchanged by a narrower (or wider) cone, which shrinks (widens) the absolute gaps above.
+    MetricSpec("*_rank_correlation", True, "rank correlation"),
+    MetricSpec("inmodal_gap_normalised", False, "similarity std"),
+    MetricSpec("crossmodal_asymmetry_normalised", False, "similarity std"),
+    MetricSpec("modality_gap", False, "distance"),
+    MetricSpec("cone_*", False, "cosine"),
+    MetricSpec("align_image_text", False, "squared distance"),
+    MetricSpec("uniform_*", False, "log"),
+)
+
+
 def space_metrics(images: torch.Tensor, texts: torch.Tensor) -> dict[str, tuple[float, MetricInfo]]:
+    """The geometry of paired image/text features: name → (value, its declared MetricInfo)."""
     inm, crm = inmodal_gap(images, texts), crossmodal_gap(images, texts)
-    lower = MetricInfo(False, "cosine")
-    return {
-        "inmodal_gap": (inm["gap"], lower),
-        "crossmodal_gap": (crm["gap"], lower),
-        "inmodal_loss_per_pair": (inm["loss_per_pair"], MetricInfo(False, "squared cosine")),
-        "crossmodal_loss_per_pair": (crm["loss_per_pair"], MetricInfo(False, "squared cosine")),
-        # Scale-free: unchanged by a narrower (or wider) cone, which shrinks (widens) the absolute gaps above.
-        "inmodal_rank_correlation": (inmodal_rank_correlation(images, texts), MetricInfo(True, "rank correlation")),
-        "crossmodal_rank_correlation": (
-            crossmodal_rank_correlation(images, texts),
-            MetricInfo(True, "rank correlation"),
-        ),
-        "inmodal_gap_normalised": (inmodal_gap_normalised(images, texts), MetricInfo(False, "similarity std")),
-        "crossmodal_asymmetry_normalised": (
-            crossmodal_asymmetry_normalised(images, texts),
-            MetricInfo(False, "similarity std"),
-        ),
-        "modality_gap": (modality_gap(images, texts), MetricInfo(False, "distance")),
-        "cone_image": (cone(images), lower),
-        "cone_text": (cone(texts), lower),
-        "align_image_text": (alignment(images, texts), MetricInfo(False, "squared distance")),
-        "uniform_image": (uniformity(images), MetricInfo(False, "log")),
-        "uniform_text": (uniformity(texts), MetricInfo(False, "log")),
-        "uniform_joint": (uniformity(torch.cat([images, texts])), MetricInfo(False, "log")),
+    values = {
+        "inmodal_gap": inm["gap"],
+        "crossmodal_gap": crm["gap"],
+        "inmodal_loss_per_pair": inm["loss_per_pair"],
+        "crossmodal_loss_per_pair": crm["loss_per_pair"],
+        "inmodal_rank_correlation": inmodal_rank_correlation(images, texts),
+        "crossmodal_rank_correlation": crossmodal_rank_correlation(images, texts),
+        "inmodal_gap_normalised": inmodal_gap_normalised(images, texts),
+        "crossmodal_asymmetry_normalised": crossmodal_asymmetry_normalised(images, texts),
+        "modality_gap": modality_gap(images, texts),
+        "cone_image": cone(images),
+        "cone_text": cone(texts),
+        "align_image_text": alignment(images, texts),
+        "uniform_image": uniformity(images),
+        "uniform_text": uniformity(texts),
+        "uniform_joint": uniformity(torch.cat([images, texts])),
     }
+    return {name: (value, CONSISTENCY_METRICS.info(name)) for name, value in values.items()}
 
 
 @TASKS.register("consistency")
 class Consistency(TaskKind):
     Options = ConsistencyOptions
+    metrics = CONSISTENCY_METRICS
 
     def needs(self) -> list[DataNeed]:
         ref = self.spec.dataset
@@ -118,7 +132,7 @@ class Consistency(TaskKind):
             name = f"consistency@{k}"
             metrics[name], info[name], per_example[name] = (
                 float(hits.float().mean()),
-                MetricInfo(True, "fraction", name),
+                self.metric_info(name, name),
                 as_int_list(hits),
             )
         extra: dict[str, Any] = {"zeroshot_top1": fraction(predictions == labels)}
@@ -130,7 +144,7 @@ class Consistency(TaskKind):
             ):
                 metrics[name], info[name], per_example[name] = (
                     float(hits.float().mean()),
-                    MetricInfo(True, "fraction", name),
+                    self.metric_info(name, name),
                     as_int_list(hits),
                 )
         if opts.pairs:

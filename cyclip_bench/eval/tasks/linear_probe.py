@@ -18,10 +18,10 @@ import scipy.optimize
 import torch
 
 from cyclip_bench.eval.blas import single_threaded_blas
-from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
 from cyclip_bench.eval.tasks.zeroshot import check_labels
 from cyclip_bench.metrics import mean_per_class_recall, predictions_against
+from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import FileName, OpenFraction, PositiveInt, Seed
 
 
@@ -128,6 +128,10 @@ class LinearProbeOptions:
 @TASKS.register("linear_probe", aliases=("linear-probe",))
 class LinearProbe(TaskKind):
     Options = LinearProbeOptions
+    metrics = MetricTable(
+        MetricSpec("top1", True, "fraction"),
+        MetricSpec("mean_per_class_recall", True, "fraction"),
+    )
 
     def needs(self) -> list[DataNeed]:
         ref = self.spec.dataset
@@ -166,7 +170,10 @@ class LinearProbe(TaskKind):
             "top1": float(hits.double().mean()),
             "mean_per_class_recall": mean_per_class_recall(predictions, y_test),
         }
-        info = {"top1": MetricInfo(True, "fraction", "top1"), "mean_per_class_recall": MetricInfo(True)}
+        info = {
+            "top1": self.metric_info("top1", "top1"),
+            "mean_per_class_recall": self.metric_info("mean_per_class_recall"),
+        }
         per_example = {
             "top1": as_int_list(hits),
             "label": as_int_list(y_test),

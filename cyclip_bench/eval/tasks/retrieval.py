@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cyclip_bench.eval.features import normalise
-from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list, fraction
 from cyclip_bench.metrics import image_to_text_ranks, text_to_image_ranks
+from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import PositiveInts
 
 
@@ -20,6 +20,10 @@ class RetrievalOptions:
 @TASKS.register("retrieval")
 class Retrieval(TaskKind):
     Options = RetrievalOptions
+    metrics = MetricTable(
+        MetricSpec("image_to_text_R@*", True, "fraction"),
+        MetricSpec("text_to_image_R@*", True, "fraction"),
+    )
 
     def needs(self) -> list[DataNeed]:
         return [DataNeed("retrieval", self.spec.dataset)]
@@ -38,7 +42,7 @@ class Retrieval(TaskKind):
                 name = f"{direction}_R@{k}"
                 hits = rank < min(k, candidates)
                 metrics[name] = fraction(hits)
-                info[name] = MetricInfo(True, "fraction", name)
+                info[name] = self.metric_info(name, name)
                 per_example[name] = as_int_list(hits)
         extra = {"num_images": int(feats.images.shape[0]), "num_captions": len(feats.captions)}
         return self.result(metrics, info, per_example=per_example, extra=extra)

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cyclip_bench.errors import ConfigError
-from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.suite import SuiteSpec
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind
 from cyclip_bench.metrics import effective_robustness, fit_logit_line
+from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import Names
 
 
@@ -25,6 +25,8 @@ class RobustnessOptions:
 @TASKS.register("effective_robustness", aliases=("effective-robustness",))
 class EffectiveRobustness(TaskKind):
     Options = RobustnessOptions
+    # shift top-1 minus what the accuracy-on-the-line fit predicts from in-distribution top-1, as a fraction
+    metrics = MetricTable(MetricSpec("*/effective_robustness", True, "fraction"))
     scope = "suite"
     requires_dataset = False
 
@@ -63,7 +65,7 @@ class EffectiveRobustness(TaskKind):
             for p in pts:
                 key = f"{p['dataset']}/effective_robustness"
                 metrics[key] = effective_robustness(p["id_top1"], p["shift_top1"], fit)
-                info[key] = MetricInfo(True, "fraction", None)
+                info[key] = self.metric_info(key)
             out[label] = TaskResult(
                 name=self.spec.name,
                 kind=self.spec.kind,

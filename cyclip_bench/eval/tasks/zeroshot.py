@@ -8,9 +8,9 @@ from typing import Any
 import torch
 
 from cyclip_bench.errors import DataError
-from cyclip_bench.eval.results import MetricInfo, TaskResult
 from cyclip_bench.eval.tasks.base import TASKS, TaskKind, as_int_list, fraction
 from cyclip_bench.metrics import mean_per_class_recall, predictions_against, topk_correct
+from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import PositiveInts
 
 
@@ -45,6 +45,10 @@ def zeroshot_logits(ctx: Any, ref: Any, split: str, label: str) -> tuple[torch.T
 @TASKS.register("zeroshot", aliases=("zero-shot",))
 class ZeroShot(TaskKind):
     Options = ZeroShotOptions
+    metrics = MetricTable(
+        MetricSpec("top*", True, "fraction"),
+        MetricSpec("mean_per_class_recall", True, "fraction"),
+    )
 
     def run(self, ctx: Any) -> TaskResult:
         label = f"{self.result({}, {}).dataset}/{self.spec.split}"
@@ -53,11 +57,11 @@ class ZeroShot(TaskKind):
         for k in self.options.topk:  # ties pessimistic: docs/evaluation.md, "Ties"
             hits = topk_correct(logits, labels, k)
             metrics[f"top{k}"] = fraction(hits)
-            info[f"top{k}"] = MetricInfo(True, "fraction", f"top{k}")
+            info[f"top{k}"] = self.metric_info(f"top{k}", f"top{k}")
             per_example[f"top{k}"] = as_int_list(hits)
         predictions = predictions_against(logits, labels)  # == label exactly where top-1 is a hit
         metrics["mean_per_class_recall"] = mean_per_class_recall(predictions, labels)
-        info["mean_per_class_recall"] = MetricInfo(True, "fraction", None)
+        info["mean_per_class_recall"] = self.metric_info("mean_per_class_recall")
         per_example["label"] = as_int_list(labels)
         per_example["prediction"] = as_int_list(predictions)
         subset = getattr(dataset, "class_subset", None)

@@ -7,6 +7,7 @@ from cyclip_bench.report import plots, tables
 from cyclip_bench.report.document import Plot, ReportContext, Section, slug
 from cyclip_bench.report.task_plots import TaskView, plots_for
 from cyclip_bench.report.task_plots.registry import metric_ci
+from cyclip_bench.results import find_task, ordered_checkpoints, reference_task, suite_tasks
 
 
 def suite_section(context: ReportContext, suite: str) -> Section:
@@ -15,11 +16,11 @@ def suite_section(context: ReportContext, suite: str) -> Section:
     section = Section(f"Suite {suite}", slug(f"suite-{suite}"), meta=[("version", ", ".join(versions))])
     labels = [
         label
-        for label in tables.ordered_checkpoints(loaded)
+        for label in ordered_checkpoints(loaded)
         if any(r.label == label and r.suite_name == suite for r in loaded)
     ]
     section.plots.extend(p for p in [_headline_bars(context, suite, labels)] if p)
-    for task_name in tables.suite_tasks(loaded, suite):
+    for task_name in suite_tasks(loaded, suite):
         section.children.append(task_section(context, suite, task_name, labels))
     return section
 
@@ -27,8 +28,8 @@ def suite_section(context: ReportContext, suite: str) -> Section:
 def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plot | None:
     loaded = context.results
     groups, series = [], {label: [] for label in labels}
-    for task_name in tables.suite_tasks(loaded, suite):
-        ref = tables.reference_task(loaded, suite, task_name)
+    for task_name in suite_tasks(loaded, suite):
+        ref = reference_task(loaded, suite, task_name)
         if ref.kind == "effective_robustness":  # differences, not accuracies: they have their own plot
             continue
         for metric in tables.headline_metrics(ref):
@@ -36,7 +37,7 @@ def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plo
                 continue
             groups.append(f"{task_name}\n{metric}")
             for label in labels:
-                task = tables.find_task(loaded, label, suite, task_name)
+                task = find_task(loaded, label, suite, task_name)
                 series[label].append(metric_ci(task, metric, context.n_boot, context.seed))
     fig = plots.grouped_bars(groups, series, context.colours, f"suite {suite}: headline metrics", "%")
     return context.writer.add_plot(
@@ -50,7 +51,7 @@ def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plo
 
 def task_section(context: ReportContext, suite: str, task_name: str, labels: list[str]) -> Section:
     loaded = context.results
-    ref = tables.reference_task(loaded, suite, task_name)
+    ref = reference_task(loaded, suite, task_name)
     section = Section(
         f"{task_name}",
         slug(f"task-{suite}-{task_name}"),
@@ -61,7 +62,7 @@ def task_section(context: ReportContext, suite: str, task_name: str, labels: lis
         comparison = tables.comparison_table(loaded, suite, task_name, context.baseline, context.n_boot, context.seed)
         if comparison is not None:
             section.tables.append((f"paired comparison against {context.baseline}", comparison))
-    missing = [label for label in labels if tables.find_task(loaded, label, suite, task_name) is None]
+    missing = [label for label in labels if find_task(loaded, label, suite, task_name) is None]
     if missing:
         section.notes.append(f"Not in the results of: {', '.join(missing)}.")
     view = TaskView(context, suite, task_name, labels, ref, section)

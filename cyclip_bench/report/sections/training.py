@@ -8,12 +8,13 @@ import pandas as pd
 from cyclip_bench.report import plots, tables
 from cyclip_bench.report.document import ReportContext, Section
 from cyclip_bench.report.training import find_training_log
+from cyclip_bench.results import ordered_checkpoints
 
 
 def training_section(context: ReportContext) -> Section | None:
     loaded, colours, writer = context.results, context.colours, context.writer
     logs, notes, rows = {}, [], []
-    for label in tables.ordered_checkpoints(loaded):
+    for label in ordered_checkpoints(loaded):
         res = next(r for r in loaded if r.label == label)
         log, note = find_training_log(res.run_dir)
         if note:

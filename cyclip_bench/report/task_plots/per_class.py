@@ -9,15 +9,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from cyclip_bench.report import tables
-from cyclip_bench.report.results import Task
 from cyclip_bench.report.task_plots.registry import TaskView, plot_text, task_plot
+from cyclip_bench.results import TaskResult, comparison_labels
 
 MAX_CLASSES = 30  # bars in the per-class plot; with more classes that differ, the rest are in the histogram
 HISTOGRAM_BINS = 41
 
 
-def per_class_top1(task: Task) -> pd.DataFrame | None:
+def per_class_top1(task: TaskResult) -> pd.DataFrame | None:
     """Per class with test examples (index: class index, ascending): ``class`` (name), ``examples`` and
     ``accuracy`` (top-1, a fraction). None without per-example labels, top-1 and class names. Indexed by class
     index, not name: class lists such as ImageNet's hold the same name twice."""
@@ -66,7 +65,7 @@ def per_class_differences_plots(view: TaskView) -> None:
     if len(view.labels) < 2 or base is None or view.baseline not in per_class:
         return
     base_acc = per_class[view.baseline]
-    for label in tables.comparison_labels(view.results, view.labels, view.baseline):
+    for label in comparison_labels(view.results, view.labels, view.baseline):
         task = view.task(label)
         if label not in per_class or task.per_example.get("label") != base.per_example.get("label"):
             continue

@@ -21,8 +21,8 @@ from cyclip_bench.registry import Registry
 from cyclip_bench.report import tables
 from cyclip_bench.report.document import DataFile, Plot, ReportContext, Section
 from cyclip_bench.report.plots import _text as plot_text  # noqa: F401  re-exported: results text in a figure
-from cyclip_bench.report.results import Result, Task
 from cyclip_bench.report.stats import bootstrap_ci
+from cyclip_bench.results import Result, TaskResult, find_task
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class TaskView:
     suite: str
     name: str
     labels: list[str]  # checkpoints with results on this suite, in report order
-    reference: Task  # the task in the first result that has it: kind, dataset, metric names
+    reference: TaskResult  # the task in the first result that has it: kind, dataset, metric names
     section: Section
 
     @property
@@ -53,14 +53,14 @@ class TaskView:
         """``<suite>-<task>``: plots name their files ``<what>-<stem>`` so two tasks never share a file."""
         return f"{self.suite}-{self.name}"
 
-    def task(self, label: str) -> Task | None:
-        return tables.find_task(self.results, label, self.suite, self.name)
+    def task(self, label: str) -> TaskResult | None:
+        return find_task(self.results, label, self.suite, self.name)
 
-    def tasks(self) -> dict[str, Task]:
+    def tasks(self) -> dict[str, TaskResult]:
         """{checkpoint label: task} for the checkpoints that have this task, in report order."""
         return {label: task for label in self.labels if (task := self.task(label)) is not None}
 
-    def ci(self, task: Task | None, metric: str) -> tuple[float, float, float] | None:
+    def ci(self, task: TaskResult | None, metric: str) -> tuple[float, float, float] | None:
         """`metric_ci` with the report's bootstrap settings."""
         return metric_ci(task, metric, self.context.n_boot, self.context.seed)
 
@@ -84,7 +84,7 @@ class TaskView:
         return data
 
 
-def metric_ci(task: Task | None, metric: str, n_boot: int, seed: int) -> tuple[float, float, float] | None:
+def metric_ci(task: TaskResult | None, metric: str, n_boot: int, seed: int) -> tuple[float, float, float] | None:
     """(value, CI low, CI high) in percent: the 95% bootstrap CI over test examples, NaN bounds where the task
     has no per-example array for the metric; None when the task lacks the metric."""
     if task is None or task.metrics.get(metric) is None:
@@ -118,7 +118,7 @@ class TaskPlot:
         if self.metrics:
             re.compile(self.metrics)
 
-    def applies(self, task: Task) -> bool:
+    def applies(self, task: TaskResult) -> bool:
         if self.kinds and task.kind not in self.kinds:
             return False
         return not self.metrics or any(re.fullmatch(self.metrics, metric) for metric in task.metrics)
@@ -140,7 +140,7 @@ def task_plot(name: str, *, kinds: tuple[str, ...] = (), metrics: str | None = N
     return decorate
 
 
-def plots_for(task: Task) -> list[tuple[str, TaskPlot]]:
+def plots_for(task: TaskResult) -> list[tuple[str, TaskPlot]]:
     """The registered plots that apply to ``task``, by (order, name)."""
     chosen = []
     for name, entry in TASK_PLOTS.items():

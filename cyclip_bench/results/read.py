@@ -1,4 +1,4 @@
-"""Load and validate eval result JSON files (docs/contracts.md) into typed records.
+"""The strict reader of results files (docs/contracts.md): `load` one file, `load_all` the RESULTS of a report.
 
 Everything the report shows comes from these records, so validation is strict: a file of an unknown schema
 version, or one whose shape is not what the contract says, is a UserError naming the file and the field —
@@ -7,95 +7,14 @@ never a silently skipped task or an empty table cell.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cyclip_bench.errors import DataError, UserError
-
-KNOWN_SCHEMA_VERSIONS = (1,)
-
-
-@dataclass(frozen=True)
-class Task:
-    name: str
-    kind: str
-    dataset: str
-    split: str | None
-    metrics: dict[str, float | None]
-    metric_info: dict[str, dict[str, Any]]
-    per_example: dict[str, list[float]]
-    class_names: list[str] | None
-    extra: dict[str, Any]
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # {metric: {"hits", "n"}}; older files: {}
-
-    def higher_is_better(self, metric: str) -> bool:
-        info = self.metric_info.get(metric, {})
-        if info.get("higher_is_better") is not None:  # eval writes null when a metric has no direction
-            return bool(info["higher_is_better"])
-        return _default_higher_is_better(metric)
-
-    def unit(self, metric: str) -> str:
-        info = self.metric_info.get(metric, {})
-        if info.get("unit"):
-            return str(info["unit"])
-        return _default_unit(self.kind, metric)
-
-    def per_example_of(self, metric: str) -> list[float] | None:
-        """The per-example array whose mean is `metric` (contract: metric_info[m].per_example), if any."""
-        key = self.metric_info.get(metric, {}).get("per_example")
-        if key is None and metric in self.per_example:
-            key = metric
-        return self.per_example.get(key) if key is not None else None
-
-
-@dataclass(frozen=True)
-class Result:
-    """One results file: one checkpoint on one suite."""
-
-    path: Path
-    schema_version: int
-    suite: dict[str, Any]
-    checkpoint: dict[str, Any]
-    run: dict[str, Any]
-    tasks: list[Task]
-    label: str = ""  # unique display label (the checkpoint's label, disambiguated when two checkpoints share one)
-    raw_label: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def suite_name(self) -> str:
-        return str(self.suite["name"])
-
-    @property
-    def checkpoint_key(self) -> str:
-        """Identity of the checkpoint across suites: its content hash when known, else its path/label."""
-        return str(self.checkpoint.get("sha256") or self.checkpoint.get("path") or self.checkpoint["label"])
-
-    @property
-    def train_config(self) -> dict[str, Any] | None:
-        config = self.checkpoint.get("train_config")
-        return config if isinstance(config, dict) else None
-
-    @property
-    def run_dir(self) -> Path | None:
-        run_dir = self.checkpoint.get("run_dir")
-        return Path(run_dir) if run_dir else None
-
-
-def _default_higher_is_better(metric: str) -> bool:
-    lowered = metric.lower()
-    lower_better = ("gap", "loss", "align", "uniform", "cone")
-    return not any(word in lowered for word in lower_better)
-
-
-def _default_unit(kind: str, metric: str) -> str:
-    lowered = metric.lower()
-    if any(word in lowered for word in ("top", "recall", "r@", "consistency@", "accuracy")):
-        return "fraction"
-    return "value"
+from cyclip_bench.results.model import KNOWN_SCHEMA_VERSIONS, SCHEMA_VERSION, Result, TaskResult, resolve_info
 
 
 def collect_result_files(inputs: list[Path]) -> list[Path]:
@@ -122,7 +41,7 @@ def collect_result_files(inputs: list[Path]) -> list[Path]:
     return files
 
 
-def load_result(path: Path) -> Result:
+def load(path: Path) -> Result:
     """Read and validate one results JSON; a problem is one UserError line naming the file and field."""
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -161,18 +80,18 @@ def parse_result(doc: Any, path: Path) -> Result:
     if duplicated:
         raise UserError(f"{where}: task name(s) appear more than once: {', '.join(duplicated)}")
     return Result(
-        path=path,
         schema_version=int(version),
         suite=suite,
         checkpoint=checkpoint,
         run=run,
         tasks=tasks,
+        path=path,
         label=label,
         raw_label=label,
     )
 
 
-def _parse_task(doc: Any, where: str) -> Task:
+def _parse_task(doc: Any, where: str) -> TaskResult:
     if not isinstance(doc, dict):
         raise UserError(f"{where}: must be an object")
     name = _require_str(doc, "name", where)
@@ -219,13 +138,15 @@ def _parse_task(doc: Any, where: str) -> Task:
         _check_points(extra, where)
     counts = _parse_counts(doc.get("counts") or {}, metrics, where)
     split = doc.get("split")
-    task = Task(
+    # What the file stores, completed from the task kind's declaration (older files stored no metric_info).
+    infos = {str(m): resolve_info(kind, str(m), metric_info.get(m)) for m in [*metric_info, *metrics]}
+    task = TaskResult(
         name=name,
         kind=kind,
         dataset=dataset,
         split=None if split is None else str(split),
         metrics=metrics,
-        metric_info=metric_info,
+        metric_info=infos,
         per_example=per_example,
         class_names=class_names,
         extra=extra,
@@ -246,7 +167,7 @@ HEADLINE_TOLERANCE = 1e-6  # |metric − mean(per-example)|: older files stored 
 COUNTS_TOLERANCE = 1e-9  # |metric − hits / n|: files with counts store hits / n in float64
 
 
-def check_consistency(task: Task, where: str) -> None:
+def check_consistency(task: TaskResult, where: str) -> None:
     """A task's numbers must agree with each other, or the report would show nonsense with confidence:
     per-example arrays have the stated length (``extra.num_examples``, ``num_images``, ``num_captions``) and,
     where none is stated, arrays of one group have one length; a fraction metric's array holds only 0 and 1;
@@ -258,7 +179,7 @@ def check_consistency(task: Task, where: str) -> None:
         values = task.per_example_of(metric)
         if values is None:
             continue
-        key = task.metric_info.get(metric, {}).get("per_example") or metric
+        key = task.per_example_key(metric)
         if task.unit(metric) == "fraction":
             bad = next((v for v in values if v not in (0, 1)), None)
             if bad is not None:
@@ -285,7 +206,7 @@ def check_consistency(task: Task, where: str) -> None:
             )
 
 
-def _check_lengths(task: Task, where: str) -> None:
+def _check_lengths(task: TaskResult, where: str) -> None:
     groups = _LENGTH_GROUPS.get(task.kind, _DEFAULT_LENGTH_GROUPS)
     first: dict[str, tuple[str, int]] = {}  # extra key → (first array, its length)
     for key, values in task.per_example.items():
@@ -305,7 +226,7 @@ def _check_lengths(task: Task, where: str) -> None:
         first.setdefault(length_key, (key, len(values)))
 
 
-def _check_class_indices(task: Task, where: str) -> None:
+def _check_class_indices(task: TaskResult, where: str) -> None:
     if task.class_names is not None:
         num_classes, source = len(task.class_names), "class_names"
     elif isinstance(task.extra.get("num_classes"), int):
@@ -383,10 +304,10 @@ def _require_str(doc: dict, key: str, where: str) -> str:
     return value
 
 
-def load_results(inputs: list[Path]) -> list[Result]:
+def load_all(inputs: list[Path]) -> list[Result]:
     """Load every results file, give each checkpoint a unique display label, refuse a repeated
     (checkpoint, suite)."""
-    results = [load_result(path) for path in collect_result_files(list(inputs))]
+    results = [load(path) for path in collect_result_files(list(inputs))]
     # A label shared by two different checkpoints would merge their columns: suffix the hash to keep
     # them apart.
     by_label: dict[str, set[str]] = {}
@@ -411,14 +332,18 @@ def load_results(inputs: list[Path]) -> list[Result]:
 
 
 def _with_label(res: Result, label: str) -> Result:
-    return Result(
-        path=res.path,
-        schema_version=res.schema_version,
-        suite=res.suite,
-        checkpoint=res.checkpoint,
-        run=res.run,
-        tasks=res.tasks,
-        label=label,
-        raw_label=res.raw_label,
-        extra=res.extra,
-    )
+    return dataclasses.replace(res, label=label)
+
+
+def read_result(path: Path) -> dict:
+    """The document of one results file as a dict, after `load`'s checks: eval reads its own earlier files in
+    --out (labels, suite versions, --resume) and copies their records."""
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # ValueError: not JSON, or not UTF-8
+        raise UserError(f"cannot read results {path}: {err}") from None
+    if not isinstance(obj, dict) or obj.get("schema_version") != SCHEMA_VERSION:
+        found = obj.get("schema_version") if isinstance(obj, dict) else type(obj).__name__
+        raise UserError(f"{path}: schema_version {found!r}, expected {SCHEMA_VERSION}")
+    parse_result(obj, Path(path))
+    return obj
