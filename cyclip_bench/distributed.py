@@ -1,75 +1,14 @@
-"""Process-group setup from torchrun's (or SLURM's) environment, and collectives the objective needs."""
+"""The collectives the ranks exchange through: the objective's gradient-carrying all-gather and sums, and the
+gathers and agreement checks of evaluation. Joining the process group (and the device, the precision) is
+``runtime.py``'s; everything here is a no-op outside torch.distributed."""
 
 from __future__ import annotations
 
-import datetime
 import gc
-import os
-from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
-
-from cyclip_bench.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class DistEnv:
-    """Where this process sits: its rank among ``world_size``, its device, and whether it writes outputs."""
-
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
-    device: torch.device = torch.device("cpu")
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-
-def _env_int(*names: str, default: int) -> int:
-    for name in names:
-        if os.environ.get(name):
-            return int(os.environ[name])
-    return default
-
-
-def resolve_device(requested: str | None, local_rank: int = 0) -> torch.device:
-    """'auto'/None → this rank's GPU when there is one, else CPU; 'cuda' → cuda:<local_rank>."""
-    if requested in (None, "auto"):
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda was given but no CUDA device is available")
-        return torch.device("cuda", local_rank)
-    return torch.device(requested)
-
-
-def init_distributed(device: str | None = None, timeout_s: float = 600.0) -> DistEnv:
-    """Join the process group described by torchrun (RANK/WORLD_SIZE/LOCAL_RANK) or SLURM (SLURM_PROCID/…).
-
-    One process with no such environment gets a plain single-process DistEnv. NCCL on GPU, gloo on CPU.
-    """
-    world = _env_int("WORLD_SIZE", "SLURM_NTASKS", default=1)
-    rank = _env_int("RANK", "SLURM_PROCID", default=0)
-    local_rank = _env_int("LOCAL_RANK", "SLURM_LOCALID", default=0)
-    dev = resolve_device(device, local_rank)
-    if world > 1 and not dist.is_initialized():
-        if "MASTER_ADDR" not in os.environ:
-            raise ConfigError("distributed run without MASTER_ADDR: launch with torchrun or set MASTER_ADDR/PORT")
-        if dev.type == "cuda":
-            torch.cuda.set_device(dev)
-        dist.init_process_group(
-            backend="nccl" if dev.type == "cuda" else "gloo",
-            rank=rank,
-            world_size=world,
-            timeout=datetime.timedelta(seconds=timeout_s),
-        )
-    return DistEnv(rank=rank, local_rank=local_rank, world_size=world, device=dev)
 
 
 def world_info() -> tuple[int, int]:
@@ -124,6 +63,27 @@ def all_gather_variable(tensor: torch.Tensor) -> torch.Tensor:
     parts = [torch.empty_like(padded) for _ in range(world)]
     dist.all_gather(parts, padded)
     return torch.cat([p[: int(c.item())] for p, c in zip(parts, counts, strict=True)])
+
+
+def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """Every rank's rows concatenated in rank order, on the CPU: any row counts, any device, any backend (sent as
+    objects, so NCCL needs no CUDA copy and gloo no padding). Evaluation's features; no gradient."""
+    world = world_info()[1]
+    if world == 1:
+        return tensor
+    parts: list[Any] = [None] * world
+    dist.all_gather_object(parts, tensor.cpu())
+    return torch.cat(parts, dim=0)
+
+
+def all_true(flag: bool) -> bool:
+    """Every rank's flag is true (so that the ranks take the same branch before a collective)."""
+    world = world_info()[1]
+    if world == 1:
+        return flag
+    flags: list[Any] = [None] * world
+    dist.all_gather_object(flags, bool(flag))
+    return all(flags)
 
 
 def barrier() -> None:

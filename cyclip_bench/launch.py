@@ -61,7 +61,7 @@ def check_before_launch(cfg: TrainConfig, nproc: int) -> None:
 
 
 def _check_gpu_per_rank(device: str, nproc: int) -> None:
-    """Rank r takes cuda:r (distributed.resolve_device): N ranks on GPUs need N of them."""
+    """Rank r takes cuda:r (runtime.resolve_device): N ranks on GPUs need N of them."""
     import torch
 
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0

@@ -62,9 +62,9 @@ def evaluate(
     """Evaluate checkpoints on a suite: results JSON per checkpoint + long-format results.csv."""
     from cyclip_bench.eval import EvalConfig
     from cyclip_bench.eval import evaluate as run_evaluation
-    from cyclip_bench.eval.features import Distributed
     from cyclip_bench.eval.runner import dry_run as plan_run
     from cyclip_bench.eval.summary import headline_table
+    from cyclip_bench.runtime import is_main_process
 
     cfg = EvalConfig(
         checkpoints=tuple(checkpoint),
@@ -96,6 +96,6 @@ def evaluate(
         return
     console = Console()
     paths = run_evaluation(cfg)
-    if not quiet and Distributed.current().is_main:
+    if not quiet and is_main_process():
         console.print(headline_table(paths))
         console.print(f"wrote {len(paths)} result file(s) and {out / 'results.csv'}")

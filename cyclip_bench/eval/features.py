@@ -5,11 +5,10 @@ contiguous shard and the shards are gathered in order, so the features equal a 1
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from cyclip_bench.fileio import atomic_open
+from cyclip_bench.runtime import DistEnv, autocast
 
 CACHE_VERSION = 1
-_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def cache_key(**parts: Any) -> str:
@@ -60,42 +59,6 @@ class FeatureCache:
             torch.save(value.contiguous() if isinstance(value, torch.Tensor) else value, handle)
 
 
-@dataclass
-class Distributed:
-    rank: int = 0
-    world_size: int = 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @classmethod
-    def current(cls) -> Distributed:
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            return cls(torch.distributed.get_rank(), torch.distributed.get_world_size())
-        return cls()
-
-    def shard(self, n: int) -> range:
-        """Contiguous block of indices for this rank (blocks concatenate back in rank order)."""
-        start, stop = n * self.rank // self.world_size, n * (self.rank + 1) // self.world_size
-        return range(start, stop)
-
-    def all_true(self, flag: bool) -> bool:
-        """Every rank's flag is true (so that ranks take the same branch before a collective)."""
-        if self.world_size == 1:
-            return flag
-        flags: list[Any] = [None] * self.world_size
-        torch.distributed.all_gather_object(flags, bool(flag))
-        return all(flags)
-
-    def gather(self, tensor: torch.Tensor) -> torch.Tensor:
-        if self.world_size == 1:
-            return tensor
-        parts: list[Any] = [None] * self.world_size
-        torch.distributed.all_gather_object(parts, tensor.cpu())
-        return torch.cat(parts, dim=0)
-
-
 def _first(item: Any) -> Any:
     return item[0] if isinstance(item, (tuple, list)) else item
 
@@ -117,7 +80,8 @@ class _TextList(Dataset):
 
 @dataclass
 class Encoder:
-    """Runs one model over datasets: batched, DataLoader workers, autocast precision, rich progress."""
+    """Runs one model over datasets: batched, DataLoader workers, autocast precision (``runtime.PRECISIONS``),
+    rich progress."""
 
     model: torch.nn.Module
     tokenizer: Callable[[list[str]], torch.Tensor]
@@ -126,22 +90,13 @@ class Encoder:
     batch_size: int = 256
     workers: int = 0
     progress: Any = None  # a rich Progress, or None
-    dist: Distributed = field(default_factory=Distributed)
+    dist: DistEnv = field(default_factory=DistEnv)  # this rank's shard; its gather; cache agreement
     seconds: float = 0.0  # time spent encoding (for the results' wall_time_s)
     # Split by modality, with the number of items encoded (not read from the cache): images/s and prompts/s.
     image_seconds: float = 0.0
     text_seconds: float = 0.0
     images_encoded: int = 0
     texts_encoded: int = 0
-
-    @contextlib.contextmanager
-    def _autocast(self) -> Iterator[None]:
-        dtype = _DTYPES[self.precision]
-        if dtype is None:
-            yield
-            return
-        with torch.autocast(device_type=torch.device(self.device).type, dtype=dtype):
-            yield
 
     def _run(self, dataset: Dataset, encode: Callable, collate: Callable, what: str, workers: int) -> torch.Tensor:
         start = time.perf_counter()
@@ -157,7 +112,7 @@ class Encoder:
         )
         task = self.progress.add_task(what, total=len(loader)) if self.progress else None
         chunks = []
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             for batch in loader:
                 chunks.append(encode(batch).float().cpu())
                 if task is not None:

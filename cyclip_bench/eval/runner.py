@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import platform
 import subprocess
 import time
@@ -16,10 +15,11 @@ from cyclip_bench import __version__
 from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.eval.config import EvalConfig
 from cyclip_bench.eval.context import EvalContext
-from cyclip_bench.eval.features import Distributed, Encoder, FeatureCache
+from cyclip_bench.eval.features import Encoder, FeatureCache
 from cyclip_bench.eval.splits import SplitUse, build_needs, describe, resolve_data
 from cyclip_bench.eval.suite import SuiteSpec, load_suite
 from cyclip_bench.eval.tasks import TaskKind, make_task
+from cyclip_bench.runtime import DistEnv, init_distributed
 from cyclip_bench.results import (
     SCHEMA_VERSION,
     Result,
@@ -57,23 +57,6 @@ def _versions() -> dict[str, str]:
         "numpy": numpy.__version__,
         "python": platform.python_version(),
     }
-
-
-def _init_distributed(device: str) -> Distributed:
-    # torchrun sets WORLD_SIZE/RANK; one process group for the whole run (gloo on CPU).
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
-        backend = "nccl" if device.startswith("cuda") else "gloo"
-        torch.distributed.init_process_group(backend)
-    return Distributed.current()
-
-
-def _resolve_device(cfg: EvalConfig, dist: Distributed) -> str:
-    from cyclip_bench.models.interop import as_device
-
-    device = as_device(cfg.device)
-    if device == "cuda" and dist.world_size > 1:
-        device = f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
-    return device
 
 
 def plan(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind]]:
@@ -206,7 +189,7 @@ def _progress(enabled: bool) -> Any:
     )
 
 
-def _prepare(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind], dict[str, Any], str, Distributed, list, list]:
+def _prepare(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind], dict[str, Any], str, DistEnv, list, list]:
     """Everything checked before anything is encoded: suite, devices, output folders, checkpoints and their
     labels, results already in --out, every dataset split (built; a task fitting on its test images refused)."""
     suite, tasks = plan(cfg)
@@ -215,8 +198,8 @@ def _prepare(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind], dict[str, Any]
     check_output_dir(cfg.out, "--out")
     if cfg.resolved_cache_dir is not None:
         check_output_dir(cfg.resolved_cache_dir, "--cache-dir")
-    dist = _init_distributed(cfg.device if cfg.device != "auto" else "cpu")
-    device = _resolve_device(cfg, dist)
+    dist = init_distributed(cfg.device)  # torchrun/SLURM ranks; rank r on cuda:r under --device auto|cuda
+    device = str(dist.device)
     loaded = _load_checkpoints(cfg, device)
     paths = [cfg.out / result_filename(c.label, suite.name) for c in loaded]
     _check_other_versions(cfg, suite)
@@ -328,7 +311,7 @@ def _transform(preprocess: dict) -> Any:
 def _run_record(
     cfg: EvalConfig,
     device: str,
-    dist: Distributed,
+    dist: DistEnv,
     ctx: EvalContext,
     started: str,
     encoder: Encoder,

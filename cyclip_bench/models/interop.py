@@ -141,16 +141,8 @@ def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> Loade
     return LoadedCheckpoint(model=model, info=info, label=record["label"], record=record)
 
 
-def as_device(device: str) -> str:
-    """'auto' → cuda when available, else cpu."""
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
 __all__ = [
     "LoadedCheckpoint",
-    "as_device",
     "infer_openai_architecture",
     "load_for_eval",
     "load_state_dict_strictly",

@@ -43,6 +43,7 @@ from cyclip_bench.objectives import (
     setup_model_parameters,
     split_outputs,
 )
+from cyclip_bench.runtime import DistEnv, autocast, init_distributed, precision, resolve_precision
 from cyclip_bench.train import config as train_config
 from cyclip_bench.train import continuation
 from cyclip_bench.train.claim import RunClaim
@@ -53,7 +54,6 @@ from cyclip_bench.train.state import capture_rng, checkpoint_payload, restore_rn
 from cyclip_bench.validation import check_device_available, check_output_dir
 
 MAX_LOGIT_SCALE = math.log(100)  # the paper clamps the temperature parameter to [0, ln 100]
-DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Run:
     """The mutable state of one training run (the config stays frozen)."""
 
     cfg: TrainConfig
-    env: dist_utils.DistEnv
+    env: DistEnv
     model: torch.nn.Module  # DDP-wrapped when distributed
     raw_model: torch.nn.Module
     info: Any
@@ -112,7 +112,7 @@ def use_channels_last(cfg: TrainConfig, model: torch.nn.Module) -> bool:
     return sum(isinstance(m, torch.nn.Conv2d) for m in visual.modules()) > 1
 
 
-def _say(env: dist_utils.DistEnv) -> Callable[[str], None]:
+def _say(env: DistEnv) -> Callable[[str], None]:
     """A one-line status printer for the setup phase (main rank only; the progress monitor starts later)."""
 
     def say(message: str) -> None:
@@ -128,7 +128,7 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) -> tuple[Run, TrainData, Any, dict]:
+def _setup(cfg: TrainConfig, env: DistEnv, resume_from: Path | None) -> tuple[Run, TrainData, Any, dict]:
     """Model, data, optimiser; every rank builds the same initial weights from ``cfg.seed``. The inputs that
     can be refused cheaply (the checkpoint to resume, the validation table) are checked before the training
     data is decoded, so a refusal comes before any status line."""
@@ -158,7 +158,7 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) 
         eps=cfg.eps,
         fused=fused or None,
     )
-    scaler = torch.amp.GradScaler(env.device.type, enabled=cfg.precision == "fp16")
+    scaler = torch.amp.GradScaler(env.device.type, enabled=precision(cfg.precision).grad_scaling)
     model = raw_model
     if env.distributed:
         ids = [env.device.index] if env.device.type == "cuda" else None
@@ -168,7 +168,7 @@ def _setup(cfg: TrainConfig, env: dist_utils.DistEnv, resume_from: Path | None) 
     return run, data, val, resume
 
 
-def _create_model(cfg: TrainConfig, env: dist_utils.DistEnv, objective: Objective, params: dict) -> tuple[Any, Any]:
+def _create_model(cfg: TrainConfig, env: DistEnv, objective: Objective, params: dict) -> tuple[Any, Any]:
     """The model with the objective's own learnable scalars (SigLIP's bias), added before anything compares or
     saves it. A ``--pretrained`` file is loaded after they exist, so a file that has them (a SigLIP checkpoint)
     fits, and one that lacks them (CLIP weights) leaves them at their initial values."""
@@ -297,8 +297,7 @@ def _save(run: Run, *extra_names: str) -> Path:
 
 
 def _autocast(run: Run) -> contextlib.AbstractContextManager:
-    dtype = DTYPES[run.cfg.precision]
-    return torch.autocast(run.env.device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+    return autocast(run.cfg.precision, run.env.device)
 
 
 def _optimizer_step(run: Run, batches: Any) -> dict[str, float]:
@@ -492,7 +491,7 @@ def _write_config(run: Run, data: TrainData, resumed_from: Path | None) -> None:
     atomic_write_json(path, {**run.cfg.to_dict(), "resolved": resolved, "segments": segments})
 
 
-def _run(cfg: TrainConfig, env: dist_utils.DistEnv, claim: RunClaim) -> Path:
+def _run(cfg: TrainConfig, env: DistEnv, claim: RunClaim) -> Path:
     resume_from = _resume_path(cfg)
     run, data, val, resume = _setup(cfg, env, resume_from)
     if resume_from is not None:
@@ -534,9 +533,8 @@ def train(cfg: TrainConfig) -> Path:
         check_device_available(cfg.device)
     check_output_dir(cfg.logs, "--logs")
     check_output_dir(cfg.run_dir, "run folder")
-    env = dist_utils.init_distributed(cfg.device)
-    if cfg.precision == "auto":  # bf16 autocast on GPU; fp32 on CPU, where fp16 autocast is ~18x slower
-        cfg = dataclasses.replace(cfg, precision="bf16" if env.device.type == "cuda" else "fp32")
+    env = init_distributed(cfg.device)
+    cfg = dataclasses.replace(cfg, precision=resolve_precision(cfg.precision, env.device))  # auto: bf16 GPU, fp32 CPU
     try:
         with _claim(cfg, env) as claim:
             return _run(cfg, env, claim)
@@ -544,7 +542,7 @@ def train(cfg: TrainConfig) -> Path:
         dist_utils.cleanup()
 
 
-def _claim(cfg: TrainConfig, env: dist_utils.DistEnv) -> RunClaim:
+def _claim(cfg: TrainConfig, env: DistEnv) -> RunClaim:
     """The main rank claims the run folder (claim.py); under torchrun every rank learns whether it could, so a
     refusal stops the whole job with the same line instead of leaving the other ranks waiting."""
     claim, refusal = RunClaim(cfg.run_dir, _say(env), enabled=env.is_main), None
