@@ -33,8 +33,7 @@ def _checkpoint(folder: Path) -> Path:
 def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
     """Seconds to encode each (dataset, split) the suite reads once (on cfg's device and precision); and the
     number of images."""
-    from cyclip_bench.eval import plan
-    from cyclip_bench.eval.context import build_labelled, build_retrieval
+    from cyclip_bench.eval import load_tasks
     from cyclip_bench.models import build_transform
     from cyclip_bench.models.interop import load_for_eval
 
@@ -45,17 +44,14 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
     model = loaded.model.to(device).eval()
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
     transform = build_transform(loaded.info.preprocess)
-    _, tasks = plan(cfg)
+    _, tasks = load_tasks(cfg.suite)
     datasets, seen = [], set()
     for task in tasks:
         for need in task.needs():
-            key = (need.kind, repr(need.ref), need.split)
-            if key not in seen:
-                seen.add(key)
-                if need.kind == "retrieval":
-                    datasets.append(build_retrieval(need.ref, cfg.data_root, transform).images)
-                else:
-                    datasets.append(build_labelled(need.ref, cfg.data_root, need.split, transform))
+            if need.key not in seen:
+                seen.add(need.key)
+                data = need.kind.build(need.ref, cfg.data_root, need.split, transform)
+                datasets.append(need.kind.images(data))
     autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
     start, count = time.perf_counter(), 0
     with torch.inference_mode(), autocast:

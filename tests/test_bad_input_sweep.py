@@ -181,11 +181,12 @@ def _checkpoints(root: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory) -> dict[str, str]:
+def env(tmp_path_factory, world_dir) -> dict[str, str]:
     root = tmp_path_factory.mktemp("sweep")
     csv = write_random_pairs(root, name="pairs.csv")
-    (root / "data_root").mkdir()  # an eval --data-root: every eval case is refused before data is read
-    out: dict[str, str] = {"data_root": str(root / "data_root"), "csv": str(csv), "root": str(root)}
+    # The eval --data-root holds the datasets the suite reads: a bad checkpoint is refused when the run loads it,
+    # after the plan (suite, labels, data) is checked and before anything is encoded or written.
+    out: dict[str, str] = {"data_root": str(world_dir), "csv": str(csv), "root": str(root)}
     files = {
         "empty_csv": "",
         "header_only_csv": "image,caption\n",

@@ -13,6 +13,7 @@ from cyclip_bench.cli.derive import cli_fields, config_from_flags, flag_of
 from cyclip_bench.data.fixture_config import DATASETS, FixtureConfig, suite_fixture_flags
 from cyclip_bench.demo import DemoConfig
 from cyclip_bench.errors import ConfigError, DataError
+from cyclip_bench.eval.config import EvalConfig
 from cyclip_bench.options import option_spec
 from cyclip_bench.report.config import ReportConfig
 from cyclip_bench.train.config import TrainConfig
@@ -20,6 +21,7 @@ from cyclip_bench.train.config import TrainConfig
 # (command path, its config, the options that belong to the command and not to the config)
 COMMANDS = [
     (("train",), TrainConfig, {"config", "nproc"}),
+    (("eval",), EvalConfig, set()),
     (("report",), ReportConfig, set()),
     (("demo",), DemoConfig, set()),
     (("data", "fixture"), FixtureConfig, {"suite"}),

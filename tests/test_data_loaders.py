@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from cyclip_bench.data.captions import CaptionDataset, read_caption_table
-from cyclip_bench.data.catalog import DATASETS, build_dataset, build_retrieval_dataset
+from cyclip_bench.data.catalog import DATASETS, LABELLED, build_dataset, build_retrieval_dataset
 from cyclip_bench.data.metadata import builtin_metadata, imagenet_subset_wnids, load_class_metadata
 from cyclip_bench.errors import DataError, UserError
 
@@ -247,7 +247,7 @@ def test_every_world_dataset_loads(world_dir: Path) -> None:
     shapes = load_class_metadata(world_dir / "shapes" / "classes.json")
     for name in DATASETS.names():
         entry = DATASETS.get(name)
-        if not name.startswith("world-") or entry.kind != "labelled":
+        if not name.startswith("world-") or entry.kind is not LABELLED:
             continue
         for split in entry.splits:
             ds = build_dataset(name, world_dir, split)

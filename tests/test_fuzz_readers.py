@@ -139,11 +139,11 @@ def _toml(doc: dict) -> str:
 @FUZZ
 @given(st.one_of(SUITE.map(_toml), CSV_TEXT, st.text(max_size=80)))
 def test_suite_reader_and_task_options(scratch, text):
-    from cyclip_bench.eval import EvalConfig, plan
+    from cyclip_bench.eval import load_tasks
 
     path = scratch / "suite.toml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass") if text else path.write_text("")
-    loaded = _loads_or_user_error(lambda: plan(EvalConfig(checkpoints=("x",), suite=str(path), out=path.parent)))
+    loaded = _loads_or_user_error(lambda: load_tasks(str(path)))
     if loaded is not None:
         suite, tasks = loaded
         assert suite.tasks and len(tasks) == len(suite.tasks)

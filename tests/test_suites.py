@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from cyclip_bench.errors import ConfigError, UserError
-from cyclip_bench.eval import TASKS, builtin_suite_names, load_suite, plan
-from cyclip_bench.eval.config import EvalConfig
-from cyclip_bench.eval.runner import resolve_data
+from cyclip_bench.eval import TASKS, builtin_suite_names, load_suite, load_tasks
+from cyclip_bench.eval.splits import SplitUse, build_needs, describe
 
 WORLD_SUITES = [
     "world",
@@ -31,7 +30,7 @@ def test_every_builtin_suite_loads_and_plans(name, tmp_path):
     suite = load_suite(name)
     assert suite.name == name and isinstance(suite.version, int) and suite.source == "builtin"
     assert len(suite.sha256) == 64 and suite.tasks
-    _, tasks = plan(EvalConfig(checkpoints=("x",), suite=name, out=tmp_path))
+    _, tasks = load_tasks(name)
     assert all(t.kind in TASKS for t in tasks)
 
 
@@ -42,13 +41,18 @@ def test_world_covers_every_builtin_task_kind():
 
 @pytest.mark.parametrize("name", WORLD_SUITES)
 def test_world_suites_resolve_every_dataset(name, world_dir, tmp_path):
-    cfg = EvalConfig(checkpoints=("x",), suite=name, out=tmp_path, data_root=world_dir)
-    _, tasks = plan(cfg)
-    uses = resolve_data(cfg, tasks)
+    _, tasks = load_tasks(name)
+    uses = _reads(name, world_dir)
     assert uses and all(use.size > 0 for use in uses)
     # every task that reads data is listed, each split with the file or folder it was read from
     assert {use.task for use in uses} == {t.spec.name for t in tasks if t.needs()}
     assert all(Path(use.source).exists() for use in uses)
+
+
+def _reads(suite: str, data_root: Path | None) -> list[SplitUse]:
+    """What each task of ``suite`` reads, split by split, as a run's plan resolves it (built, not decoded)."""
+    tasks = load_tasks(suite)[1]
+    return describe(tasks, build_needs(tasks, data_root))
 
 
 def _write(tmp_path: Path, text: str) -> str:
@@ -68,8 +72,7 @@ def test_user_suite_with_custom_dataset(world_dir, tmp_path):
     )
     suite = load_suite(path)
     assert suite.source == "path" and suite.version == 2
-    cfg = EvalConfig(checkpoints=("x",), suite=path, out=tmp_path)
-    [use] = resolve_data(cfg, plan(cfg)[1])
+    [use] = _reads(path, None)
     assert (use.task, use.split, use.size) == ("z", "test", 50)
     assert use.source == str(world_dir / "shapes" / "test" / "labels.csv")
 
@@ -107,13 +110,13 @@ def test_user_suite_with_custom_dataset(world_dir, tmp_path):
 )
 def test_bad_specs_name_the_problem(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message.replace("?", r"\?").replace("(", r"\(")):
-        plan(EvalConfig(checkpoints=("x",), suite=_write(tmp_path, text), out=tmp_path))
+        load_tasks(_write(tmp_path, text))
 
 
 def test_unknown_kind_and_suite_say_did_you_mean(tmp_path):
     path = _write(tmp_path, BASE + '[[tasks]]\nname = "a"\nkind = "zeroshoot"\ndataset = "world-shapes"\n')
     with pytest.raises(UserError, match="unknown task kind 'zeroshoot'. Did you mean 'zeroshot'"):
-        plan(EvalConfig(checkpoints=("x",), suite=path, out=tmp_path))
+        load_tasks(path)
     with pytest.raises(UserError, match="Did you mean 'world-shifts'"):
         load_suite("world-shift")
 
@@ -126,14 +129,13 @@ def test_effective_robustness_references_are_checked(tmp_path):
         'options = { id_task = "id", shift_tasks = ["idd"] }\n',
     )
     with pytest.raises(UserError, match="no task 'idd'"):
-        plan(EvalConfig(checkpoints=("x",), suite=path, out=tmp_path))
+        load_tasks(path)
 
 
 def test_unknown_dataset_says_did_you_mean(world_dir, tmp_path):
     path = _write(tmp_path, BASE + '[[tasks]]\nname = "a"\nkind = "zeroshot"\ndataset = "world-shape"\n')
-    cfg = EvalConfig(checkpoints=("x",), suite=path, out=tmp_path, data_root=world_dir)
     with pytest.raises(UserError, match="Did you mean 'world-shapes'"):
-        resolve_data(cfg, plan(cfg)[1])
+        _reads(path, world_dir)
 
 
 def test_cli_suites_lists_every_suite():
@@ -214,18 +216,15 @@ def real_root(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("name", REAL_SUITES)
 def test_real_suites_resolve_against_fixture_layouts(name, real_root, tmp_path):
-    cfg = EvalConfig(checkpoints=("x",), suite=name, out=tmp_path, data_root=real_root)
-    uses = resolve_data(cfg, plan(cfg)[1])
+    uses = _reads(name, real_root)
     assert uses and all(use.size > 0 for use in uses)
 
 
 def test_imagenet_consistency_reads_the_train_split(real_root, tmp_path):
-    cfg = EvalConfig(checkpoints=("x",), suite="consistency", out=tmp_path, data_root=real_root)
-    reads = {(u.split, u.source) for u in resolve_data(cfg, plan(cfg)[1]) if u.dataset == "imagenet1k"}
+    reads = {(u.split, u.source) for u in _reads("consistency", real_root) if u.dataset == "imagenet1k"}
     assert reads == {("train", f"{real_root / 'imagenet' / 'train'}/"), ("test", f"{real_root / 'imagenet' / 'val'}/")}
 
 
 def test_real_suite_missing_folder_names_path_and_layout(tmp_path):
-    cfg = EvalConfig(checkpoints=("x",), suite="shifts", out=tmp_path, data_root=tmp_path)
     with pytest.raises(UserError, match="imagenet"):
-        resolve_data(cfg, plan(cfg)[1])
+        _reads("shifts", tmp_path)

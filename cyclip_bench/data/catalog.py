@@ -15,11 +15,12 @@ Path datasets and the two generic formats never fall back from one split to anot
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cyclip_bench.data.labelled import (
     LabelledDataset,
@@ -36,16 +37,110 @@ SPLITS = ("train", "test")
 REF_FORMATS = ("labels-csv", "imagefolder", "captions")
 
 
+class DataKind:
+    """What a dataset holds, and so how it is built, given a transform, sized and listed: ``LABELLED`` (images
+    with class labels, train and test splits) or ``RETRIEVAL`` (images with several captions each, a test split).
+    Callers ask the kind (``kind.build(...)``, ``kind.size(data)``) rather than compare its name."""
+
+    name: ClassVar[str]
+    unit: ClassVar[str]  # what ``size`` counts, for listings: "examples", "captions"
+    splits: ClassVar[tuple[str, ...]]  # the splits a dataset of this kind can have
+
+    def build(
+        self, ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str, transform: Any = None
+    ) -> Any:
+        """The dataset ``ref`` (a catalog name or a path mapping) of this kind; any other kind is refused."""
+        raise NotImplementedError
+
+    def with_transform(self, data: Any, transform: Any) -> Any:
+        """A shallow copy of the built ``data`` that reads its images through ``transform`` (no file re-read)."""
+        raise NotImplementedError
+
+    def size(self, data: Any) -> int:
+        raise NotImplementedError
+
+    def images(self, data: Any) -> Any:
+        """The built ``data``'s images as a Dataset (each item an image, or an (image, label) pair)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<data kind {self.name}>"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class _Labelled(DataKind):
+    name, unit, splits = "labelled", "examples", SPLITS
+
+    def build(
+        self, ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str, transform: Any = None
+    ) -> LabelledDataset:
+        return build_dataset(ref, data_root, split, transform)
+
+    def with_transform(self, data: Any, transform: Any) -> Any:
+        data = copy.copy(data)
+        data.transform = transform
+        return data
+
+    def size(self, data: Any) -> int:
+        return len(data)
+
+    def images(self, data: Any) -> Any:
+        return data
+
+
+class _Retrieval(DataKind):
+    name, unit, splits = "retrieval", "captions", ("test",)
+
+    def build(
+        self, ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str, transform: Any = None
+    ) -> RetrievalDataset:
+        if split not in self.splits:
+            raise UserError(f"dataset {ref!r}: a retrieval dataset has the split 'test' only, not {split!r}")
+        return build_retrieval_dataset(ref, data_root, transform)
+
+    def with_transform(self, data: Any, transform: Any) -> Any:
+        data = copy.copy(data)
+        data.images = copy.copy(data.images)
+        data.images.transform = transform
+        return data
+
+    def size(self, data: Any) -> int:
+        return len(data.captions)
+
+    def images(self, data: Any) -> Any:
+        return data.images
+
+
+LABELLED: DataKind = _Labelled()
+RETRIEVAL: DataKind = _Retrieval()
+DATA_KINDS: dict[str, DataKind] = {kind.name: kind for kind in (LABELLED, RETRIEVAL)}
+
+
+def data_kind(kind: DataKind | str) -> DataKind:
+    """``kind`` itself, or the kind of that name (``DATA_KINDS``: a plug-in's entry may name its kind)."""
+    if isinstance(kind, DataKind):
+        return kind
+    if kind not in DATA_KINDS:
+        raise UserError(f"unknown data kind {kind!r}; expected one of {', '.join(DATA_KINDS)}")
+    return DATA_KINDS[kind]
+
+
 @dataclass(frozen=True)
 class DatasetEntry:
-    """A catalog entry: ``kind`` "labelled" or "retrieval", the splits it has, where it lives, and its builder
-    ``build(data_root: Path, split: str, transform) -> LabelledDataset | RetrievalDataset``."""
+    """A catalog entry: its ``kind`` (``LABELLED`` or ``RETRIEVAL``; a kind's name is accepted), the splits it
+    has, where it lives, and its builder ``build(data_root: Path, split: str, transform) -> LabelledDataset |
+    RetrievalDataset``."""
 
-    kind: str
+    kind: DataKind
     splits: tuple[str, ...]
     location: str
     build: Callable[[Path, str, Any], Any]
     description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", data_kind(self.kind))
 
     def __call__(self, data_root: Path, split: str, transform: Any = None) -> Any:
         return self.build(data_root, split, transform)
@@ -61,7 +156,7 @@ def _first_dir(candidates: list[Path], layout: str) -> Path:
     raise DataError(f"{candidates[0]}: folder not found (expected {layout})")
 
 
-def _register(name: str, kind: str, splits: tuple[str, ...], location: str, description: str = ""):
+def _register(name: str, kind: DataKind, splits: tuple[str, ...], location: str, description: str = ""):
     def decorate(fn: Callable[[Path, str, Any], Any]) -> Callable[[Path, str, Any], Any]:
         DATASETS.add(name, DatasetEntry(kind, splits, location, fn, description))
         return fn
@@ -79,7 +174,7 @@ for _variant in ("cifar10", "cifar100"):
     DATASETS.add(
         _variant,
         DatasetEntry(
-            "labelled",
+            LABELLED,
             SPLITS,
             f"DATA_ROOT/{_folder}",
             _build_cifar,
@@ -90,7 +185,7 @@ for _variant in ("cifar10", "cifar100"):
 
 @_register(
     "imagenet1k",
-    "labelled",
+    LABELLED,
     ("train", "test"),
     "DATA_ROOT/imagenet/val and DATA_ROOT/imagenet/train (labels.csv or wnid folders)",
     "ImageNet-1k: validation set (50,000 images) as test; the train split feeds consistency@k's kNN",
@@ -109,7 +204,7 @@ def _imagenet1k(root: Path, split: str, transform: Any) -> LabelledDataset:
 
 @_register(
     "imagenetv2",
-    "labelled",
+    LABELLED,
     ("test",),
     "DATA_ROOT/imagenetv2 (class-index folders 0..999)",
     "ImageNetV2 matched-frequency",
@@ -122,7 +217,7 @@ def _imagenetv2(root: Path, split: str, transform: Any) -> LabelledDataset:
     return load_image_folder(folder, builtin_metadata("imagenet"), "imagenetv2/test", transform, folder_names="indices")
 
 
-@_register("imagenet-sketch", "labelled", ("test",), "DATA_ROOT/imagenet-sketch (wnid folders)", "ImageNet-Sketch")
+@_register("imagenet-sketch", LABELLED, ("test",), "DATA_ROOT/imagenet-sketch (wnid folders)", "ImageNet-Sketch")
 def _imagenet_sketch(root: Path, split: str, transform: Any) -> LabelledDataset:
     folder = _first_dir(
         [root / "imagenet-sketch" / "sketch", root / "imagenet-sketch"], "ImageNet-Sketch: 1000 wnid folders"
@@ -152,7 +247,7 @@ for _name in ("imagenet-a", "imagenet-r"):
     DATASETS.add(
         _name,
         DatasetEntry(
-            "labelled",
+            LABELLED,
             ("test",),
             f"DATA_ROOT/{_name} (200 wnid folders)",
             _build_200,
@@ -168,7 +263,7 @@ for _name in ("flickr30k", "mscoco"):
     DATASETS.add(
         _name,
         DatasetEntry(
-            "retrieval",
+            RETRIEVAL,
             ("test",),
             f"DATA_ROOT/{_name}/test.csv (image,caption)",
             _build_captions,
@@ -194,7 +289,7 @@ for _part in ("shapes", "fine"):
     DATASETS.add(
         f"world-{_part}",
         DatasetEntry(
-            "labelled",
+            LABELLED,
             SPLITS,
             f"DATA_ROOT/{_part}/<split>/labels.csv",
             _build_world,
@@ -212,7 +307,7 @@ for _shift in WORLD_SHIFTS:
     DATASETS.add(
         f"world-{_shift}",
         DatasetEntry(
-            "labelled",
+            LABELLED,
             ("test",),
             f"DATA_ROOT/shifts/{_shift}/labels.csv",
             _build_shift,
@@ -223,7 +318,7 @@ for _shift in WORLD_SHIFTS:
 
 @_register(
     "world-retrieval",
-    "retrieval",
+    RETRIEVAL,
     ("test",),
     "DATA_ROOT/retrieval/captions.csv",
     "generated world: several captions per image",
@@ -357,7 +452,7 @@ def build_dataset(
 ) -> LabelledDataset:
     """A labelled dataset by catalog name or ``{"path", "format": "labels-csv"|"imagefolder",
     "metadata"}``."""
-    if not isinstance(ref, Mapping) and DATASETS.get(ref).kind != "labelled":
+    if not isinstance(ref, Mapping) and DATASETS.get(ref).kind is not LABELLED:
         raise UserError(f"dataset {ref!r} is a retrieval (captions) dataset, not a labelled one")
     ds = build_any(ref, data_root, split, transform)
     if not isinstance(ds, LabelledDataset):
@@ -371,7 +466,7 @@ def build_retrieval_dataset(
     """A retrieval dataset by catalog name or ``{"path": captions.csv, "format": "captions"}``."""
     if isinstance(ref, Mapping):
         ref = {"format": "captions", **ref}
-    elif DATASETS.get(ref).kind != "retrieval":
+    elif DATASETS.get(ref).kind is not RETRIEVAL:
         raise UserError(f"dataset {ref!r} is a labelled dataset, not a retrieval (captions) one")
     ds = build_any(ref, data_root, "test", transform)
     if not isinstance(ds, RetrievalDataset):
@@ -382,7 +477,7 @@ def build_retrieval_dataset(
 # --- generic formats by catalog name: DATA_ROOT is the dataset folder itself ----------------------------
 @_register(
     "labels-csv",
-    "labelled",
+    LABELLED,
     SPLITS,
     "DATA_ROOT/<split>/labels.csv, or DATA_ROOT/labels.csv (test only); classes.json beside or above it",
     "any folder with labels.csv (image,label) and a class-metadata JSON",
@@ -393,7 +488,7 @@ def _labels_csv(root: Path, split: str, transform: Any) -> LabelledDataset:
 
 @_register(
     "imagefolder",
-    "labelled",
+    LABELLED,
     SPLITS,
     "DATA_ROOT/<split>/<class>/*.png, or DATA_ROOT/<class>/*.png (test only); classes = sorted folder names",
     "ImageFolder layout; class names are the folder names",

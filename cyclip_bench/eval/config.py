@@ -1,5 +1,5 @@
-"""``EvalConfig``: the one frozen config of ``cyclip-bench eval``, validated here with messages naming
-the flag."""
+"""``EvalConfig``: the one frozen config of ``cyclip-bench eval`` — its fields are the command's flags — validated
+here with messages naming the flag."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from cyclip_bench.errors import ConfigError
+from cyclip_bench.options import option
 from cyclip_bench.validation import (
     Device,
     NonEmptyStr,
@@ -54,26 +55,63 @@ def checkpoint_entry(entry: str) -> tuple[str | None, str]:
     return label, source
 
 
+def _not(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
 @dataclass(frozen=True)
 class EvalConfig:
-    """Every field declares its type and range (``cyclip_bench.validation``); checked on construction."""
+    """``cyclip-bench eval``: every field declares its type and range (``cyclip_bench.validation``), checked on
+    construction, and its flag and help (``option``), from which the command is derived (``cli/derive.py``)."""
 
-    checkpoints: Annotated[Checkpoints, Field(min_length=1)]
-    suite: NonEmptyStr
-    out: PathValue
-    data_root: PathValue | None = None
-    batch_size: PositiveInt = 256
-    workers: NonNegativeInt = 2
-    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
-    device: Device = "auto"
-    model: NonEmptyStr | None = None  # architecture for open_clip checkpoints / pretrained tags
-    cache: bool = True
-    cache_dir: PathValue | None = None  # None → $CYCLIP_BENCH_CACHE or ~/.cache/cyclip-bench/features
-    resume: bool = False
-    # Replace results in --out of another suite version, or of another checkpoint under the same label.
-    overwrite: bool = False
-    dry_run: bool = False
-    progress: bool = True
+    checkpoints: Annotated[Checkpoints, Field(min_length=1)] = option(
+        help="Checkpoint file (repeat for several), or an open_clip pretrained tag with --model; LABEL=PATH "
+        "sets its label (results are <LABEL>__<suite>.json; default: the run or file name).",
+        flag="--checkpoint",
+        short="-c",
+        cli_type=list[str],
+        metavar="PATH",
+    )
+    suite: NonEmptyStr = option(
+        help="Built-in suite name (see `cyclip-bench suites`) or a suite .toml file.", short="-s", metavar="NAME|FILE"
+    )
+    out: PathValue = option(help="Output folder for <label>__<suite>.json + results.csv.", short="-o", metavar="DIR")
+    data_root: PathValue | None = option(
+        None,
+        "Folder holding the datasets (for world suites: the folder written by `cyclip-bench data synth`).",
+        metavar="DIR",
+    )
+    batch_size: PositiveInt = option(256, "Images/texts per forward pass.")
+    workers: NonNegativeInt = option(2, "DataLoader worker processes for image decoding.")
+    precision: Literal["fp32", "bf16", "fp16"] = option("fp32", "fp32 | bf16 | fp16 (fp16 is slow on CPU).")
+    device: Device = option("auto", "auto | cpu | cuda[:N].")
+    model: NonEmptyStr | None = option(
+        None,
+        "Architecture of an open_clip checkpoint or pretrained tag (this project's and CyCLIP's checkpoints need "
+        "none).",
+        metavar="NAME",
+    )
+    cache: bool = option(
+        True, "Read and write the feature cache; --no-cache encodes everything and reads or writes no cache."
+    )
+    cache_dir: PathValue | None = option(
+        None,
+        "Feature cache folder.",
+        default_help="$CYCLIP_BENCH_CACHE or ~/.cache/cyclip-bench/features",
+        metavar="DIR",
+    )
+    resume: bool = option(False, "Keep tasks already in --out; run only the others.")
+    overwrite: bool = option(
+        False, "Replace results in --out of another suite version or of another checkpoint under the same label."
+    )
+    dry_run: bool = option(
+        False,
+        "Check suite, tasks, checkpoints (hashed, not loaded), labels and data; print each task's files per split "
+        "and the checkpoints; load no model, decode and encode nothing.",
+    )
+    progress: bool = option(
+        True, "No progress bars and no table.", flag="--quiet", short="-q", parse=_not, default_help="off"
+    )
 
     def __post_init__(self) -> None:
         check_instance(self, name=lambda key: _FLAGS.get(key, flag_name(key)))

@@ -3,38 +3,22 @@ and at most once per run (memoised here, cached on disk by ``FeatureCache``)."""
 
 from __future__ import annotations
 
-import copy
-import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from cyclip_bench.data.catalog import LABELLED, RETRIEVAL
 from cyclip_bench.eval.features import Encoder, FeatureCache, cache_key, normalise, texts_sha256
+from cyclip_bench.eval.needs import DataNeed
 from cyclip_bench.eval.suite import DatasetRef, dataset_label
 from cyclip_bench.metrics import class_embeddings
 
 # Prompts encoded per block of the streamed zero-shot head: ~32 MB of features at d = 1024, whatever C × T.
 HEAD_BLOCK_PROMPTS = 8192
-
-
-def ref_key(ref: DatasetRef | None, split: str) -> str:
-    """The key of one dataset split (``split`` "retrieval" for a retrieval dataset) in a run's memos."""
-    return json.dumps([ref, split], sort_keys=True)
-
-
-def build_labelled(ref: DatasetRef, data_root: Path | None, split: str, transform: Any) -> Any:
-    from cyclip_bench.data.catalog import build_dataset
-
-    return build_dataset(ref, data_root, split, transform)
-
-
-def build_retrieval(ref: DatasetRef, data_root: Path | None, transform: Any) -> Any:
-    from cyclip_bench.data.catalog import build_retrieval_dataset
-
-    return build_retrieval_dataset(ref, data_root, transform)
 
 
 @dataclass
@@ -58,29 +42,31 @@ class EvalContext:
     precision: str
     text_model_id: dict  # tokenizer identity: model name + context length
     templates_sha256: dict[str, str] = field(default_factory=dict)
-    # Labelled splits built (transform None) before the run by ``eval.splits.build_needs``, keyed by ``ref_key``:
+    # The run's datasets, built once (transform None) by its plan (``eval.plan``), keyed by ``DataNeed.key``:
     # each checkpoint reads a shallow copy with its own transform instead of listing the files again.
-    prebuilt: dict[str, Any] = field(default_factory=dict)
+    planned: Mapping[str, Any] = field(default_factory=dict)
     _datasets: dict[str, Any] = field(default_factory=dict)
     _features: dict[str, Any] = field(default_factory=dict)
 
     # --- datasets -------------------------------------------------------------------------------------------
-    def labelled(self, ref: DatasetRef, split: str) -> Any:
-        key = ref_key(ref, split)
-        if key not in self._datasets:
-            if key in self.prebuilt:
-                dataset = copy.copy(self.prebuilt[key])
-                dataset.transform = self.transform
+    def dataset(self, need: DataNeed) -> Any:
+        """The dataset split ``need`` reads, through this checkpoint's transform: the planned one, or (a context
+        made without a plan) built here."""
+        if need.key not in self._datasets:
+            if need.key in self.planned:
+                data = need.kind.with_transform(self.planned[need.key], self.transform)
             else:
-                dataset = build_labelled(ref, self.data_root, split, self.transform)
-            self._datasets[key] = dataset
-        return self._datasets[key]
+                data = need.kind.build(need.ref, self.data_root, need.split, self.transform)
+            self._datasets[need.key] = data
+        return self._datasets[need.key]
+
+    def labelled(self, ref: DatasetRef, split: str) -> Any:
+        """The labelled dataset ``ref``'s ``split`` (images and class labels)."""
+        return self.dataset(DataNeed(LABELLED, ref, split))
 
     def retrieval(self, ref: DatasetRef) -> Any:
-        key = ref_key(ref, "retrieval")
-        if key not in self._datasets:
-            self._datasets[key] = build_retrieval(ref, self.data_root, self.transform)
-        return self._datasets[key]
+        """The retrieval dataset ``ref`` (images and their captions)."""
+        return self.dataset(DataNeed(RETRIEVAL, ref))
 
     # --- features -------------------------------------------------------------------------------------------
     def _cached(self, key: str, compute: Any) -> torch.Tensor:
@@ -181,7 +167,7 @@ class EvalContext:
         return torch.cat(blocks)
 
     def retrieval_features(self, ref: DatasetRef) -> RetrievalFeatures:
-        key = ref_key(ref, "retrieval-features")
+        key = "retrieval-features:" + DataNeed(RETRIEVAL, ref).key
         if key not in self._features:
             data = self.retrieval(ref)
             name = getattr(data, "name", dataset_label(ref))
@@ -189,7 +175,10 @@ class EvalContext:
             captions = list(data.captions)
             texts = self.text_features(captions, f"captions {name}")
             self._features[key] = RetrievalFeatures(
-                images, texts, torch.as_tensor(list(data.caption_image), dtype=torch.long), captions
+                images=images,
+                texts=texts,
+                caption_image=torch.as_tensor(list(data.caption_image), dtype=torch.long),
+                captions=captions,
             )
         return self._features[key]
 

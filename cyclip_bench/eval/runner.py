@@ -1,4 +1,6 @@
-"""``evaluate(cfg)``: suite → tasks → features (encode once, cache) → metrics → results JSON + CSV."""
+"""``evaluate(cfg)``: plan → run → write. ``make_plan`` (``eval.plan``) resolves and checks everything once;
+``run_plan`` loads the planned checkpoints, encodes (once, cached) and computes every task's metrics;
+``write_results`` writes one results JSON per checkpoint and the CSV over ``--out``."""
 
 from __future__ import annotations
 
@@ -6,30 +8,26 @@ import datetime as dt
 import platform
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from cyclip_bench import __version__
-from cyclip_bench.errors import ConfigError, UserError
+from cyclip_bench.errors import UserError
 from cyclip_bench.eval.config import EvalConfig
 from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.features import Encoder, FeatureCache
-from cyclip_bench.eval.splits import SplitUse, build_needs, describe, resolve_data
-from cyclip_bench.eval.suite import SuiteSpec, load_suite
-from cyclip_bench.eval.tasks import TaskKind, make_task
-from cyclip_bench.runtime import DistEnv, init_distributed
+from cyclip_bench.eval.plan import CheckpointPlan, Plan, load_tasks, make_plan, suite_datasets
 from cyclip_bench.results import (
     SCHEMA_VERSION,
     Result,
     TaskResult,
-    read_result,
-    result_filename,
     save,
     write_results_csv,
 )
-from cyclip_bench.validation import check_device_available, check_output_dir
+from cyclip_bench.runtime import DistEnv, init_distributed
 
 
 def _now() -> str:
@@ -59,92 +57,42 @@ def _versions() -> dict[str, str]:
     }
 
 
-def plan(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind]]:
-    """Load the suite and instantiate every task (names, kinds, options and cross-references checked)."""
-    suite = load_suite(cfg.suite)
-    tasks = []
-    for i, spec in enumerate(suite.tasks):
-        try:
-            tasks.append(make_task(spec))
-        except ConfigError as err:  # the task's own message (option, value, expectation) plus the file
-            raise ConfigError(f"suite {suite.path} tasks[{i}] ({spec.name}): {_without_task(err, spec)}") from None
-    for task in tasks:
-        task.validate(suite)
-    return suite, tasks
+@dataclass
+class CheckpointOutcome:
+    """What running the plan produced for one checkpoint: its provenance record, the record of the run, and
+    every task's result (resumed ones included)."""
+
+    checkpoint: dict
+    run: dict
+    tasks: dict[str, TaskResult]
 
 
-def _without_task(err: ConfigError, spec: Any) -> str:
-    message, prefix = str(err), f"task {spec.name!r} ({spec.kind}): "
-    return message[len(prefix) :] if message.startswith(prefix) else message
+@dataclass
+class Outcome:
+    """``run_plan``'s product, by checkpoint label; ``writes`` is false on every rank but the first."""
+
+    checkpoints: dict[str, CheckpointOutcome]
+    writes: bool
 
 
-def suite_datasets(suite_ref: str) -> dict[str, list[str]]:
-    """Catalog name → splits of every dataset a suite's tasks read (in task order); datasets given by path are
-    left out, a retrieval dataset has the split "test". ``cyclip-bench data fixture --suite`` writes these."""
-    suite = load_suite(suite_ref)
-    names: dict[str, list[str]] = {}
-    for spec in suite.tasks:
-        for need in make_task(spec).needs():
-            if isinstance(need.ref, str):
-                splits = names.setdefault(need.ref, [])
-                if need.split not in splits:
-                    splits.append(need.split)
-    return names
-
-
-def _load_checkpoints(cfg: EvalConfig, device: str) -> list[Any]:
-    """Every ``--checkpoint``, under its ``LABEL=`` label where one is given; two with one label are refused."""
+def _load_checkpoints(plan: Plan, device: str) -> list[Any]:
+    """The planned checkpoints' models, every one loaded (and fitted strictly) before any is encoded with."""
     from cyclip_bench.models.interop import load_for_eval
 
     loaded = []
-    for label, source in cfg.labelled_checkpoints:
-        ckpt = load_for_eval(source, cfg.model, device)
-        if label is not None:
-            ckpt.label = label
-            ckpt.record["label"] = label
+    for planned in plan.checkpoints:
+        ckpt = load_for_eval(planned.source, planned.model, device, sha256=planned.sha256)
+        ckpt.label = planned.label
+        ckpt.record["label"] = planned.label
         loaded.append(ckpt)
-    for i, ckpt in enumerate(loaded):
-        other = next((c for c in loaded[:i] if c.label == ckpt.label), None)
-        if other is not None:
-            raise UserError(
-                f"--checkpoint: {other.record['path']} and {ckpt.record['path']} share the label {ckpt.label!r}; "
-                f"give one another label: --checkpoint LABEL={ckpt.record['path']}"
-            )
     return loaded
 
 
-def _check_label_owners(cfg: EvalConfig, loaded: list[Any], paths: list[Path]) -> None:
-    """A result in --out belongs to the checkpoint it records: another checkpoint — another sha256 from another
-    file — under the same label does not replace it unless --overwrite. The same file changed since (trained
-    further) is the same checkpoint: its stale results are recomputed, as with --resume."""
-    if cfg.overwrite:
-        return
-    for ckpt, path in zip(loaded, paths, strict=True):
-        if not path.is_file():
-            continue
-        old = read_result(path)["checkpoint"]
-        new_path = ckpt.record["path"]
-        if old.get("sha256") == ckpt.sha256 or old.get("path") == new_path:
-            continue
-        raise UserError(
-            f"--out: {path} holds the results of another checkpoint ({old.get('path', 'path not recorded')}) "
-            f"under the label {ckpt.label!r}; this run's {new_path} would replace them — give it another label "
-            f"(--checkpoint LABEL={new_path}) or pass --overwrite to replace them"
-        )
-
-
-def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dict[str, TaskResult]:
-    """Tasks already in ``path`` that --resume may keep. Results of another suite version are refused."""
-    if cfg.overwrite or not path.is_file():
-        return {}
-    obj = read_result(path)
-    if obj["suite"].get("version") != suite.version:
-        raise UserError(
-            f"--out {cfg.out} holds results of suite {obj['suite'].get('name')!r} version "
-            f"{obj['suite'].get('version')} ({path.name}); this is version {suite.version} — pass "
-            f"--overwrite or another --out"
-        )
-    if not cfg.resume:
+def _resumable(plan: Plan, planned: CheckpointPlan, sha256: str) -> dict[str, TaskResult]:
+    """Tasks already in the checkpoint's result file that --resume keeps: none unless --resume, and none when
+    the result is stale (another checkpoint file, another file of this suite version)."""
+    cfg, suite, obj = plan.config, plan.suite, planned.previous
+    if not cfg.resume or obj is None:
         return {}
     # Stale results (another file of this suite version; another checkpoint under the label only with
     # --overwrite) are not reused: every task is recomputed. ``run.resumed_tasks`` records what was reused.
@@ -155,22 +103,9 @@ def _existing(cfg: EvalConfig, suite: SuiteSpec, path: Path, sha256: str) -> dic
         return {t["name"]: TaskResult.from_json(t) for t in obj["tasks"] if t["name"] in names}
     except (KeyError, TypeError, ValueError) as err:
         raise UserError(
-            f"--resume: {path} has a task record of another form ({type(err).__name__}: {err}); "
+            f"--resume: {planned.result_path} has a task record of another form ({type(err).__name__}: {err}); "
             "delete the file or run without --resume"
         ) from None
-
-
-def _check_other_versions(cfg: EvalConfig, suite: SuiteSpec) -> None:
-    if cfg.overwrite or not cfg.out.is_dir():
-        return
-    for path in cfg.out.glob(f"*__{suite.name}.json"):
-        obj = read_result(path)
-        if obj["suite"].get("version") != suite.version:
-            raise UserError(
-                f"--out {cfg.out} holds results of suite {suite.name!r} version "
-                f"{obj['suite'].get('version')} "
-                f"({path.name}); this is version {suite.version} — pass --overwrite or another --out"
-            )
 
 
 def _progress(enabled: bool) -> Any:
@@ -189,59 +124,33 @@ def _progress(enabled: bool) -> Any:
     )
 
 
-def _prepare(cfg: EvalConfig) -> tuple[SuiteSpec, list[TaskKind], dict[str, Any], str, DistEnv, list, list]:
-    """Everything checked before anything is encoded: suite, devices, output folders, checkpoints and their
-    labels, results already in --out, every dataset split (built; a task fitting on its test images refused)."""
-    suite, tasks = plan(cfg)
-    if cfg.device != "auto":
-        check_device_available(cfg.device)
-    check_output_dir(cfg.out, "--out")
-    if cfg.resolved_cache_dir is not None:
-        check_output_dir(cfg.resolved_cache_dir, "--cache-dir")
-    dist = init_distributed(cfg.device)  # torchrun/SLURM ranks; rank r on cuda:r under --device auto|cuda
-    device = str(dist.device)
-    loaded = _load_checkpoints(cfg, device)
-    paths = [cfg.out / result_filename(c.label, suite.name) for c in loaded]
-    _check_other_versions(cfg, suite)
-    _check_label_owners(cfg, loaded, paths)
-    built = build_needs(tasks, cfg.data_root)
-    return suite, tasks, built, device, dist, loaded, paths
-
-
-def dry_run(cfg: EvalConfig) -> tuple[SuiteSpec, list[SplitUse], list[Path]]:
-    """``--dry-run``: every check of a run, encoding nothing → (suite, what each task reads, result paths)."""
-    suite, tasks, built, _, _, _, paths = _prepare(cfg)
-    return suite, describe(tasks, built), paths
-
-
-def evaluate(cfg: EvalConfig) -> list[Path]:
-    """Run ``cfg.suite`` over every checkpoint; returns the result JSON paths (planned ones for a dry run)."""
+def run_plan(plan: Plan) -> Outcome:
+    """Execute ``plan``: load every checkpoint, run the checkpoint-scope tasks on each (the planned datasets,
+    through each model's own transform), then the suite-scope tasks over all of them. Writes nothing."""
     from cyclip_bench.models import get_tokenizer
 
-    suite, tasks, built, device, dist, loaded, paths = _prepare(cfg)
-    if cfg.dry_run:
-        return paths
-    done = {c.label: _existing(cfg, suite, p, c.sha256) for c, p in zip(loaded, paths, strict=True)}
-    path_of = {c.label: p for c, p in zip(loaded, paths, strict=True)}
-
+    cfg = plan.config
+    dist = init_distributed(cfg.device)  # torchrun/SLURM ranks; rank r on cuda:r under --device auto|cuda
+    device = str(dist.device)
+    loaded = _load_checkpoints(plan, device)
+    done = {p.label: _resumable(plan, p, c.sha256) for p, c in zip(plan.checkpoints, loaded, strict=True)}
     cache = FeatureCache(cfg.resolved_cache_dir)
-    records: dict[str, dict] = {}
-    results: dict[str, dict[str, TaskResult]] = {}
+    outcomes: dict[str, CheckpointOutcome] = {}
     progress = _progress(cfg.progress and dist.is_main)
     if progress:
         progress.start()
     try:
-        for ckpt in loaded:
+        for planned, ckpt in zip(plan.checkpoints, loaded, strict=True):
             started, t0 = _now(), time.perf_counter()
             encoder = Encoder(
-                ckpt.model,
-                get_tokenizer(ckpt.info),
-                device,
-                cfg.precision,
-                cfg.batch_size,
-                cfg.workers,
-                progress,
-                dist,
+                model=ckpt.model,
+                tokenizer=get_tokenizer(ckpt.info),
+                device=device,
+                precision=cfg.precision,
+                batch_size=cfg.batch_size,
+                workers=cfg.workers,
+                progress=progress,
+                dist=dist,
             )
             ctx = EvalContext(
                 encoder=encoder,
@@ -252,54 +161,74 @@ def evaluate(cfg: EvalConfig) -> list[Path]:
                 preprocess=ckpt.info.preprocess,
                 precision=cfg.precision,
                 text_model_id={"model": ckpt.info.name, "context_length": ckpt.info.context_length},
-                prebuilt=built,
+                planned=plan.datasets,
             )
+            kept = done[planned.label]
             out: dict[str, TaskResult] = {}
             ran = False
-            for task in tasks:
-                if task.spec.name in done[ckpt.label]:
-                    out[task.spec.name] = done[ckpt.label][task.spec.name]
+            for task in plan.tasks:
+                if task.spec.name in kept:
+                    out[task.spec.name] = kept[task.spec.name]
                 elif task.scope == "checkpoint":
                     out[task.spec.name] = task.run(ctx)
                     ran = True
             total = time.perf_counter() - t0
-            results[ckpt.label] = out
-            previous = read_result(path_of[ckpt.label])["run"] if done[ckpt.label] and not ran else None
-            if previous is not None:
+            if kept and not ran:
                 # Nothing of this checkpoint was recomputed (e.g. a resume that only refits suite-scope tasks): the
                 # record of the run that produced its numbers — times, versions, cache — stays the provenance.
-                records[ckpt.label] = {**previous, "resumed_tasks": sorted(done[ckpt.label])}
+                record = {**planned.previous["run"], "resumed_tasks": sorted(kept)}
             else:
-                records[ckpt.label] = _run_record(cfg, device, dist, ctx, started, encoder, total)
-                records[ckpt.label]["resumed_tasks"] = sorted(done[ckpt.label])
+                record = _run_record(
+                    cfg, device=device, dist=dist, ctx=ctx, started=started, encoder=encoder, total_s=total
+                )
+                record["resumed_tasks"] = sorted(kept)
+            outcomes[planned.label] = CheckpointOutcome(checkpoint=ckpt.record, run=record, tasks=out)
     finally:
         if progress:
             progress.stop()
-    for task in tasks:  # suite-scope kinds see every checkpoint's results
+    for task in plan.tasks:  # suite-scope kinds see every checkpoint's results
         if task.scope == "suite":
-            for label, result in task.run_suite(results).items():
-                results[label][task.spec.name] = result
-    if dist.is_main:
-        for ckpt, path in zip(loaded, paths, strict=True):
-            suite_record = {
-                "name": suite.name,
-                "version": suite.version,
-                "sha256": suite.sha256,
-                "source": suite.source,
-                "path": suite.path,
-            }
-            save(
-                path,
-                Result(
-                    schema_version=SCHEMA_VERSION,
-                    suite=suite_record,
-                    checkpoint=ckpt.record,
-                    run=records[ckpt.label],
-                    tasks=[results[ckpt.label][t.spec.name] for t in tasks],
-                ),
-            )
-        write_results_csv(cfg.out)
-    return paths
+            by_label = {label: outcome.tasks for label, outcome in outcomes.items()}
+            for label, result in task.run_suite(by_label).items():
+                outcomes[label].tasks[task.spec.name] = result
+    return Outcome(checkpoints=outcomes, writes=dist.is_main)
+
+
+def _result_document(plan: Plan, outcome: CheckpointOutcome) -> Result:
+    """The results record of one checkpoint (docs/contracts.md): suite, checkpoint, run, tasks in suite order."""
+    suite = plan.suite
+    suite_record = {
+        "name": suite.name,
+        "version": suite.version,
+        "sha256": suite.sha256,
+        "source": suite.source,
+        "path": suite.path,
+    }
+    return Result(
+        schema_version=SCHEMA_VERSION,
+        suite=suite_record,
+        checkpoint=outcome.checkpoint,
+        run=outcome.run,
+        tasks=[outcome.tasks[t.spec.name] for t in plan.tasks],
+    )
+
+
+def write_results(plan: Plan, outcome: Outcome) -> list[Path]:
+    """One results JSON per checkpoint (atomic) and results.csv over every result in --out (first rank only)."""
+    if outcome.writes:
+        for planned in plan.checkpoints:
+            save(planned.result_path, _result_document(plan, outcome.checkpoints[planned.label]))
+        write_results_csv(plan.config.out)
+    return plan.result_paths
+
+
+def evaluate(cfg: EvalConfig) -> list[Path]:
+    """Run ``cfg.suite`` over every checkpoint: plan → run → write; returns the result JSON paths (for
+    ``cfg.dry_run``, the planned ones: nothing is loaded, encoded or written)."""
+    plan = make_plan(cfg)
+    if cfg.dry_run:
+        return plan.result_paths
+    return write_results(plan, run_plan(plan))
 
 
 def _transform(preprocess: dict) -> Any:
@@ -310,6 +239,7 @@ def _transform(preprocess: dict) -> Any:
 
 def _run_record(
     cfg: EvalConfig,
+    *,
     device: str,
     dist: DistEnv,
     ctx: EvalContext,
@@ -341,4 +271,13 @@ def _run_record(
     }
 
 
-__all__ = ["dry_run", "evaluate", "plan", "resolve_data", "suite_datasets"]
+__all__ = [
+    "CheckpointOutcome",
+    "Outcome",
+    "evaluate",
+    "load_tasks",
+    "make_plan",
+    "run_plan",
+    "suite_datasets",
+    "write_results",
+]

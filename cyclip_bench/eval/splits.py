@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cyclip_bench.data.catalog import LABELLED, DataKind
 from cyclip_bench.errors import ConfigError, DataError
-from cyclip_bench.eval.context import build_labelled, build_retrieval, ref_key
+from cyclip_bench.eval.needs import DataNeed
 from cyclip_bench.eval.suite import dataset_label
 
 
@@ -24,11 +25,11 @@ class SplitUse:
     """One dataset split a task reads: where its files are and how many examples (captions) it has."""
 
     task: str
-    kind: str  # "labelled" | "retrieval"
+    kind: DataKind
     dataset: str  # the catalog name or the path given in the suite
     split: str
     source: str  # the labels.csv, class-folder root or captions CSV read (a catalog name for in-memory sets)
-    size: int  # examples (labelled) or captions (retrieval)
+    size: int  # ``kind.unit``: examples (labelled) or captions (retrieval)
 
 
 def data_source(data: Any) -> str:
@@ -42,27 +43,21 @@ def data_source(data: Any) -> str:
     return str(root / "labels.csv") if (root / "labels.csv").is_file() else f"{root}{os.sep}"
 
 
-def build_needs(tasks: list[Any], data_root: Path | None, retrieval: bool = True) -> dict[str, Any]:
-    """Build (with no transform, encoding nothing) every dataset split the tasks read, each once, keyed as
-    ``EvalContext`` keys them; then refuse a task whose fit split shares files with its test split."""
+def build_needs(tasks: list[Any], data_root: Path | None) -> dict[str, Any]:
+    """Build (with no transform, encoding and decoding nothing) every dataset split the tasks read, each once,
+    keyed by ``DataNeed.key``; then refuse a task whose fit split shares files with its test split."""
     for task in tasks:
         check_distinct_split_names(task)
     built: dict[str, Any] = {}
     for task in tasks:
         for need in task.needs():
-            if need.kind == "retrieval":
-                key = ref_key(need.ref, "retrieval")
-                if retrieval and key not in built:
-                    built[key] = build_retrieval(need.ref, data_root, None)
-                continue
-            key = ref_key(need.ref, need.split)
-            if key in built:
+            if need.key in built:
                 continue
             try:
-                built[key] = build_labelled(need.ref, data_root, need.split, None)
+                built[need.key] = need.kind.build(need.ref, data_root, need.split, None)
             except (DataError, ConfigError) as err:
-                if need.split == task.spec.split:
-                    raise
+                if need.kind is not LABELLED or need.split == task.spec.split:
+                    raise  # the error names the file; only a fit split needs saying which task fits on it
                 raise type(err)(
                     f"task {task.spec.name!r} ({task.kind}) fits on the {need.split!r} split of "
                     f"{dataset_label(need.ref)}: {err}"
@@ -84,13 +79,13 @@ def _canonical_files(files: list[str]) -> set[str]:
     return out
 
 
-def _split_pairs(task: Any) -> list[tuple[Any, Any, str]]:
+def _split_pairs(task: Any) -> list[tuple[DataNeed, DataNeed, str]]:
     """(test need, fit need, where) for every two labelled splits ``task`` reads of one dataset."""
-    labelled = [n for n in task.needs() if n.kind == "labelled"]
+    labelled = [n for n in task.needs() if n.kind is LABELLED]
     pairs = []
     for i, first in enumerate(labelled):
         for other in labelled[i + 1 :]:
-            if ref_key(first.ref, "") == ref_key(other.ref, ""):
+            if first.dataset_key == other.dataset_key:
                 test, fit = (first, other) if first.split == task.spec.split else (other, first)
                 pairs.append((test, fit, f"task {task.spec.name!r} ({task.kind}) on dataset {dataset_label(test.ref)}"))
     return pairs
@@ -110,7 +105,7 @@ def check_distinct_split_names(task: Any) -> None:
 def check_separate_splits(task: Any, built: dict[str, Any]) -> None:
     """Refuse ``task`` when two splits it reads of one dataset have other classes or share image files."""
     for test, fit, where in _split_pairs(task):
-        fit_data, test_data = built[ref_key(fit.ref, fit.split)], built[ref_key(test.ref, test.split)]
+        fit_data, test_data = built[fit.key], built[test.key]
         fit_classes, test_classes = list(fit_data.metadata.classes), list(test_data.metadata.classes)
         if fit_classes != test_classes:  # label i would be another class in each split
             first_diff = next(
@@ -139,17 +134,19 @@ def describe(tasks: list[Any], built: dict[str, Any]) -> list[SplitUse]:
     uses = []
     for task in tasks:
         for need in task.needs():
-            split = "test" if need.kind == "retrieval" else need.split
-            data = built[ref_key(need.ref, "retrieval" if need.kind == "retrieval" else need.split)]
-            size = len(data.captions) if need.kind == "retrieval" else len(data)
-            uses.append(SplitUse(task.spec.name, need.kind, dataset_label(need.ref), split, data_source(data), size))
+            data = built[need.key]
+            source, size = data_source(data), need.kind.size(data)
+            uses.append(
+                SplitUse(
+                    task=task.spec.name,
+                    kind=need.kind,
+                    dataset=dataset_label(need.ref),
+                    split=need.split,
+                    source=source,
+                    size=size,
+                )
+            )
     return uses
-
-
-def resolve_data(cfg: Any, tasks: list[Any]) -> list[SplitUse]:
-    """Build (without encoding) every dataset split the tasks read and say what each task reads: missing
-    folders, missing splits and train/test overlaps fail here."""
-    return describe(tasks, build_needs(tasks, cfg.data_root, retrieval=True))
 
 
 __all__ = [
@@ -159,5 +156,4 @@ __all__ = [
     "check_separate_splits",
     "data_source",
     "describe",
-    "resolve_data",
 ]

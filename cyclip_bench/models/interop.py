@@ -62,6 +62,36 @@ def _label_for(path: Path) -> str:
     return safe_label(path.stem)
 
 
+@dataclass(frozen=True)
+class CheckpointSource:
+    """A ``--checkpoint`` value resolved without reading its weights (what ``eval --dry-run`` lists)."""
+
+    label: str  # the default label
+    path: str  # the file, resolved, or "pretrained:<model>:<tag>"
+    sha256: str | None  # the file's; None for a pretrained tag (its weights' hash is known once they load)
+
+
+def checkpoint_source(source: str, model_name: str | None = None) -> CheckpointSource:
+    """The file ``source`` (hashed) or, with ``model_name``, the open_clip pretrained tag ``source`` (its name
+    checked); a folder, a missing file or an unknown tag is refused as ``load_for_eval`` refuses it."""
+    path = Path(source)
+    refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
+    if path.is_file():
+        return CheckpointSource(_label_for(path), str(path.resolve()), sha256_file(path))
+    model_name = _check_pretrained_tag(source, model_name)
+    return CheckpointSource(safe_label(f"{model_name}-{source}"), f"pretrained:{model_name}:{source}", None)
+
+
+def _check_pretrained_tag(tag: str, model_name: str | None) -> str:
+    if model_name is None:
+        raise UserError(f"checkpoint {tag!r} does not exist (a pretrained tag needs --model NAME)")
+    tags = open_clip.list_pretrained_tags_by_model(model_name)
+    if tag not in tags:
+        known = ", ".join(tags) or "none"
+        raise UserError(f"checkpoint {tag!r} is neither a file nor a pretrained tag of {model_name!r} ({known})")
+    return model_name
+
+
 def _foreign_model(name: str, device: str) -> tuple[torch.nn.Module, ModelInfo]:
     try:
         return create_model(name, device=device)
@@ -69,15 +99,18 @@ def _foreign_model(name: str, device: str) -> tuple[torch.nn.Module, ModelInfo]:
         raise UserError(f"--model: {err}") from err
 
 
-def load_for_eval(source: str, model_name: str | None = None, device: str = "cpu") -> LoadedCheckpoint:
+def load_for_eval(
+    source: str, model_name: str | None = None, device: str = "cpu", *, sha256: str | None = None
+) -> LoadedCheckpoint:
     """A checkpoint file (this project's, open_clip's, the official CyCLIP release, safetensors) or, with
-    ``model_name``, an open_clip pretrained tag → model in eval mode + provenance record."""
+    ``model_name``, an open_clip pretrained tag → model in eval mode + provenance record. ``sha256``: the file's
+    hash when the caller has it already (``checkpoint_source``), so a large file is not hashed twice."""
     path = Path(source)
     refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
     if not path.is_file():
         return _load_pretrained_tag(source, model_name, device)
     payload = read_weights_payload(path)
-    sha = sha256_file(path)
+    sha = sha256 or sha256_file(path)
     record: dict[str, Any] = {
         "label": _label_for(path),
         "path": str(path.resolve()),
@@ -119,12 +152,7 @@ def load_for_eval(source: str, model_name: str | None = None, device: str = "cpu
 
 
 def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> LoadedCheckpoint:
-    if model_name is None:
-        raise UserError(f"checkpoint {tag!r} does not exist (a pretrained tag needs --model NAME)")
-    tags = open_clip.list_pretrained_tags_by_model(model_name)
-    if tag not in tags:
-        known = ", ".join(tags) or "none"
-        raise UserError(f"checkpoint {tag!r} is neither a file nor a pretrained tag of {model_name!r} ({known})")
+    model_name = _check_pretrained_tag(tag, model_name)
     model, info = create_model(model_name, pretrained=tag, device=device)
     model.eval()
     record = {
@@ -142,7 +170,9 @@ def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> Loade
 
 
 __all__ = [
+    "CheckpointSource",
     "LoadedCheckpoint",
+    "checkpoint_source",
     "infer_openai_architecture",
     "load_for_eval",
     "load_state_dict_strictly",

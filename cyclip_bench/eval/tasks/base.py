@@ -8,22 +8,16 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from cyclip_bench.data.catalog import LABELLED
 from cyclip_bench.errors import ConfigError
-from cyclip_bench.eval.suite import DatasetRef, SuiteSpec, TaskSpec, dataset_label
+from cyclip_bench.eval.context import EvalContext
+from cyclip_bench.eval.needs import DataNeed
+from cyclip_bench.eval.suite import SuiteSpec, TaskSpec, dataset_label
 from cyclip_bench.registry import Registry, did_you_mean
 from cyclip_bench.results import MetricInfo, MetricTable, TaskResult, add_metric_source
 from cyclip_bench.validation import check_fields
 
 TASKS: Registry[type[TaskKind]] = Registry("task kind", entry_point_group="cyclip_bench.tasks")
-
-
-@dataclass(frozen=True)
-class DataNeed:
-    """A dataset a task reads: ``kind`` "labelled" (with a split) or "retrieval"."""
-
-    kind: str
-    ref: DatasetRef
-    split: str = "test"
 
 
 @dataclass(frozen=True)
@@ -69,12 +63,13 @@ class TaskKind:
         return self.spec.kind
 
     def needs(self) -> list[DataNeed]:
-        return [DataNeed("labelled", self.spec.dataset, self.spec.split)]
+        return [DataNeed(LABELLED, self.spec.dataset, self.spec.split)]
 
-    def validate(self, suite: SuiteSpec) -> None:
-        """Check references to other tasks of the suite (suite-scope kinds)."""
+    def check_references(self, suite: SuiteSpec) -> None:
+        """Check references to other tasks of the suite (suite-scope kinds), before anything runs."""
 
-    def run(self, ctx: Any) -> TaskResult:
+    def run(self, ctx: EvalContext) -> TaskResult:
+        """This task's result for the checkpoint ``ctx`` encodes with (``scope = "checkpoint"`` kinds)."""
         raise NotImplementedError
 
     def run_suite(self, results: dict[str, dict[str, TaskResult]]) -> dict[str, TaskResult]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from cyclip_bench.data.catalog import LABELLED, RETRIEVAL
+from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.suite import dataset_label
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list, fraction
 from cyclip_bench.eval.tasks.zeroshot import check_labels, zeroshot_logits
@@ -107,14 +109,14 @@ class Consistency(TaskKind):
     def needs(self) -> list[DataNeed]:
         ref = self.spec.dataset
         needs = [
-            DataNeed("labelled", ref, self.spec.split),
-            DataNeed("labelled", ref, self.options.train_split),
+            DataNeed(LABELLED, ref, self.spec.split),
+            DataNeed(LABELLED, ref, self.options.train_split),
         ]
         if self.options.pairs:
-            needs.append(DataNeed("retrieval", self.options.pairs))
+            needs.append(DataNeed(RETRIEVAL, self.options.pairs))
         return needs
 
-    def run(self, ctx: Any) -> TaskResult:
+    def run(self, ctx: EvalContext) -> TaskResult:
         ref, opts = self.spec.dataset, self.options
         label = f"{self.result({}, {}).dataset}/{self.spec.split}"
         logits, labels, dataset = zeroshot_logits(ctx, ref, self.spec.split, label)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import scipy.optimize
 import torch
 
+from cyclip_bench.data.catalog import LABELLED
 from cyclip_bench.eval.blas import single_threaded_blas
+from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
 from cyclip_bench.eval.tasks.zeroshot import check_labels
 from cyclip_bench.metrics import mean_per_class_recall, predictions_against
@@ -30,6 +31,7 @@ def fit_logistic_regression(
     y: torch.Tensor,
     num_classes: int,
     C: float,
+    *,
     max_iter: int = 1000,
     init: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,6 +85,7 @@ def search_C(
     x: torch.Tensor,
     y: torch.Tensor,
     num_classes: int,
+    *,
     val_fraction: float = 0.2,
     seed: int = 0,
     max_iter: int = 1000,
@@ -102,7 +105,7 @@ def search_C(
         if log_c not in tried:
             nearest = min(solutions, key=lambda c: (abs(c - log_c), c), default=None)
             init = solutions[nearest] if nearest is not None else None
-            w, b = fit_logistic_regression(x[train], y[train], num_classes, 10.0**log_c, max_iter, init)
+            w, b = fit_logistic_regression(x[train], y[train], num_classes, 10.0**log_c, max_iter=max_iter, init=init)
             solutions[log_c] = (w, b)
             tried[log_c] = float((predict(x[val], w, b) == y[val]).double().mean())
         return tried[log_c]
@@ -136,11 +139,11 @@ class LinearProbe(TaskKind):
     def needs(self) -> list[DataNeed]:
         ref = self.spec.dataset
         return [
-            DataNeed("labelled", ref, self.options.train_split),
-            DataNeed("labelled", ref, self.spec.split),
+            DataNeed(LABELLED, ref, self.options.train_split),
+            DataNeed(LABELLED, ref, self.spec.split),
         ]
 
-    def run(self, ctx: Any) -> TaskResult:
+    def run(self, ctx: EvalContext) -> TaskResult:
         ref, opts = self.spec.dataset, self.options
         train_set = ctx.labelled(ref, opts.train_split)
         check_labels(train_set, f"{self.spec.name}/{opts.train_split}")
@@ -150,9 +153,11 @@ class LinearProbe(TaskKind):
         num_classes = len(train_set.metadata.classes)
 
         def fit() -> dict:
-            C, history, near = search_C(x_train, y_train, num_classes, opts.val_fraction, opts.seed, opts.max_iter)
+            C, history, near = search_C(
+                x_train, y_train, num_classes, val_fraction=opts.val_fraction, seed=opts.seed, max_iter=opts.max_iter
+            )
             # refit on train+val, from the search split's solution at that C
-            w, b = fit_logistic_regression(x_train, y_train, num_classes, C, opts.max_iter, near)
+            w, b = fit_logistic_regression(x_train, y_train, num_classes, C, max_iter=opts.max_iter, init=near)
             return {"C": C, "history": history, "w": w, "b": b}
 
         # The fit is a deterministic function of the train features and the options: cache it with them.

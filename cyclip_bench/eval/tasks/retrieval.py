@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from cyclip_bench.data.catalog import RETRIEVAL
+from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.features import normalise
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list, fraction
 from cyclip_bench.metrics import image_to_text_ranks, text_to_image_ranks
@@ -26,9 +27,9 @@ class Retrieval(TaskKind):
     )
 
     def needs(self) -> list[DataNeed]:
-        return [DataNeed("retrieval", self.spec.dataset)]
+        return [DataNeed(RETRIEVAL, self.spec.dataset)]
 
-    def run(self, ctx: Any) -> TaskResult:
+    def run(self, ctx: EvalContext) -> TaskResult:
         feats = ctx.retrieval_features(self.spec.dataset)
         similarity = normalise(feats.images) @ normalise(feats.texts).T
         metrics, info, per_example = {}, {}, {}

@@ -33,7 +33,7 @@ class EffectiveRobustness(TaskKind):
     def needs(self) -> list[DataNeed]:
         return []
 
-    def validate(self, suite: SuiteSpec) -> None:
+    def check_references(self, suite: SuiteSpec) -> None:
         where = f"task {self.spec.name!r} (effective_robustness)"
         if not self.options.id_task or not self.options.shift_tasks:
             raise ConfigError(f"{where}: options 'id_task' and 'shift_tasks' are required")

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 
 from cyclip_bench.errors import DataError
+from cyclip_bench.eval.context import EvalContext
+from cyclip_bench.eval.suite import DatasetRef
 from cyclip_bench.eval.tasks.base import TASKS, TaskKind, as_int_list, fraction
 from cyclip_bench.metrics import mean_per_class_recall, predictions_against, topk_correct
 from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
@@ -27,7 +29,9 @@ def check_labels(dataset: Any, name: str) -> None:
         raise DataError(f"{name}: labels go up to {max(labels)} but the class metadata lists {num_classes} classes")
 
 
-def zeroshot_logits(ctx: Any, ref: Any, split: str, label: str) -> tuple[torch.Tensor, torch.Tensor, Any]:
+def zeroshot_logits(
+    ctx: EvalContext, ref: DatasetRef, split: str, label: str
+) -> tuple[torch.Tensor, torch.Tensor, Any]:
     """(logits [N, C], labels [N], dataset). Classes outside the dataset's ``class_subset`` get −inf."""
     dataset = ctx.labelled(ref, split)
     check_labels(dataset, label)
@@ -50,7 +54,7 @@ class ZeroShot(TaskKind):
         MetricSpec("mean_per_class_recall", True, "fraction"),
     )
 
-    def run(self, ctx: Any) -> TaskResult:
+    def run(self, ctx: EvalContext) -> TaskResult:
         label = f"{self.result({}, {}).dataset}/{self.spec.split}"
         logits, labels, dataset = zeroshot_logits(ctx, self.spec.dataset, self.spec.split, label)
         metrics, info, per_example = {}, {}, {}
