@@ -13,7 +13,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover  (Python 3.10: the same parser from PyPI)
+    import tomli as tomllib
 from pydantic import BeforeValidator
 
 from cyclip_bench.errors import ConfigError
