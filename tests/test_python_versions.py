@@ -10,10 +10,10 @@ import ast
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "cyclip_bench").rglob("*.py"))

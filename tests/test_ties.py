@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from cyclip_bench import metrics as M
-from cyclip_bench.results import MetricInfo
 from cyclip_bench.eval.suite import TaskSpec
 from cyclip_bench.eval.tasks.base import fraction, fraction_counts
 from cyclip_bench.eval.tasks.linear_probe import LinearProbe
 from cyclip_bench.eval.tasks.retrieval import Retrieval
 from cyclip_bench.eval.tasks.zeroshot import ZeroShot
 from cyclip_bench.metrics import ranking
+from cyclip_bench.results import MetricInfo
 
 
 def _key(score: float, correct: bool, index: int) -> tuple:

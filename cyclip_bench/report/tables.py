@@ -58,6 +58,7 @@ HEADLINE_METRICS = {
     ),
 }
 
+
 @dataclass
 class Table:
     frame: pd.DataFrame  # display strings; index = row labels
