@@ -492,6 +492,18 @@ CASES = [
     R("n-boot-huge", ["{res_valid}", "--n-boot", str(10**9)], "--n-boot"),
     R("seed-negative", ["{res_valid}", "--seed", "-1"], "--seed -1: expected at least 0"),
     R("baseline-unknown", ["{res_valid}", "--baseline", "nope"], "nope"),
+    # --- export: the report's strict reader, and its own flags ---------------------------------------------
+    *(
+        pytest.param(["export", *args, "--out", out], message, id=f"export-{case_id}")
+        for case_id, args, message, out in (
+            ("missing", ["{root}/nope.json"], "no such results file", "{tmp}/export"),
+            ("invalid-json", ["{results_invalid}"], "not valid JSON", "{tmp}/export"),
+            ("version-99", ["{res_version_99}"], "unknown schema_version 99", "{tmp}/export"),
+            ("format-unknown", ["{res_valid}", "--format", "csv"], "unknown export format 'csv'", "{tmp}/export"),
+            ("language-slash", ["{res_valid}", "--language", "a/b"], "--language", "{tmp}/export"),
+            ("out-is-file", ["{res_valid}"], "is a file; expected a folder", "{a_file}"),
+        )
+    ),
     # --- data ---------------------------------------------------------------------------------------------
     D("check-missing", ["check", "{root}/nope.csv"], "nope.csv"),
     D("check-delimiter-two", ["check", "{csv}", "--delimiter", ";;"], "--delimiter ';;'"),

@@ -190,7 +190,7 @@ def test_eval_of_a_folder_says_folder(tmp_path):
     result = cli(*_eval_args(tmp_path, tmp_path / "ckpt"))
     assert result.returncode == 2 and result.stderr.splitlines() == [
         f"error: checkpoint {str(tmp_path / 'ckpt')!r} is a folder, expected a checkpoint file (a training run "
-        f"writes RUN/checkpoints/latest.pt)"
+        f"writes RUN/checkpoints/latest.pt; a released model's folder holds open_clip_config.json + weights)"
     ]
 
 

@@ -14,6 +14,7 @@ from cyclip_bench.data.fixture_config import DATASETS, FixtureConfig, suite_fixt
 from cyclip_bench.demo import DemoConfig
 from cyclip_bench.errors import ConfigError, DataError
 from cyclip_bench.eval.config import EvalConfig
+from cyclip_bench.export.config import ExportConfig
 from cyclip_bench.options import option_spec
 from cyclip_bench.report.config import ReportConfig
 from cyclip_bench.train.config import TrainConfig
@@ -23,6 +24,7 @@ COMMANDS = [
     (("train",), TrainConfig, {"config", "nproc"}),
     (("eval",), EvalConfig, set()),
     (("report",), ReportConfig, set()),
+    (("export",), ExportConfig, set()),
     (("demo",), DemoConfig, set()),
     (("data", "fixture"), FixtureConfig, {"suite"}),
 ]

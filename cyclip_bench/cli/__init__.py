@@ -23,6 +23,7 @@ from cyclip_bench.cli import data as _data  # noqa: E402,F401  isort: skip
 from cyclip_bench.cli import train as _train  # noqa: E402,F401  isort: skip
 from cyclip_bench.cli import evaluate as _evaluate  # noqa: E402,F401  isort: skip
 from cyclip_bench.cli import report as _report  # noqa: E402,F401  isort: skip
+from cyclip_bench.cli import export as _export  # noqa: E402,F401  isort: skip
 from cyclip_bench.cli import suites as _suites  # noqa: E402,F401  isort: skip
 from cyclip_bench.cli import demo as _demo  # noqa: E402,F401  isort: skip
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator
 
 from cyclip_bench.errors import ConfigError
 from cyclip_bench.options import option
@@ -25,7 +25,13 @@ from cyclip_bench.validation import (
 )
 
 PRECISIONS = ("fp32", "bf16", "fp16")
-_FLAGS = {"checkpoints": "--checkpoint", "cache": "--no-cache", "progress": "--quiet", "out": "--out"}
+_FLAGS = {
+    "checkpoints": "--checkpoint",
+    "pretrained": "--pretrained",
+    "cache": "--no-cache",
+    "progress": "--quiet",
+    "out": "--out",
+}
 Checkpoints = Annotated[tuple[NonEmptyStr, ...], BeforeValidator(lists_as_tuples)]
 
 
@@ -55,6 +61,10 @@ def checkpoint_entry(entry: str) -> tuple[str | None, str]:
     return label, source
 
 
+def _is_released_model(name: str) -> bool:
+    return name.startswith(("hf-hub:", "local-dir:"))
+
+
 def _not(value: bool | None) -> bool | None:
     return None if value is None else not value
 
@@ -64,18 +74,29 @@ class EvalConfig:
     """``cyclip-bench eval``: every field declares its type and range (``cyclip_bench.validation``), checked on
     construction, and its flag and help (``option``), from which the command is derived (``cli/derive.py``)."""
 
-    checkpoints: Annotated[Checkpoints, Field(min_length=1)] = option(
-        help="Checkpoint file (repeat for several), or an open_clip pretrained tag with --model; LABEL=PATH "
-        "sets its label (results are <LABEL>__<suite>.json; default: the run or file name).",
-        flag="--checkpoint",
-        short="-c",
-        cli_type=list[str],
-        metavar="PATH",
-    )
     suite: NonEmptyStr = option(
         help="Built-in suite name (see `cyclip-bench suites`) or a suite .toml file.", short="-s", metavar="NAME|FILE"
     )
     out: PathValue = option(help="Output folder for <label>__<suite>.json + results.csv.", short="-o", metavar="DIR")
+    checkpoints: Checkpoints = option(
+        (),
+        help="Checkpoint file (.pt/.bin/.safetensors; repeat for several), a released model (hf-hub:ORG/REPO, "
+        "local-dir:DIR or a folder with open_clip_config.json + weights), or an open_clip pretrained tag with "
+        "--model; LABEL=SOURCE sets its label (results are <LABEL>__<suite>.json; default: the run, file, folder "
+        "or repo name).",
+        flag="--checkpoint",
+        short="-c",
+        cli_type=list[str],
+        metavar="SOURCE",
+    )
+    pretrained: Checkpoints = option(
+        (),
+        help="open_clip pretrained tag of --model (repeat for several), as open_clip and CLIP_benchmark spell it: "
+        "--model ViT-B-32 --pretrained laion2b_s34b_b79k (the same as --checkpoint TAG --model NAME). Found "
+        "offline first in the Hugging Face cache or open_clip's cache.",
+        cli_type=list[str],
+        metavar="TAG",
+    )
     data_root: PathValue | None = option(
         None,
         "Folder holding the datasets (for world suites: the folder written by `cyclip-bench data synth`).",
@@ -87,8 +108,9 @@ class EvalConfig:
     device: Device = option("auto", "auto | cpu | cuda[:N].")
     model: NonEmptyStr | None = option(
         None,
-        "Architecture of an open_clip checkpoint or pretrained tag (this project's and CyCLIP's checkpoints need "
-        "none).",
+        "Architecture of an open_clip weights file or pretrained tag (this project's and CyCLIP's checkpoints, "
+        "hf-hub: repos and model folders name their own); hf-hub:ORG/REPO or local-dir:DIR alone evaluates that "
+        "model.",
         metavar="NAME",
     )
     cache: bool = option(
@@ -120,12 +142,29 @@ class EvalConfig:
                 raise ConfigError(f"{flag} {path}: exists and is not a folder")
         if self.data_root is not None and not Path(self.data_root).is_dir():
             raise ConfigError(f"--data-root {self.data_root} is not a folder")
-        self.labelled_checkpoints  # noqa: B018 -- a bad LABEL=PATH fails on construction
+        if not self.labelled_checkpoints:  # a bad LABEL=PATH fails on construction too
+            raise ConfigError(
+                "nothing to evaluate: pass --checkpoint FILE|hf-hub:ORG/REPO|local-dir:DIR (repeatable), or "
+                "--model NAME --pretrained TAG"
+            )
+        if self.pretrained and (self.model is None or _is_released_model(self.model)):
+            raise ConfigError(
+                f"--pretrained {self.pretrained[0]}: a pretrained tag needs --model NAME (its architecture)"
+            )
 
     @property
     def labelled_checkpoints(self) -> tuple[tuple[str | None, str], ...]:
-        """(explicit label or None, source) of every ``--checkpoint`` (``checkpoint_entry``)."""
-        return tuple(checkpoint_entry(c) for c in self.checkpoints)
+        """(explicit label or None, source) of every ``--checkpoint`` and ``--pretrained`` (``checkpoint_entry``);
+        a ``--model hf-hub:…``/``local-dir:…`` given alone (open_clip's spelling) is the one source."""
+        entries = (*self.checkpoints, *self.pretrained)
+        if not entries and self.model is not None and _is_released_model(self.model):
+            entries = (self.model,)
+        return tuple(checkpoint_entry(c) for c in entries)
+
+    @property
+    def architecture(self) -> str | None:
+        """--model as the architecture of files and tags (None when --model names the released model itself)."""
+        return None if self.model is None or _is_released_model(self.model) else self.model
 
     @property
     def resolved_cache_dir(self) -> Path | None:

@@ -14,6 +14,7 @@ import torch
 from cyclip_bench.data.catalog import LABELLED, RETRIEVAL
 from cyclip_bench.eval.features import Encoder, FeatureCache, cache_key, normalise, texts_sha256
 from cyclip_bench.eval.needs import DataNeed
+from cyclip_bench.eval.shared import PixelStore
 from cyclip_bench.eval.suite import DatasetRef, dataset_label
 from cyclip_bench.metrics import class_embeddings
 
@@ -45,6 +46,9 @@ class EvalContext:
     # The run's datasets, built once (transform None) by its plan (``eval.plan``), keyed by ``DataNeed.key``:
     # each checkpoint reads a shallow copy with its own transform instead of listing the files again.
     planned: Mapping[str, Any] = field(default_factory=dict)
+    # Pixels decoded once for this checkpoint and the run's others of equal PIL stage (``eval.shared``); None:
+    # every split is read through ``transform`` (a one-model run, or no other model with this preprocessing).
+    pixels: PixelStore | None = None
     _datasets: dict[str, Any] = field(default_factory=dict)
     _features: dict[str, Any] = field(default_factory=dict)
 
@@ -111,9 +115,27 @@ class EvalContext:
 
     def image_features(self, ref: DatasetRef, split: str) -> torch.Tensor:
         """[N, d] un-normalised image embeddings of a labelled dataset, in dataset order."""
-        dataset = self.labelled(ref, split)
+        need = DataNeed(LABELLED, ref, split)
+        dataset = self.dataset(need)
         name = getattr(dataset, "name", f"{dataset_label(ref)}/{split}")
-        return self._cached(self._image_key(dataset), lambda: self.encoder.images(dataset, f"images {name}"))
+        return self._cached(self._image_key(dataset), lambda: self._encode_images(need, dataset, name))
+
+    def _encode_images(self, need: DataNeed, dataset: Any, name: str) -> torch.Tensor:
+        """``need``'s images encoded: from the pixels shared with the run's other models of this PIL stage
+        where there are any, else read through this checkpoint's transform."""
+        if self.pixels is not None:
+            pixels = self.pixels.get(need.key, lambda transform: self._images(need, transform), f"decoding {name}")
+            if pixels is not None:
+                return self.encoder.pixel_images(pixels, self.preprocess, f"images {name}")
+        return self.encoder.images(need.kind.images(dataset), f"images {name}")
+
+    def _images(self, need: DataNeed, transform: Any) -> Any:
+        """``need``'s images read through ``transform`` (the planned dataset, or built here)."""
+        if need.key in self.planned:
+            data = need.kind.with_transform(self.planned[need.key], transform)
+        else:
+            data = need.kind.build(need.ref, self.data_root, need.split, transform)
+        return need.kind.images(data)
 
     def labels(self, ref: DatasetRef, split: str) -> torch.Tensor:
         return torch.as_tensor(list(self.labelled(ref, split).labels), dtype=torch.long)
@@ -169,9 +191,10 @@ class EvalContext:
     def retrieval_features(self, ref: DatasetRef) -> RetrievalFeatures:
         key = "retrieval-features:" + DataNeed(RETRIEVAL, ref).key
         if key not in self._features:
-            data = self.retrieval(ref)
+            need = DataNeed(RETRIEVAL, ref)
+            data = self.dataset(need)
             name = getattr(data, "name", dataset_label(ref))
-            images = self._cached(self._image_key(data), lambda: self.encoder.images(data.images, f"images {name}"))
+            images = self._cached(self._image_key(data), lambda: self._encode_images(need, data, name))
             captions = list(data.captions)
             texts = self.text_features(captions, f"captions {name}")
             self._features[key] = RetrievalFeatures(

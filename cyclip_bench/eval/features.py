@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from cyclip_bench.eval.shared import Pixels, TokenStore
 from cyclip_bench.fileio import atomic_open
 from cyclip_bench.runtime import DistEnv, autocast
 
@@ -91,6 +92,7 @@ class Encoder:
     workers: int = 0
     progress: Any = None  # a rich Progress, or None
     dist: DistEnv = field(default_factory=DistEnv)  # this rank's shard; its gather; cache agreement
+    tokens: TokenStore | None = None  # token ids shared with the run's other models of this tokenizer
     seconds: float = 0.0  # time spent encoding (for the results' wall_time_s)
     # Split by modality, with the number of items encoded (not read from the cache): images/s and prompts/s.
     image_seconds: float = 0.0
@@ -99,7 +101,6 @@ class Encoder:
     texts_encoded: int = 0
 
     def _run(self, dataset: Dataset, encode: Callable, collate: Callable, what: str, workers: int) -> torch.Tensor:
-        start = time.perf_counter()
         shard = self.dist.shard(len(dataset))
         data = dataset if self.dist.world_size == 1 else Subset(dataset, list(shard))
         loader = DataLoader(
@@ -110,10 +111,15 @@ class Encoder:
             collate_fn=collate,
             persistent_workers=False,
         )
-        task = self.progress.add_task(what, total=len(loader)) if self.progress else None
+        return self._encode_batches(loader, len(loader), encode, what)
+
+    def _encode_batches(self, batches: Iterable, count: int, encode: Callable, what: str) -> torch.Tensor:
+        """Encode this rank's ``count`` batches in order and gather every rank's rows (rank order)."""
+        start = time.perf_counter()
+        task = self.progress.add_task(what, total=count) if self.progress else None
         chunks = []
         with torch.inference_mode(), autocast(self.precision, self.device):
-            for batch in loader:
+            for batch in batches:
                 chunks.append(encode(batch).float().cpu())
                 if task is not None:
                     self.progress.advance(task)
@@ -134,13 +140,41 @@ class Encoder:
         self.images_encoded += len(dataset)
         return out
 
+    def pixel_images(self, pixels: Pixels, preprocess: dict, what: str) -> torch.Tensor:
+        """Like ``images`` for a split decoded once for several models (``eval.shared``): this rank's block of
+        uint8 pixels, normalised per batch with ``preprocess``'s mean/std — the batches ``images`` would make,
+        bit for bit."""
+        from cyclip_bench.models import normalize_uint8
+
+        rows, size = len(pixels.data), self.batch_size
+        batches = (normalize_uint8(pixels.data[i : i + size], preprocess) for i in range(0, rows, size))
+
+        def encode(batch: torch.Tensor) -> torch.Tensor:
+            return self.model.encode_image(batch.to(self.device))
+
+        start = time.perf_counter()
+        out = self._encode_batches(batches, -(-rows // size), encode, what)
+        self.image_seconds += time.perf_counter() - start
+        self.images_encoded += len(out)
+        return out
+
     def texts(self, texts: list[str], what: str) -> torch.Tensor:
         def encode(batch: list[str]) -> torch.Tensor:
             return self.model.encode_text(self.tokenizer(batch).to(self.device))
 
-        # Tokenising is cheap: no worker processes for text.
+        # Tokenising is cheap: no worker processes for text. A run of several models with one tokenizer
+        # tokenises each list once (``tokens``), in the batches this loop would have made.
         start = time.perf_counter()
-        out = self._run(_TextList(texts), encode, list, what, 0)
+        if self.tokens is not None:
+            shard = self.dist.shard(len(texts))
+            batches = self.tokens.batches(self.tokenizer, texts, shard, self.batch_size)
+
+            def encode_ids(ids: torch.Tensor) -> torch.Tensor:
+                return self.model.encode_text(ids.to(self.device))
+
+            out = self._encode_batches(batches, len(batches), encode_ids, what)
+        else:
+            out = self._run(_TextList(texts), encode, list, what, 0)
         self.text_seconds += time.perf_counter() - start
         self.texts_encoded += len(texts)
         return out

@@ -25,13 +25,15 @@ from cyclip_bench.validation import check_device_available, check_output_dir
 class CheckpointPlan:
     """One ``--checkpoint``, resolved without reading its weights."""
 
-    label: str  # ``LABEL=`` or the default label (run name / file stem / <model>-<tag>)
-    source: str  # as given after ``LABEL=``: a file or an open_clip pretrained tag
-    path: str  # the file, resolved; "pretrained:<model>:<tag>" for a tag
-    sha256: str | None  # the file's; a pretrained tag's is its weights', known once they are loaded
+    label: str  # ``LABEL=`` or the default label (run name / file stem / folder / ORG-REPO / <model>-<tag>)
+    source: str  # as given after ``LABEL=``: a file, hf-hub:ORG/REPO, local-dir:DIR, a folder or a pretrained tag
+    path: str  # the file, resolved; "hf-hub:ORG/REPO", "local-dir:DIR" or "pretrained:<model>:<tag>"
+    sha256: str | None  # the weights file's; None while a released model's weights are still to be downloaded
     model: str | None  # --model (needed for open_clip files and tags; this project's files name their own)
     result_path: Path
     previous: dict | None  # the result already at ``result_path`` (read and checked once), if any
+    kind: str = "file"  # "file" | "hf-hub" | "local-dir" | "pretrained"
+    where: str = ""  # a released model's weights file (and revision) in the cache or folder, or "not cached: …"
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class Plan:
         for ckpt in self.checkpoints:
             sha = f"sha256 {ckpt.sha256}" if ckpt.sha256 else "sha256 of its weights once loaded"
             model = f", model {ckpt.model}" if ckpt.model else ""
-            out.append(f"  {ckpt.label}: {ckpt.path} ({sha}{model})")
+            where = f" — {ckpt.where}" if ckpt.where else ""
+            out.append(f"  {ckpt.label}: {ckpt.path} ({sha}{model}){where}")
         out += [f"would write {path}" for path in self.result_paths]
         out.append(f"would write {self.results_csv}")
         return out
@@ -103,12 +106,13 @@ def suite_datasets(suite_ref: str) -> dict[str, list[str]]:
 def plan_checkpoints(cfg: EvalConfig, suite: SuiteSpec) -> tuple[CheckpointPlan, ...]:
     """Every ``--checkpoint``: its label (two with one label refused), file and sha256, its result path and the
     result already there (another suite version, or another checkpoint under the label, refused unless
-    --overwrite). No weights are read: a file is hashed, a pretrained tag is checked by name."""
+    --overwrite). No weights are read or downloaded: a file is hashed; a released model (hf-hub repo, model
+    folder, pretrained tag) is found in the cache or on disk and its weights file hashed."""
     from cyclip_bench.models.interop import checkpoint_source
 
     planned: list[CheckpointPlan] = []
     for label, source in cfg.labelled_checkpoints:
-        found = checkpoint_source(source, cfg.model)
+        found = checkpoint_source(source, cfg.architecture)
         label = label or found.label
         other = next((c for c in planned if c.label == label), None)
         if other is not None:
@@ -125,9 +129,11 @@ def plan_checkpoints(cfg: EvalConfig, suite: SuiteSpec) -> tuple[CheckpointPlan,
                 source=source,
                 path=found.path,
                 sha256=found.sha256,
-                model=cfg.model,
+                model=cfg.architecture,
                 result_path=result_path,
                 previous=previous,
+                kind=found.kind,
+                where=found.where,
             )
         )
     _check_other_versions(cfg, suite, {c.result_path: c.previous for c in planned})

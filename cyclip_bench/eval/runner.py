@@ -20,6 +20,7 @@ from cyclip_bench.eval.config import EvalConfig
 from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.features import Encoder, FeatureCache
 from cyclip_bench.eval.plan import CheckpointPlan, Plan, load_tasks, make_plan, suite_datasets
+from cyclip_bench.eval.shared import PixelStore, TokenStore, pil_stage_key
 from cyclip_bench.results import (
     SCHEMA_VERSION,
     Result,
@@ -124,9 +125,21 @@ def _progress(enabled: bool) -> Any:
     )
 
 
+def _groups(loaded: list[Any]) -> list[list[int]]:
+    """Indices of the loaded checkpoints grouped by PIL stage (``eval.shared.pil_stage_key``), groups in order
+    of first appearance: a group's checkpoints read the same decoded pixels."""
+    groups: dict[str, list[int]] = {}
+    for i, ckpt in enumerate(loaded):
+        groups.setdefault(pil_stage_key(ckpt.info.preprocess), []).append(i)
+    return list(groups.values())
+
+
 def run_plan(plan: Plan) -> Outcome:
     """Execute ``plan``: load every checkpoint, run the checkpoint-scope tasks on each (the planned datasets,
-    through each model's own transform), then the suite-scope tasks over all of them. Writes nothing."""
+    through each model's own preprocessing), then the suite-scope tasks over all of them. Writes nothing.
+
+    Checkpoints of equal PIL stage run one after the other and read each dataset split decoded once for all of
+    them (``eval.shared``); texts are tokenised once per tokenizer shared by several checkpoints."""
     from cyclip_bench.models import get_tokenizer
 
     cfg = plan.config
@@ -135,63 +148,113 @@ def run_plan(plan: Plan) -> Outcome:
     loaded = _load_checkpoints(plan, device)
     done = {p.label: _resumable(plan, p, c.sha256) for p, c in zip(plan.checkpoints, loaded, strict=True)}
     cache = FeatureCache(cfg.resolved_cache_dir)
+    tokens = TokenStore()
+    tokenizers = [get_tokenizer(ckpt.info) for ckpt in loaded]
+    identities = [tokens.identity(t) for t in tokenizers]
     outcomes: dict[str, CheckpointOutcome] = {}
     progress = _progress(cfg.progress and dist.is_main)
     if progress:
         progress.start()
     try:
-        for planned, ckpt in zip(plan.checkpoints, loaded, strict=True):
-            started, t0 = _now(), time.perf_counter()
-            encoder = Encoder(
-                model=ckpt.model,
-                tokenizer=get_tokenizer(ckpt.info),
-                device=device,
-                precision=cfg.precision,
-                batch_size=cfg.batch_size,
-                workers=cfg.workers,
-                progress=progress,
-                dist=dist,
-            )
-            ctx = EvalContext(
-                encoder=encoder,
-                cache=cache,
-                data_root=cfg.data_root,
-                transform=_transform(ckpt.info.preprocess),
-                checkpoint_sha256=ckpt.sha256,
-                preprocess=ckpt.info.preprocess,
-                precision=cfg.precision,
-                text_model_id={"model": ckpt.info.name, "context_length": ckpt.info.context_length},
-                planned=plan.datasets,
-            )
-            kept = done[planned.label]
-            out: dict[str, TaskResult] = {}
-            ran = False
-            for task in plan.tasks:
-                if task.spec.name in kept:
-                    out[task.spec.name] = kept[task.spec.name]
-                elif task.scope == "checkpoint":
-                    out[task.spec.name] = task.run(ctx)
-                    ran = True
-            total = time.perf_counter() - t0
-            if kept and not ran:
-                # Nothing of this checkpoint was recomputed (e.g. a resume that only refits suite-scope tasks): the
-                # record of the run that produced its numbers — times, versions, cache — stays the provenance.
-                record = {**planned.previous["run"], "resumed_tasks": sorted(kept)}
-            else:
-                record = _run_record(
-                    cfg, device=device, dist=dist, ctx=ctx, started=started, encoder=encoder, total_s=total
-                )
-                record["resumed_tasks"] = sorted(kept)
-            outcomes[planned.label] = CheckpointOutcome(checkpoint=ckpt.record, run=record, tasks=out)
+        for group in _groups(loaded):
+            pixels = None
+            if len(group) > 1:
+                spill = cfg.resolved_cache_dir / "pixels" if cfg.resolved_cache_dir is not None else None
+                first = loaded[group[0]].info.preprocess
+                pixels = PixelStore(first, workers=cfg.workers, dist=dist, spill_dir=spill, progress=progress)
+            try:
+                for i in group:
+                    planned, ckpt = plan.checkpoints[i], loaded[i]
+                    shares_tokens = identities[i] is not None and identities.count(identities[i]) > 1
+                    outcomes[planned.label] = _run_checkpoint(
+                        plan,
+                        planned,
+                        ckpt,
+                        kept=done[planned.label],
+                        encoder=Encoder(
+                            model=ckpt.model,
+                            tokenizer=tokenizers[i],
+                            device=device,
+                            precision=cfg.precision,
+                            batch_size=cfg.batch_size,
+                            workers=cfg.workers,
+                            progress=progress,
+                            dist=dist,
+                            tokens=tokens if shares_tokens else None,
+                        ),
+                        cache=cache,
+                        pixels=pixels,
+                        shared_with=[plan.checkpoints[j].label for j in group],
+                    )
+            finally:
+                if pixels is not None:
+                    pixels.close()
     finally:
         if progress:
             progress.stop()
+    outcomes = {p.label: outcomes[p.label] for p in plan.checkpoints}  # plan order, whatever the groups
     for task in plan.tasks:  # suite-scope kinds see every checkpoint's results
         if task.scope == "suite":
             by_label = {label: outcome.tasks for label, outcome in outcomes.items()}
             for label, result in task.run_suite(by_label).items():
                 outcomes[label].tasks[task.spec.name] = result
     return Outcome(checkpoints=outcomes, writes=dist.is_main)
+
+
+def _run_checkpoint(
+    plan: Plan,
+    planned: CheckpointPlan,
+    ckpt: Any,
+    *,
+    kept: dict[str, TaskResult],
+    encoder: Encoder,
+    cache: FeatureCache,
+    pixels: PixelStore | None,
+    shared_with: list[str],
+) -> CheckpointOutcome:
+    """The checkpoint-scope tasks of one checkpoint (those ``kept`` from --resume are not rerun)."""
+    cfg = plan.config
+    started, t0 = _now(), time.perf_counter()
+    hits, misses = cache.hits, cache.misses
+    decoded, decode_s = (pixels.images_decoded, pixels.seconds) if pixels is not None else (0, 0.0)
+    ctx = EvalContext(
+        encoder=encoder,
+        cache=cache,
+        data_root=cfg.data_root,
+        transform=_transform(ckpt.info.preprocess),
+        checkpoint_sha256=ckpt.sha256,
+        preprocess=ckpt.info.preprocess,
+        precision=cfg.precision,
+        text_model_id={"model": ckpt.info.name, **ckpt.info.tokenizer},  # kind, context, kwargs: the cache key
+        planned=plan.datasets,
+        pixels=pixels,
+    )
+    out: dict[str, TaskResult] = {}
+    ran = False
+    for task in plan.tasks:
+        if task.spec.name in kept:
+            out[task.spec.name] = kept[task.spec.name]
+        elif task.scope == "checkpoint":
+            out[task.spec.name] = task.run(ctx)
+            ran = True
+    total = time.perf_counter() - t0
+    if kept and not ran:
+        # Nothing of this checkpoint was recomputed (e.g. a resume that only refits suite-scope tasks): the
+        # record of the run that produced its numbers — times, versions, cache — stays the provenance.
+        record = {**planned.previous["run"], "resumed_tasks": sorted(kept)}
+    else:
+        record = _run_record(
+            cfg, device=encoder.device, dist=encoder.dist, ctx=ctx, started=started, encoder=encoder, total_s=total
+        )
+        record["cache"].update(hits=cache.hits - hits, misses=cache.misses - misses)  # this checkpoint's
+        record["resumed_tasks"] = sorted(kept)
+        if pixels is not None:
+            record["shared_decoding"] = {
+                "checkpoints": shared_with,
+                "images_decoded": pixels.images_decoded - decoded,
+                "decode_s": round(pixels.seconds - decode_s, 4),
+            }
+    return CheckpointOutcome(checkpoint=ckpt.record, run=record, tasks=out)
 
 
 def _result_document(plan: Plan, outcome: CheckpointOutcome) -> Result:

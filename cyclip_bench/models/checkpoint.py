@@ -31,7 +31,7 @@ def refuse_folder(path: Path, what: str = "checkpoint") -> None:
     if path.is_dir():
         raise UserError(
             f"{what} {str(path)!r} is a folder, expected a checkpoint file (a training run writes "
-            f"RUN/checkpoints/latest.pt)"
+            f"RUN/checkpoints/latest.pt; a released model's folder holds open_clip_config.json + weights)"
         )
 
 

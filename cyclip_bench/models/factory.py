@@ -1,5 +1,6 @@
-"""Building models: a preset or any open_clip architecture by name (random init, a pretrained tag or a weights
-file), a stored config (a checkpoint's), and the tokenizer at the model's context length."""
+"""Building models: a preset or any open_clip architecture by name (random init, or weights from a file, a
+pretrained tag, an ``hf-hub:`` repo or a model folder — ``models/sources.py``), a stored config (a checkpoint's
+or a model folder's), and the tokenizer the model's config names (``ModelInfo.tokenizer``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 
 from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.models.checkpoint import CHECKPOINT_FORMAT, check_payload
+from cyclip_bench.models.sources import ModelSource, resolve_model_source
 from cyclip_bench.models.spec import (
     ModelInfo,
     _vision_image_size,
@@ -20,6 +22,8 @@ from cyclip_bench.models.spec import (
     check_model_config,
     check_model_name,
     check_preprocess,
+    merge_preprocess,
+    tokenizer_spec,
 )
 from cyclip_bench.models.text_trim import enable_text_trim
 from cyclip_bench.models.weights import load_state_dict_strictly, load_weights_file
@@ -27,13 +31,16 @@ from cyclip_bench.models.weights import load_state_dict_strictly, load_weights_f
 
 def _preprocess_from(model: torch.nn.Module, config: dict) -> dict:
     cfg = getattr(model.visual, "preprocess_cfg", None) or {}
-    return {
+    preprocess = {
         "image_size": _vision_image_size(config),
         "mean": [float(x) for x in cfg.get("mean", open_clip.OPENAI_DATASET_MEAN)],
         "std": [float(x) for x in cfg.get("std", open_clip.OPENAI_DATASET_STD)],
         "interpolation": cfg.get("interpolation", "bicubic"),
         "resize_mode": cfg.get("resize_mode", "shortest"),
     }
+    if cfg.get("fill_color"):
+        preprocess["fill_color"] = int(cfg["fill_color"])
+    return preprocess
 
 
 def create_model(
@@ -41,35 +48,70 @@ def create_model(
     pretrained: str | None = None,
     device: str | torch.device = "cpu",
     image_size: int | None = None,
+    quick_gelu: bool = False,
 ) -> tuple[torch.nn.Module, ModelInfo]:
-    """Build a preset or any open_clip architecture (random init unless ``pretrained`` is a tag or a file)."""
+    """Build a preset or any open_clip architecture: random init, or (``pretrained``) the weights of a file, an
+    open_clip pretrained tag, ``hf-hub:ORG/REPO`` or a model folder (``local-dir:DIR``), found offline first
+    (``models/sources.py``) and always loaded strictly into ``name``'s architecture, with the source's own
+    preprocessing (a tag's or the folder's mean/std/…)."""
     check_model_name(name)
-    config = copy.deepcopy(open_clip.get_model_config(name))
-    if image_size is not None:
-        check_image_size(name, config, image_size)
-        config["vision_cfg"]["image_size"] = image_size
     if pretrained is not None and Path(pretrained).is_file():
         # A weights file (this project's checkpoint, open_clip's, a plain state dict): loaded here with
         # torch.load(weights_only=True) and a strict fit, so a mismatch names what differs.
         model, info = create_model(name, None, device, image_size)
         load_weights_file(model, Path(pretrained), "--pretrained")
         return model, info
+    if pretrained is not None:
+        source = resolve_model_source(pretrained, name, flag="--pretrained")
+        model, info = create_model(name, None, device, image_size, quick_gelu=source.quick_gelu)
+        load_source_weights(model, source, f"--pretrained {pretrained}")
+        info.preprocess = merge_preprocess(info.preprocess, source.preprocess_cfg, f"--pretrained {pretrained}")
+        return model, info
+    return _random_model(name, device, image_size, quick_gelu)
+
+
+def _random_model(
+    name: str, device: str | torch.device, image_size: int | None, quick_gelu: bool
+) -> tuple[torch.nn.Module, ModelInfo]:
+    config = copy.deepcopy(open_clip.get_model_config(name))
+    if image_size is not None:
+        check_image_size(name, config, image_size)
+        config["vision_cfg"]["image_size"] = image_size
+    if quick_gelu:
+        config["quick_gelu"] = True
     try:
         # open_clip warns "initialized randomly" on every random init; for a trainer that is the normal case.
-        # With a tag, a failure is logged by open_clip and raised: the raised message is the one we show.
-        logging.disable(logging.WARNING if pretrained is None else logging.ERROR)
+        logging.disable(logging.WARNING)
         model = open_clip.create_model(
-            name, pretrained=pretrained, device=device, force_image_size=image_size, pretrained_text=False
+            name, device=device, force_image_size=image_size, force_quick_gelu=quick_gelu, pretrained_text=False
         )
-    except RuntimeError as err:
-        # open_clip raises RuntimeError for an unknown tag, a missing file or a failed download.
-        if pretrained:
-            raise UserError(f"--pretrained {pretrained!r} for model {name!r}: {err}") from err
-        raise
     finally:
         logging.disable(logging.NOTSET)
     enable_text_trim(model)
     return model, ModelInfo(name=name, config=config, preprocess=_preprocess_from(model, config))
+
+
+def load_source_weights(model: torch.nn.Module, source: ModelSource, where: str) -> None:
+    """The weights file ``source`` resolved (downloaded first when the cache lacked it), loaded strictly."""
+    load_weights_file(model, source.fetched().weights, where)
+
+
+def model_from_source(source: ModelSource, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelInfo]:
+    """The model a resolved source describes, with its weights: a folder's or repo's own config (architecture,
+    preprocessing, tokenizer), or a tag's architecture (``--model``) with the tag's preprocessing and QuickGELU."""
+    source = source.fetched()
+    where = f"checkpoint {source.path}"
+    if source.model_cfg is None:
+        model, info = create_model(source.model_name, None, device, quick_gelu=source.quick_gelu)
+    else:
+        model, info = create_model_from_config(source.model_name, source.model_cfg, None, device)
+        tokenizer = tokenizer_spec(source.model_name, source.model_cfg)
+        if source.tokenizer_dir is not None and tokenizer["kind"] == "hf":
+            tokenizer["name"] = str(source.tokenizer_dir)  # open_clip reads a folder's tokenizer from the folder
+        info.tokenizer = tokenizer
+    load_source_weights(model, source, where)
+    info.preprocess = merge_preprocess(info.preprocess, source.preprocess_cfg, where)
+    return model, info
 
 
 def create_model_from_config(
@@ -101,16 +143,50 @@ def create_model_from_config(
 
 
 def get_tokenizer(name_or_info: str | ModelInfo) -> Callable[[list[str]], torch.Tensor]:
-    """open_clip's tokenizer at the model's context length (truncation keeps the end-of-text token)."""
+    """The tokenizer a model's config names (``ModelInfo.tokenizer``: kind, name, context length, kwargs such as
+    ``clean``), padded to the context length; truncation keeps the end-of-text token."""
     if isinstance(name_or_info, ModelInfo):
-        name, context = name_or_info.name, name_or_info.context_length
-        known = name in open_clip.list_models()
+        spec = name_or_info.tokenizer
     else:
         check_model_name(name_or_info)
-        name, context, known = name_or_info, None, True
-    if known:
-        return open_clip.get_tokenizer(name, context_length=context)
-    return open_clip.tokenizer.SimpleTokenizer(context_length=context)
+        spec = tokenizer_spec(name_or_info, open_clip.get_model_config(name_or_info) or {})
+    return _TOKENIZERS[spec["kind"]](spec)
+
+
+def _simple_tokenizer(spec: dict) -> Callable[[list[str]], torch.Tensor]:
+    return open_clip.tokenizer.SimpleTokenizer(context_length=spec["context_length"], **spec["kwargs"])
+
+
+def _hf_tokenizer(spec: dict) -> Callable[[list[str]], torch.Tensor]:
+    try:
+        import transformers  # noqa: F401 -- open_clip's HFTokenizer needs it
+    except ImportError:
+        raise UserError(
+            f"the model's tokenizer is Hugging Face's {spec['name']!r}, which needs the transformers package "
+            "(pip install transformers)"
+        ) from None
+    return open_clip.tokenizer.HFTokenizer(
+        spec["name"], context_length=spec["context_length"], tokenizer_mode=spec.get("mode"), **spec["kwargs"]
+    )
+
+
+def _siglip_tokenizer(spec: dict) -> Callable[[list[str]], torch.Tensor]:
+    try:
+        import transformers  # noqa: F401 -- open_clip's SigLipTokenizer needs it
+    except ImportError:
+        raise UserError(
+            f"the model's tokenizer is SigLIP's ({spec['name']}), which needs the transformers package "
+            "(pip install transformers)"
+        ) from None
+    return open_clip.tokenizer.SigLipTokenizer(spec["name"], context_length=spec["context_length"])
+
+
+# ModelInfo.tokenizer["kind"] → the open_clip tokenizer built from the spec
+_TOKENIZERS: dict[str, Callable[[dict], Callable[[list[str]], torch.Tensor]]] = {
+    "simple": _simple_tokenizer,
+    "hf": _hf_tokenizer,
+    "siglip": _siglip_tokenizer,
+}
 
 
 def model_from_checkpoint(payload: dict, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelInfo]:

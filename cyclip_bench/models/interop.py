@@ -1,6 +1,8 @@
-"""Checkpoints for evaluation, whatever made them: this project's files, open_clip files and pretrained tags,
-plain state dicts and the official CyCLIP release (the formats and the strict fit: ``models/weights.py``).
-Each comes back as a ``LoadedCheckpoint``: the model in eval mode plus the provenance record results carry."""
+"""Checkpoints for evaluation, whatever made them: this project's files, open_clip files, plain state dicts and
+the official CyCLIP release (the formats and the strict fit: ``models/weights.py``), and released models by
+name — open_clip pretrained tags, ``hf-hub:ORG/REPO``, model folders (``local-dir:DIR``), found offline first
+(``models/sources.py``). Each comes back as a ``LoadedCheckpoint``: the model in eval mode plus the provenance
+record results carry (where the weights came from, their sha256, the preprocessing and tokenizer used)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import open_clip
 import torch
 
 from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.fileio import sha256_file
 from cyclip_bench.models.checkpoint import CHECKPOINT_FORMAT, check_payload, refuse_folder
-from cyclip_bench.models.factory import create_model, create_model_from_config
-from cyclip_bench.models.spec import ModelInfo
+from cyclip_bench.models.factory import create_model, create_model_from_config, model_from_source
+from cyclip_bench.models.sources import ModelSource, is_model_source, resolve_model_source
+from cyclip_bench.models.spec import ModelInfo, check_model_name
 from cyclip_bench.models.weights import (
     OFFICIAL_KEYS,
     foreign_state_dict,
@@ -37,7 +39,8 @@ class LoadedCheckpoint:
     model: torch.nn.Module
     info: ModelInfo
     label: str
-    record: dict  # label, path, sha256, format, model_name, model_config, preprocess, train_config, run_dir
+    # label, path, sha256, format, source, model_name, model_config, preprocess, tokenizer, train_config, run_dir
+    record: dict
 
     @property
     def sha256(self) -> str:
@@ -45,7 +48,7 @@ class LoadedCheckpoint:
 
 
 def state_dict_sha256(model: torch.nn.Module) -> str:
-    """Content hash of a model's weights (for pretrained tags, which have no file of ours to hash)."""
+    """Content hash of a model's weights, independent of the file that held them."""
     digest = hashlib.sha256()
     for key, value in sorted(model.state_dict().items()):
         digest.update(key.encode())
@@ -67,29 +70,33 @@ class CheckpointSource:
     """A ``--checkpoint`` value resolved without reading its weights (what ``eval --dry-run`` lists)."""
 
     label: str  # the default label
-    path: str  # the file, resolved, or "pretrained:<model>:<tag>"
-    sha256: str | None  # the file's; None for a pretrained tag (its weights' hash is known once they load)
+    path: str  # the file, resolved; "hf-hub:ORG/REPO", "local-dir:DIR" or "pretrained:<model>:<tag>"
+    sha256: str | None  # the weights file's; None while a released model's weights are still to be downloaded
+    kind: str = "file"  # "file" | "hf-hub" | "local-dir" | "pretrained"
+    where: str = ""  # for a released model: the weights file it reads (and revision), or "not cached: …"
 
 
 def checkpoint_source(source: str, model_name: str | None = None) -> CheckpointSource:
-    """The file ``source`` (hashed) or, with ``model_name``, the open_clip pretrained tag ``source`` (its name
-    checked); a folder, a missing file or an unknown tag is refused as ``load_for_eval`` refuses it."""
+    """The file ``source`` (hashed), or a released model — ``hf-hub:ORG/REPO``, a model folder, or with
+    ``model_name`` an open_clip pretrained tag — found in the cache or on disk (its weights hashed, not loaded,
+    nothing downloaded); ``model_name`` checked with did-you-mean. Refusals are ``load_for_eval``'s."""
+    if model_name is not None and not is_model_source(source):
+        check_model_flag(model_name)
     path = Path(source)
-    refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
     if path.is_file():
         return CheckpointSource(_label_for(path), str(path.resolve()), sha256_file(path))
-    model_name = _check_pretrained_tag(source, model_name)
-    return CheckpointSource(safe_label(f"{model_name}-{source}"), f"pretrained:{model_name}:{source}", None)
+    if not is_model_source(source):
+        refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
+    found = resolve_model_source(source, model_name, fetch=False)
+    return CheckpointSource(found.label, found.path, found.sha256, found.kind, found.where)
 
 
-def _check_pretrained_tag(tag: str, model_name: str | None) -> str:
-    if model_name is None:
-        raise UserError(f"checkpoint {tag!r} does not exist (a pretrained tag needs --model NAME)")
-    tags = open_clip.list_pretrained_tags_by_model(model_name)
-    if tag not in tags:
-        known = ", ".join(tags) or "none"
-        raise UserError(f"checkpoint {tag!r} is neither a file nor a pretrained tag of {model_name!r} ({known})")
-    return model_name
+def check_model_flag(model_name: str) -> None:
+    """``--model NAME``: a preset or open_clip architecture, with did-you-mean (one line naming the flag)."""
+    try:
+        check_model_name(model_name)
+    except UserError as err:
+        raise UserError(f"--model: {err}") from None
 
 
 def _foreign_model(name: str, device: str) -> tuple[torch.nn.Module, ModelInfo]:
@@ -106,15 +113,19 @@ def load_for_eval(
     ``model_name``, an open_clip pretrained tag → model in eval mode + provenance record. ``sha256``: the file's
     hash when the caller has it already (``checkpoint_source``), so a large file is not hashed twice."""
     path = Path(source)
-    refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
     if not path.is_file():
-        return _load_pretrained_tag(source, model_name, device)
+        if model_name is not None and not is_model_source(source):
+            check_model_flag(model_name)
+        if not is_model_source(source):
+            refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
+        return _load_model_source(resolve_model_source(source, model_name), device)
     payload = read_weights_payload(path)
     sha = sha256 or sha256_file(path)
     record: dict[str, Any] = {
         "label": _label_for(path),
         "path": str(path.resolve()),
         "sha256": sha,
+        "source": {"kind": "file", "weights_file": str(path.resolve()), "weights_sha256": sha},
         "train_config": None,
         "run_dir": None,
     }
@@ -146,23 +157,26 @@ def load_for_eval(
         model, info = _foreign_model(model_name, device)
         load_state_dict_strictly(model, state_dict, source)
         record["format"] = fmt
-    record.update(model_name=info.name, model_config=info.config, preprocess=info.preprocess)
+    record.update(model_name=info.name, model_config=info.config, preprocess=info.preprocess, tokenizer=info.tokenizer)
     model.eval()
     return LoadedCheckpoint(model=model, info=info, label=record["label"], record=record)
 
 
-def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> LoadedCheckpoint:
-    model_name = _check_pretrained_tag(tag, model_name)
-    model, info = create_model(model_name, pretrained=tag, device=device)
+def _load_model_source(source: ModelSource, device: str) -> LoadedCheckpoint:
+    """A released model (hf-hub repo, model folder, pretrained tag) with its own preprocessing and tokenizer."""
+    source = source.fetched()
+    model, info = model_from_source(source, device)
     model.eval()
     record = {
-        "label": safe_label(f"{model_name}-{tag}"),
-        "path": f"pretrained:{model_name}:{tag}",
-        "sha256": state_dict_sha256(model),
+        "label": source.label,
+        "path": source.path,
+        "sha256": source.sha256,
         "format": "open_clip",
+        "source": source.record,
         "model_name": info.name,
         "model_config": info.config,
         "preprocess": info.preprocess,
+        "tokenizer": info.tokenizer,
         "train_config": None,
         "run_dir": None,
     }
@@ -172,6 +186,7 @@ def _load_pretrained_tag(tag: str, model_name: str | None, device: str) -> Loade
 __all__ = [
     "CheckpointSource",
     "LoadedCheckpoint",
+    "check_model_flag",
     "checkpoint_source",
     "infer_openai_architecture",
     "load_for_eval",

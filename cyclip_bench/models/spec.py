@@ -36,16 +36,64 @@ class PreprocessSpec:
     mean: Triple
     std: Annotated[tuple[PositiveFloat, ...], Field(min_length=3, max_length=3)]
     interpolation: Literal["bicubic", "bilinear", "nearest"] = "bicubic"
-    resize_mode: Literal["shortest"] = "shortest"
+    # open_clip's eval resize modes: shortest side + centre crop; longest side + pad (fill_color); squash
+    resize_mode: Literal["shortest", "longest", "squash"] = "shortest"
+    fill_color: Annotated[int, Field(ge=0, le=255)] = 0
+
+
+TOKENIZER_KINDS = ("simple", "hf", "siglip")
+
+
+def tokenizer_spec(name: str, config: dict) -> dict:
+    """The tokenizer a model's config asks for, as open_clip's ``get_tokenizer`` decides it: an HF tokenizer when
+    ``text_cfg.hf_tokenizer_name`` is set, SigLIP's for a built-in name containing "siglip", else open_clip's
+    BPE ``SimpleTokenizer``; with the config's context length and ``tokenizer_kwargs`` (e.g. ``clean``). Every
+    open_clip tokenizer pads (and truncates) to the context length — what SigLIP needs and what is recorded."""
+    text = config.get("text_cfg", {}) or {}
+    spec: dict[str, Any] = {
+        "kind": "simple",
+        "name": None,
+        "context_length": int(text.get("context_length", 77)),
+        "kwargs": dict(text.get("tokenizer_kwargs") or {}),
+        "padding": "max_length",
+    }
+    if text.get("hf_tokenizer_name"):
+        spec.update(kind="hf", name=str(text["hf_tokenizer_name"]), mode=text.get("tokenizer_mode"))
+    elif ":" not in name and "siglip" in name.lower():
+        variant = "gemma" if "siglip2" in name.lower() else "mc4" if "i18n" in name.lower() else "c4-en"
+        spec.update(kind="siglip", name=variant, kwargs={})
+    return spec
+
+
+_PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode", "fill_color")
+
+
+def merge_preprocess(preprocess: dict, overrides: dict, where: str) -> dict:
+    """``preprocess`` with open_clip's preprocess settings from ``overrides`` (a model folder's
+    ``preprocess_cfg``, a pretrained tag's config): mean, std, interpolation, resize_mode, fill_color; checked."""
+    merged = dict(preprocess)
+    for key in _PREPROCESS_KEYS:
+        if overrides.get(key) is not None:
+            value = overrides[key]
+            merged[key] = [float(x) for x in value] if key in ("mean", "std") else value
+    if merged.get("fill_color", 0) == 0:
+        merged.pop("fill_color", None)  # the default: kept out so existing records and cache keys stay the same
+    check_preprocess(merged, where)
+    return merged
 
 
 @dataclass
 class ModelInfo:
-    """What travels with a model: its name, its open_clip config and its image preprocessing."""
+    """What travels with a model: its name, its open_clip config, its image preprocessing and its tokenizer."""
 
     name: str
     config: dict
     preprocess: dict = field(default_factory=dict)
+    tokenizer: dict = field(default_factory=dict)  # ``tokenizer_spec`` of the config unless given
+
+    def __post_init__(self) -> None:
+        if not self.tokenizer:
+            self.tokenizer = tokenizer_spec(self.name, self.config)
 
     @property
     def context_length(self) -> int:

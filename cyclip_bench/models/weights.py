@@ -136,6 +136,17 @@ def foreign_state_dict(payload: dict, source: str) -> tuple[dict[str, Any], dict
     return state_dict, container
 
 
+def _fit_scalars(model: torch.nn.Module, state_dict: dict[str, Any]) -> dict[str, Any]:
+    """``logit_scale``/``logit_bias`` stored as shape [1] for a model holding a 0-d scalar (or the reverse), as
+    open_clip's own loader reshapes them: the same number, so the strict fit does not call it mis-shaped."""
+    expected = model.state_dict()
+    for key in ("logit_scale", "logit_bias"):
+        value = state_dict.get(key)
+        if isinstance(value, torch.Tensor) and key in expected and value.numel() == expected[key].numel() == 1:
+            state_dict[key] = value.reshape(expected[key].shape)
+    return state_dict
+
+
 def load_weights_file(model: torch.nn.Module, path: Path, flag: str, optional: tuple[str, ...] = ()) -> None:
     """Weight-only initialisation (``--pretrained FILE``): the weights of any checkpoint ``load_for_eval``
     reads, loaded strictly into ``model`` (``optional``: see ``load_state_dict_strictly``); optimizer, schedule
@@ -146,6 +157,6 @@ def load_weights_file(model: torch.nn.Module, path: Path, flag: str, optional: t
         check_payload(payload, source)
         state_dict = payload["state_dict"]
     else:
-        state_dict = openai_to_open_clip(foreign_state_dict(payload, source)[0])
+        state_dict = _fit_scalars(model, openai_to_open_clip(foreign_state_dict(payload, source)[0]))
     with torch.no_grad():
         load_state_dict_strictly(model, state_dict, source, optional)
