@@ -12,9 +12,9 @@ from typing import Any
 import torch
 
 from cyclip_bench.data.catalog import LABELLED, RETRIEVAL
-from cyclip_bench.eval.features import Encoder, FeatureCache, cache_key, normalise, texts_sha256
+from cyclip_bench.eval.features import Encoder, FeatureCache, cache_key, normalise
 from cyclip_bench.eval.needs import DataNeed
-from cyclip_bench.eval.shared import PixelStore
+from cyclip_bench.eval.shared import PixelStore, texts_sha256
 from cyclip_bench.eval.suite import DatasetRef, dataset_label
 from cyclip_bench.metrics import class_embeddings
 

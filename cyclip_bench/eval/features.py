@@ -30,10 +30,6 @@ def cache_key(**parts: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def texts_sha256(texts: list[str]) -> str:
-    return hashlib.sha256(json.dumps(list(texts)).encode()).hexdigest()
-
-
 class FeatureCache:
     """Tensors on disk, one file per key (written atomically). ``None`` folder = no cache."""
 

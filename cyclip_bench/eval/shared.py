@@ -36,6 +36,11 @@ DECODE_BATCH = 256
 NORMALISATION_KEYS = frozenset({"mean", "std"})
 
 
+def texts_sha256(texts: list[str]) -> str:
+    """The identity of a list of texts (prompts, captions): sha256 of its JSON."""
+    return hashlib.sha256(json.dumps(list(texts)).encode()).hexdigest()
+
+
 def pil_stage_key(preprocess: dict) -> str:
     """Checkpoints whose keys are equal get the same uint8 pixels from the PIL stage (mean/std apply later)."""
     return json.dumps({k: v for k, v in preprocess.items() if k not in NORMALISATION_KEYS}, sort_keys=True)
@@ -203,8 +208,6 @@ class TokenStore:
         return self._identities[id(tokenizer)]
 
     def batches(self, tokenizer: Any, texts: list[str], shard: range, batch_size: int) -> list[torch.Tensor]:
-        from cyclip_bench.eval.features import texts_sha256
-
         identity = self.identity(tokenizer)
         key = (identity, texts_sha256(texts), shard.start, shard.stop, batch_size)
         if identity is None or key not in self._batches:
@@ -223,5 +226,6 @@ __all__ = [
     "Pixels",
     "TokenStore",
     "pil_stage_key",
+    "texts_sha256",
     "tokenizer_identity",
 ]
