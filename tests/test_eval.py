@@ -90,7 +90,8 @@ def test_eval_results_follow_the_contract(eval_results, tiny_checkpoints):
                 values = task["per_example"][info["per_example"]]
                 assert task["metrics"][metric] == pytest.approx(sum(values) / len(values))
     zs = tasks["shapes-zeroshot"]
-    assert set(zs["metrics"]) == {"top1", "top3", "top5", "mean_per_class_recall"}
+    calibration = {"ece", "nll", "ece_temperature_scaled", "nll_temperature_scaled"}
+    assert set(zs["metrics"]) == {"top1", "top3", "top5", "mean_per_class_recall"} | calibration
     assert len(zs["per_example"]["top1"]) == 50 and len(zs["class_names"]) == 10
     cons = tasks["fine-consistency"]["metrics"]
     for m in (

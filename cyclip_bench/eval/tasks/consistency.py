@@ -5,6 +5,8 @@ images;
 - in-/cross-modal gaps, per-pair cyclic losses, their scale-free versions (rank correlations, gaps in units
   of the similarities' spread), modality gap, cone, alignment and uniformity over held-out image–caption
   pairs (``pairs``: a retrieval dataset; each image with its first caption);
+- on the same pairs, the geometry of the 2024–2026 literature: relative modality gap and L2I (Schrodi et al.),
+  mutual k-NN alignment, CKNNA and linear CKA (Huh et al.), hubness of retrieval both ways (``neighbours``: its k);
 - fine / coarse zero-shot accuracy when the class metadata has superclasses.
 """
 
@@ -22,6 +24,7 @@ from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list,
 from cyclip_bench.eval.tasks.zeroshot import check_labels, zeroshot_logits
 from cyclip_bench.metrics import (
     alignment,
+    cknna,
     coarse_correct,
     cone,
     consistency_at_k,
@@ -29,11 +32,16 @@ from cyclip_bench.metrics import (
     crossmodal_gap,
     crossmodal_rank_correlation,
     fine_correct,
+    hubness,
     inmodal_gap,
     inmodal_gap_normalised,
     inmodal_rank_correlation,
+    linear_cka,
     modality_gap,
+    mutual_knn_alignment,
+    paired_l2_gap,
     predictions_against,
+    relative_modality_gap,
     uniformity,
 )
 from cyclip_bench.results import MetricInfo, MetricSpec, MetricTable, TaskResult
@@ -47,6 +55,8 @@ class ConsistencyOptions:
     # Held-out image–caption pairs for the gap measurements: a retrieval catalog name or a path table
     # ({path = "captions/val.csv", format = "captions"}); "" = skip them (recorded in extra.skipped).
     pairs: str | dict = ""
+    # k of mutual k-NN alignment, CKNNA (k ≥ 2 only) and hubness on the pairs; capped at the number of pairs − 1.
+    neighbours: PositiveInts = (10,)
 
 
 def first_caption_pairs(caption_image: torch.Tensor, num_images: int) -> torch.Tensor:
@@ -73,8 +83,17 @@ CONSISTENCY_METRICS = MetricTable(
     MetricSpec("crossmodal_asymmetry_normalised", False, "similarity std"),
     MetricSpec("modality_gap", False, "distance"),
     MetricSpec("cone_*", False, "cosine"),
+    # Wang & Isola's alignment and uniformity (not CyCLIP's cross-modal mean-cosine variant, which is not reported).
     MetricSpec("align_image_text", False, "squared distance"),
     MetricSpec("uniform_*", False, "log"),
+    # The 2024–2026 geometry (metrics/geometry.py).
+    MetricSpec("relative_modality_gap", False, "ratio"),
+    MetricSpec("l2i", False, "distance"),
+    MetricSpec("mutual_knn@*", True, "fraction"),
+    MetricSpec("cknna@*", True, "kernel alignment"),
+    MetricSpec("linear_cka", True, "kernel alignment"),
+    MetricSpec("hubness_skew_*", False, "skewness"),
+    MetricSpec("antihubs_*", False, "fraction"),
 )
 
 
@@ -99,6 +118,38 @@ def space_metrics(images: torch.Tensor, texts: torch.Tensor) -> dict[str, tuple[
         "uniform_joint": uniformity(torch.cat([images, texts])),
     }
     return {name: (value, CONSISTENCY_METRICS.info(name)) for name, value in values.items()}
+
+
+def geometry_metrics(
+    images: torch.Tensor, texts: torch.Tensor, neighbours: tuple[int, ...] = (10,)
+) -> tuple[dict[str, tuple[float, MetricInfo]], dict[str, Any]]:
+    """The 2024–2026 geometry of N matched pairs: name → (value, MetricInfo), and notes for ``extra`` (a k capped
+    at N − 1, CKNNA skipped for k < 2). Each k of ``neighbours`` gives ``mutual_knn@k``, ``cknna@k`` and the
+    hubness of retrieval both ways (``*_image_to_text@k``: texts retrieved for image queries)."""
+    n = int(images.shape[0])
+    values: dict[str, float] = {
+        "relative_modality_gap": relative_modality_gap(images, texts),
+        "l2i": paired_l2_gap(images, texts),
+        "linear_cka": linear_cka(images, texts),
+    }
+    notes: dict[str, Any] = {}
+    for asked in dict.fromkeys(neighbours):
+        k = min(asked, n - 1)
+        if k < 1:
+            notes.setdefault("skipped", []).append(f"k = {asked}: {n} pair(s) have no neighbours")
+            continue
+        if k != asked:
+            notes.setdefault("neighbours_capped", {})[str(asked)] = k
+        values[f"mutual_knn@{asked}"] = mutual_knn_alignment(images, texts, k)
+        if k >= 2:
+            values[f"cknna@{asked}"] = cknna(images, texts, k)
+        else:
+            notes.setdefault("skipped", []).append(f"cknna@{asked}: CKNNA needs k ≥ 2")
+        for direction, (query, reference) in (("image_to_text", (images, texts)), ("text_to_image", (texts, images))):
+            hub = hubness(query, reference, k)
+            values[f"hubness_skew_{direction}@{asked}"] = hub["skewness"]
+            values[f"antihubs_{direction}@{asked}"] = hub["antihub_fraction"]
+    return {name: (value, CONSISTENCY_METRICS.info(name)) for name, value in values.items()}, notes
 
 
 @TASKS.register("consistency")
@@ -152,8 +203,14 @@ class Consistency(TaskKind):
         if opts.pairs:
             feats = ctx.retrieval_features(opts.pairs)
             captions = first_caption_pairs(feats.caption_image, feats.images.shape[0])
-            for name, (value, metric_info) in space_metrics(feats.images, feats.texts[captions]).items():
+            pair_texts = feats.texts[captions]
+            for name, (value, metric_info) in space_metrics(feats.images, pair_texts).items():
                 metrics[name], info[name] = value, metric_info
+            geometry, notes = geometry_metrics(feats.images, pair_texts, opts.neighbours)
+            for name, (value, metric_info) in geometry.items():
+                metrics[name], info[name] = value, metric_info
+            if notes:
+                extra["geometry"] = notes
             extra["pairs"] = {"dataset": dataset_label(opts.pairs), "num_pairs": int(feats.images.shape[0])}
         else:
             extra["skipped"] = "gap metrics: no 'pairs' dataset given"

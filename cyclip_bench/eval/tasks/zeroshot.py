@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from cyclip_bench.errors import DataError
+from cyclip_bench.eval.calibration import CALIBRATION_METRICS, model_logit_scale, zeroshot_calibration
 from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.suite import DatasetRef
 from cyclip_bench.eval.tasks.base import TASKS, TaskKind, as_int_list, fraction
@@ -52,6 +53,7 @@ class ZeroShot(TaskKind):
     metrics = MetricTable(
         MetricSpec("top*", True, "fraction"),
         MetricSpec("mean_per_class_recall", True, "fraction"),
+        *CALIBRATION_METRICS,
     )
 
     def run(self, ctx: EvalContext) -> TaskResult:
@@ -68,6 +70,11 @@ class ZeroShot(TaskKind):
         info["mean_per_class_recall"] = self.metric_info("mean_per_class_recall")
         per_example["label"] = as_int_list(labels)
         per_example["prediction"] = as_int_list(predictions)
+        calibration, calibration_extra = zeroshot_calibration(
+            logits, labels, predictions, model_logit_scale(getattr(ctx.encoder, "model", None))
+        )
+        for name, value in calibration.items():
+            metrics[name], info[name] = value, self.metric_info(name)
         subset = getattr(dataset, "class_subset", None)
         extra = {
             "num_classes": len(dataset.metadata.classes),
@@ -76,6 +83,7 @@ class ZeroShot(TaskKind):
         }
         if subset is not None:
             extra["class_subset"] = list(subset)
+        extra["calibration"] = calibration_extra
         return self.result(
             metrics, info, per_example=per_example, class_names=list(dataset.metadata.classes), extra=extra
         )
