@@ -232,8 +232,9 @@ def test_eval_model_and_pretrained_flags_as_open_clip_spells_them(hf_home, tmp_p
         (["eval", "--model", "tiny", "--pretrained", "hubtag"], ["tiny-org/tiny-tag", "models--tiny-org--tiny-tag"]),
         (["eval", "--model", "tiny", "--pretrained", "urltag"], [".cache/clip/tiny-url-weights.pt"]),
         (["train", "--pretrained", "hf-hub:nobody/nothing"], ["--pretrained hf-hub:nobody/nothing", "hf download"]),
+        (["train", "--model", "tiny", "--pretrained", "hubtag"], ["--pretrained hubtag", "models--tiny-org--tiny-tag"]),
     ],
-    ids=["hf-hub", "hub-tag", "url-tag", "train-hf-hub"],
+    ids=["hf-hub", "hub-tag", "url-tag", "train-hf-hub", "train-tag"],
 )
 def test_a_cache_miss_is_one_line_naming_what_to_fetch_and_where(
     hf_home, tmp_path, world_dir, monkeypatch, network_off, argv, names
@@ -264,6 +265,64 @@ def test_train_pretrained_accepts_hf_hub_and_model_folders(cached_repo, tmp_path
         assert _same_embeddings(model.eval(), folder_model)
     with pytest.raises(UserError, match="does not fit the architecture"):
         create_model("tiny-64", pretrained=f"hf-hub:{REPO}")  # weights go into --model's architecture, strictly
+    assert network_off == []
+
+
+def test_train_pretrained_takes_every_form_eval_takes(hf_home, cached_repo, tmp_path, monkeypatch, network_off):
+    """``--pretrained`` is resolved as eval's ``--checkpoint``: an hf-hub repo or a model folder alone is built
+    as it is (its own architecture, preprocessing and tokenizer); a weights file or a tag goes into --model."""
+    from cyclip_bench.models import create_training_model
+
+    _register_tags(monkeypatch)
+    source, _ = cached_repo
+    model, info = create_training_model(None, f"hf-hub:{REPO}")
+    assert _same_embeddings(model.eval(), source) and info.name == f"hf-hub:{REPO}"
+    assert info.preprocess["mean"] == [0.5] * 3 and info.preprocess["std"] == [0.25] * 3
+    # a folder whose architecture is no preset (context 16, canonicalising tokenizer): fits no --model default
+    folder = tmp_path / "siglip-ish"
+    own = write_model_folder(folder, model_cfg=SIGLIP_STYLE, preprocess_cfg=SIGLIP_PREPROCESS, seed=2)
+    for name in (f"local-dir:{folder}", str(folder)):
+        model, info = create_training_model(None, name)
+        assert _same_embeddings(model.eval(), own, context=16)
+        assert info.config == SIGLIP_STYLE and info.preprocess == {"image_size": 32, **SIGLIP_PREPROCESS}
+        assert info.tokenizer["context_length"] == 16 and info.tokenizer["kwargs"] == {"clean": "canonicalize"}
+    with pytest.raises(UserError, match="does not fit the architecture"):
+        create_training_model("tiny", str(folder))  # with --model: its weights go into tiny, strictly
+    with pytest.raises(UserError, match="^--image-size 64: --pretrained .* drop --image-size"):
+        create_training_model(None, str(folder), image_size=64)
+    # a tag (in the hub cache) and a weights file, with --model
+    quick = write_model_folder(tmp_path / "staging", model_cfg={**TINY, "quick_gelu": True}, seed=4)
+    (tmp_path / "staging" / "open_clip_config.json").unlink()
+    snapshot = put_in_hub_cache(hf_home, "tiny-org/tiny-tag", tmp_path / "staging")
+    model, info = create_training_model("tiny", "hubtag")
+    assert _same_embeddings(model.eval(), quick) and info.preprocess["mean"] == [0.1, 0.2, 0.3]
+    model, _ = create_training_model("tiny", str(snapshot / "open_clip_model.safetensors"))
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in quick.parameters())
+    model, info = create_training_model(None, None)
+    assert info.name == "tiny"  # nothing given: the default preset, random
+    assert network_off == []
+
+
+def test_train_from_a_model_folder_alone_then_eval_its_checkpoint(tmp_path, world_dir, network_off):
+    """`train --pretrained DIR` with no --model trains the folder's own model (before: the tiny preset, which
+    its weights do not fit), names the run after it, and its checkpoint evaluates with the folder's settings."""
+    folder = tmp_path / "siglip-ish"
+    write_model_folder(folder, model_cfg=SIGLIP_STYLE, preprocess_cfg=SIGLIP_PREPROCESS, seed=2)
+    logs = tmp_path / "logs"
+    args = ["train", "--pretrained", f"local-dir:{folder}", "--train-data", str(world_dir / "captions" / "train.csv")]
+    args += ["--logs", str(logs), "--max-steps", "1", "--batch-size", "8", "--workers", "0", "--no-progress"]
+    ran = cli(*args)
+    assert ran.returncode == 0, ran.stderr
+    checkpoint = logs / "clip-siglip-ish-s0" / "checkpoints" / "latest.pt"
+    payload = torch.load(checkpoint, weights_only=True)
+    assert payload["model_name"] == f"local-dir:{folder.resolve()}" and payload["model_config"] == SIGLIP_STYLE
+    assert payload["preprocess"] == {"image_size": 32, **SIGLIP_PREPROCESS}
+    loaded = load_for_eval(str(checkpoint))
+    assert loaded.record["tokenizer"]["context_length"] == 16
+    assert loaded.record["tokenizer"]["kwargs"] == {"clean": "canonicalize"}
+    assert loaded.record["preprocess"]["mean"] == [0.5] * 3
+    typo = cli("train", "--model", "tiyn", "--pretrained", str(folder), *args[3:])
+    assert typo.returncode == 2 and typo.stderr.count("\n") == 1 and "Did you mean 'tiny'" in typo.stderr
     assert network_off == []
 
 

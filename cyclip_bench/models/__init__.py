@@ -22,6 +22,7 @@ from cyclip_bench.models.checkpoint import (
 from cyclip_bench.models.factory import (
     create_model,
     create_model_from_config,
+    create_training_model,
     get_tokenizer,
     model_from_checkpoint,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "check_state_dict_form",
     "create_model",
     "create_model_from_config",
+    "create_training_model",
     "get_tokenizer",
     "load_checkpoint",
     "model_from_checkpoint",

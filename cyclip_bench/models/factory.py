@@ -14,8 +14,9 @@ import torch
 
 from cyclip_bench.errors import ConfigError, UserError
 from cyclip_bench.models.checkpoint import CHECKPOINT_FORMAT, check_payload
-from cyclip_bench.models.sources import ModelSource, resolve_model_source
+from cyclip_bench.models.sources import CONFIG_NAME, ModelSource, is_model_source, resolve_model_source
 from cyclip_bench.models.spec import (
+    DEFAULT_MODEL,
     ModelInfo,
     _vision_image_size,
     check_image_size,
@@ -70,6 +71,28 @@ def create_model(
     return _random_model(name, device, image_size, quick_gelu)
 
 
+def create_training_model(
+    name: str | None,
+    pretrained: str | None = None,
+    device: str | torch.device = "cpu",
+    image_size: int | None = None,
+) -> tuple[torch.nn.Module, ModelInfo]:
+    """The model ``train`` starts from. ``--pretrained`` takes every form eval's ``--checkpoint`` takes: with
+    ``--model`` (``name``), the weights of a file, a tag, an hf-hub repo or a model folder fitted strictly into that
+    architecture (``create_model``); without it, an hf-hub repo or a model folder is built as it is — its own
+    ``open_clip_config.json`` architecture, preprocessing and tokenizer, as eval builds it — and anything else
+    starts from the default preset."""
+    if name is None and pretrained is not None and is_model_source(pretrained):
+        source = resolve_model_source(pretrained, None, flag="--pretrained")
+        if image_size is not None:
+            raise ConfigError(
+                f"--image-size {image_size}: --pretrained {pretrained} is built as its {CONFIG_NAME} describes "
+                "it (its own image size); drop --image-size, or pass --model NAME to fit its weights into NAME"
+            )
+        return model_from_source(source, device, where=f"--pretrained {pretrained}")
+    return create_model(name or DEFAULT_MODEL, pretrained, device, image_size)
+
+
 def _random_model(
     name: str, device: str | torch.device, image_size: int | None, quick_gelu: bool
 ) -> tuple[torch.nn.Module, ModelInfo]:
@@ -96,11 +119,14 @@ def load_source_weights(model: torch.nn.Module, source: ModelSource, where: str)
     load_weights_file(model, source.fetched().weights, where)
 
 
-def model_from_source(source: ModelSource, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelInfo]:
+def model_from_source(
+    source: ModelSource, device: str | torch.device = "cpu", *, where: str | None = None
+) -> tuple[torch.nn.Module, ModelInfo]:
     """The model a resolved source describes, with its weights: a folder's or repo's own config (architecture,
-    preprocessing, tokenizer), or a tag's architecture (``--model``) with the tag's preprocessing and QuickGELU."""
+    preprocessing, tokenizer), or a tag's architecture (``--model``) with the tag's preprocessing and QuickGELU.
+    ``where`` names the source in messages (default ``checkpoint <path>``)."""
     source = source.fetched()
-    where = f"checkpoint {source.path}"
+    where = where or f"checkpoint {source.path}"
     if source.model_cfg is None:
         model, info = create_model(source.model_name, None, device, quick_gelu=source.quick_gelu)
     else:

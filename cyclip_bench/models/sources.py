@@ -115,6 +115,17 @@ def resolve_model_source(
     raise AssertionError("the pretrained-tag resolver matches every name")  # pragma: no cover
 
 
+def source_label(source: str) -> str | None:
+    """The default label of an hf-hub repo (``ORG-REPO``) or a model folder (its name), from the name alone
+    (nothing read but the folder's listing); None for anything else (a weights file, a pretrained tag)."""
+    if source.startswith(HF_HUB):
+        return safe_label(source[len(HF_HUB) :].strip("/").replace("/", "-"))
+    if is_model_source(source):
+        raw = source[len(LOCAL_DIR) :] if source.startswith(LOCAL_DIR) else source
+        return safe_label(Path(raw).expanduser().resolve().name)
+    return None
+
+
 # ---- model folders ------------------------------------------------------------------------------------------
 def read_open_clip_config(path: Path, where: str) -> tuple[dict, dict]:
     """(model_cfg, preprocess_cfg) of an ``open_clip_config.json`` (JSON only; ConfigError naming the file)."""
@@ -330,4 +341,5 @@ __all__ = [
     "is_model_source",
     "read_open_clip_config",
     "resolve_model_source",
+    "source_label",
 ]

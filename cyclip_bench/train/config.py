@@ -84,8 +84,17 @@ class TrainConfig:
 
     train_data: PathStr = option("", HELP_DATA)
     val_data: PathStr | None = option(None, "Caption CSV/TSV for a validation loss each epoch.")
-    model: NonEmptyStr = option("tiny", "Preset (tiny, tiny-64) or any open_clip model name.")
-    pretrained: NonEmptyStr | None = option(None, "open_clip pretrained tag or weights file.")
+    model: NonEmptyStr | None = option(
+        None,
+        "Preset (tiny, tiny-64) or any open_clip model name.",
+        default_help="tiny; with --pretrained hf-hub:/local-dir: alone, that model's own architecture",
+    )
+    pretrained: NonEmptyStr | None = option(
+        None,
+        "Starting weights, as eval's --checkpoint takes them: a weights file (.pt/.bin/.safetensors), an open_clip "
+        "pretrained tag of --model, hf-hub:ORG/REPO or local-dir:DIR (a folder with open_clip_config.json + "
+        "weights); found offline first in the Hugging Face / open_clip caches.",
+    )
     image_size: PositiveInt | None = option(None, "Override the model's input size.")
     loss: NonEmptyStr = option(
         "clip", "Objective: clip, cyclip, siglip, siglip-cyclic or a plugin's (see docs/training.md)."
@@ -163,8 +172,22 @@ class TrainConfig:
     val_batch_size: ContrastiveBatch = option(256, "Validation chunk size.")
 
     @property
+    def model_name(self) -> str:
+        """--model; without it, an hf-hub repo's or model folder's name (--pretrained builds that model), else
+        the default preset."""
+        if self.model is not None:
+            return self.model
+        if self.pretrained is not None:
+            from cyclip_bench.models.sources import source_label  # imports open_clip: only when it can matter
+
+            label = source_label(self.pretrained)
+            if label is not None:
+                return label
+        return "tiny"  # models.DEFAULT_MODEL (not imported here: that imports open_clip)
+
+    @property
     def run_name(self) -> str:
-        return self.name or f"{self.loss}-{self.model}-s{self.seed}"
+        return self.name or f"{self.loss}-{self.model_name}-s{self.seed}"
 
     @property
     def run_dir(self) -> Path:

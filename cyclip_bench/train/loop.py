@@ -27,9 +27,11 @@ from cyclip_bench.errors import ConfigError, TrainingDiverged, TrainingInterrupt
 from cyclip_bench.fileio import atomic_write_json
 from cyclip_bench.models import (
     CHECKPOINT_FORMAT,
+    DEFAULT_MODEL,
     build_transform,
     check_payload,
     create_model,
+    create_training_model,
     get_tokenizer,
     load_checkpoint,
     save_checkpoint,
@@ -174,11 +176,11 @@ def _create_model(cfg: TrainConfig, env: DistEnv, objective: Objective, params: 
     fits, and one that lacks them (CLIP weights) leaves them at their initial values."""
     names = tuple(p.attribute for p in objective.model_parameters)
     if names and cfg.pretrained is not None and Path(cfg.pretrained).is_file():
-        model, info = create_model(cfg.model, None, env.device, cfg.image_size)
+        model, info = create_model(cfg.model or DEFAULT_MODEL, None, env.device, cfg.image_size)
         setup_model_parameters(model, info, objective, params, from_weights=False)
         load_weights_file(model, Path(cfg.pretrained), "--pretrained", optional=names)
         return model, info
-    model, info = create_model(cfg.model, cfg.pretrained, env.device, cfg.image_size)
+    model, info = create_training_model(cfg.model, cfg.pretrained, env.device, cfg.image_size)
     setup_model_parameters(model, info, objective, params, from_weights=cfg.pretrained is not None)
     return model, info
 
@@ -459,7 +461,7 @@ def _describe(run: Run, data: TrainData) -> str:
     params = sum(p.numel() for p in run.raw_model.parameters()) / 1e6
     global_batch = cfg.batch_size * env.world_size * cfg.accum_steps
     return (
-        f"training {cfg.model} ({params:.1f}M params), {cfg.loss} λ_in={cfg.lambda_inmodal} "
+        f"training {run.info.name} ({params:.1f}M params), {cfg.loss} λ_in={cfg.lambda_inmodal} "
         f"λ_cross={cfg.lambda_crossmodal}, {data.num_pairs} pairs; global batch {global_batch} = "
         f"{cfg.batch_size} per rank × {env.world_size} rank(s) × {cfg.accum_steps} accumulation; "
         f"{run.steps_per_epoch} steps/epoch, {run.total_steps} steps; {env.device} {cfg.precision} "
