@@ -21,7 +21,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 from rich.console import Console
 
+from cyclip_bench import progress
 from cyclip_bench.errors import ConfigError, UserError
+from cyclip_bench.objective_names import NAMED_OBJECTIVES
 from cyclip_bench.options import option
 from cyclip_bench.validation import (
     Names,
@@ -36,15 +38,9 @@ from cyclip_bench.validation import (
     lists_as_tuples,
 )
 
-# objective name → (--loss, λ_in, λ_cross). C-/I-CyCLIP keep only one of the two cyclic terms (docs/paper.md).
+# objective name → (--loss, λ_in, λ_cross): the names `train --loss` takes too (cyclip_bench.objective_names).
 OBJECTIVES: dict[str, tuple[str, float, float]] = {
-    "clip": ("clip", 0.0, 0.0),
-    "cyclip": ("cyclip", 0.25, 0.25),
-    "c-cyclip": ("cyclip", 0.0, 0.25),
-    "i-cyclip": ("cyclip", 0.25, 0.0),
-    # SigLIP's sigmoid loss, alone and with the cyclic terms as an add-on (issue 12: do they help a sigmoid loss?)
-    "siglip": ("siglip", 0.0, 0.0),
-    "siglip-cyclic": ("siglip", 0.25, 0.25),
+    n.name: (n.loss, n.lambda_inmodal, n.lambda_crossmodal) for n in NAMED_OBJECTIVES.values()
 }
 
 
@@ -198,7 +194,7 @@ def run_name(objective: str, seed: int) -> str:
 
 
 def _stage(console: Console, text: str) -> None:
-    console.rule(f"[bold]{text}")
+    progress.rule(console, text)
 
 
 def _ensure_world(cfg: DemoConfig, console: Console) -> Path:
@@ -220,7 +216,12 @@ def _ensure_world(cfg: DemoConfig, console: Console) -> Path:
             )
     started = time.perf_counter()
     generate_world(
-        world, seed=cfg.world_seed, size=cfg.budget.world_size, image_size=cfg.image_size, overwrite=world.exists()
+        world,
+        seed=cfg.world_seed,
+        size=cfg.budget.world_size,
+        image_size=cfg.image_size,
+        overwrite=world.exists(),
+        progress=cfg.progress,
     )
     console.print(f"generated the world in {world} ({time.perf_counter() - started:.0f} s)")
     return world
@@ -255,9 +256,14 @@ def _train_one(cfg: DemoConfig, world: Path, objective: str, seed: int, console:
         progress=cfg.progress,
         **cfg.extra_train,
     )
-    console = console or Console(stderr=True)  # a worker process makes its own
-    console.print(f"[bold]{name}[/]: {objective} (λ_in={lambda_in}, λ_cross={lambda_cross}), seed {seed}")
-    return Path(train(train_cfg))
+    console = console or progress.make_console()  # a worker process makes its own
+    previous = progress.current_label()
+    progress.set_label(name)  # every line of this run says which run it is (runs train side by side)
+    try:
+        console.print(progress.labelled(f"{objective} (λ_in={lambda_in}, λ_cross={lambda_cross}), seed {seed}"))
+        return Path(train(train_cfg))
+    finally:
+        progress.set_label(previous)
 
 
 def _with_threads(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
@@ -294,8 +300,12 @@ def _train_all(cfg: DemoConfig, world: Path, console: Console) -> list[Path]:
     return _in_workers(jobs, threads, _train_one, [(worker_cfg, world, o, s) for o, s in plan])
 
 
-def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path]) -> list[Path]:
+def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path], label: str | None = None) -> list[Path]:
+    """Evaluate ``checkpoints`` on the suite; ``label`` names this evaluation's progress lines."""
     from cyclip_bench.eval import EvalConfig, evaluate
+
+    if label is not None:
+        progress.set_label(label)
 
     eval_cfg = EvalConfig(
         checkpoints=tuple(str(p) for p in checkpoints),
@@ -319,17 +329,20 @@ def _evaluate_all(cfg: DemoConfig, world: Path, checkpoints: list[Path], console
     if jobs > 1:
         console.print(f"evaluating {len(checkpoints)} checkpoints, {jobs} at a time with {threads} thread(s) each")
         worker_cfg = dataclasses.replace(cfg, progress=False)
-        _in_workers(jobs, threads, _evaluate, [(worker_cfg, world, [c]) for c in checkpoints])
+        calls = [(worker_cfg, world, [c], f"eval {c.parent.parent.name}") for c in checkpoints]
+        _in_workers(jobs, threads, _evaluate, calls)
     return _evaluate(cfg, world, checkpoints)
 
 
 def run_demo(
     cfg: DemoConfig, console: Console | None = None, on_stage: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
-    """Run the whole pipeline; returns {"world", "checkpoints", "results", "report": {...}, "seconds"}."""
+    """Run the whole pipeline; returns {"world", "checkpoints", "results", "report": {...}, "summary": [lines],
+    "seconds"}."""
+    from cyclip_bench.demo_summary import Run, summary_lines
     from cyclip_bench.report import ReportConfig, write_report
 
-    console = console or Console(stderr=True)
+    console = console or progress.make_console()
     started = time.perf_counter()
     if cfg.fresh and cfg.out.exists():
         for part in ("runs", "results", "cache", "report"):
@@ -363,4 +376,13 @@ def run_demo(
     names = list(timings)
     seconds = {a: round(timings[b] - timings[a], 1) for a, b in zip(names, names[1:], strict=False)}
     seconds["total"] = round(time.perf_counter() - started, 1)
-    return {"world": world, "checkpoints": checkpoints, "results": results, "report": report, "seconds": seconds}
+    plan = [(objective, seed) for seed in cfg.seeds for objective in cfg.objectives]  # the results' order
+    summary = summary_lines([Run(o, s, r) for (o, s), r in zip(plan, results, strict=True)])
+    return {
+        "world": world,
+        "checkpoints": checkpoints,
+        "results": results,
+        "report": report,
+        "summary": summary,
+        "seconds": seconds,
+    }

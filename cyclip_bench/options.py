@@ -23,7 +23,9 @@ class OptionSpec:
     ``default_help``: what the help says the default is, when the field's default (None) is resolved later.
     ``metavar``: the value's placeholder in the help (default: the type's). ``short``: a one-letter alias
     (``-o``). ``argument``: a positional argument instead of an option (required unless the field has a default);
-    a ``list[...]`` ``cli_type`` makes an option repeatable and an argument take one or more values."""
+    a ``list[...]`` ``cli_type`` makes an option repeatable and an argument take one or more values.
+    ``required``: the command needs a value although the field has a default (it may come from a TOML file
+    instead of the flag); the help marks it ``[required]``."""
 
     help: str
     flag: str | None = None
@@ -34,6 +36,7 @@ class OptionSpec:
     metavar: str | None = None
     short: str | None = None
     argument: bool = False
+    required: bool = False
 
 
 def option(

@@ -16,6 +16,14 @@ try:  # typer >= 0.20 vendors click; older typer uses the click package
 except ImportError:  # pragma: no cover
     from click.exceptions import UsageError
 
+try:  # "no arguments: show the help", which newer click raises as a usage error carrying the help text
+    from typer._click.exceptions import NoArgsIsHelpError
+except ImportError:  # pragma: no cover
+    try:
+        from click.exceptions import NoArgsIsHelpError
+    except ImportError:
+        NoArgsIsHelpError = None  # older click prints the help and exits 0 itself
+
 ensure_writable_config_dir()  # before any command module can import matplotlib
 
 # Importing the command modules registers their commands on `app`.
@@ -45,6 +53,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(err.exit_code)
     except UsageError as err:
+        if NoArgsIsHelpError is not None and isinstance(err, NoArgsIsHelpError):
+            print(err.format_message())  # bare `cyclip-bench` (or `cyclip-bench data`): the help, not an error
+            sys.exit(0)
         if debug:
             raise
         message = err.format_message()

@@ -20,7 +20,9 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("synth")
 def synth(
-    out_dir: Path = typer.Argument(..., help="Folder to write the world into (must be new or empty)."),
+    out_dir: Path = typer.Argument(
+        ..., metavar="OUT_DIR", help="Folder to write the world into (must be new or empty)."
+    ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seed: the same seed writes byte-identical files."),
     size: float = typer.Option(1.0, "--size", help="Scales every count (1.0 ≈ 16k training captions)."),
     image_size: int = typer.Option(32, "--image-size", help="Image side in pixels (multiple of 8)."),
@@ -74,7 +76,7 @@ _FIXTURE_ONLY = [
         "suite",
         inspect.Parameter.KEYWORD_ONLY,
         default=typer.Option(
-            None, "--suite", "-s", help="Write the datasets a real-data suite reads (e.g. shifts, all)."
+            None, "--suite", "-s", metavar="NAME", help="Write the datasets a real-data suite reads (e.g. shifts, all)."
         ),
         annotation=str,
     )
@@ -85,12 +87,22 @@ data_app.command("fixture")(derived_command(FixtureConfig, _FIXTURE_ONLY, fixtur
 @data_app.command("check")
 def check(
     path: Path = typer.Argument(
-        ..., help="A caption CSV/TSV, a labelled folder (labels.csv or class folders) or a world folder."
+        ...,
+        metavar="PATH",
+        help="A caption CSV/TSV, a labelled folder (labels.csv or class folders) or a world folder.",
     ),
-    image_key: str = typer.Option("image", "--image-key", help="Image-path column of a caption table."),
-    caption_key: str = typer.Option("caption", "--caption-key", help="Caption column of a caption table."),
-    delimiter: str = typer.Option(None, "--delimiter", help="Column delimiter (default: tab for .tsv, else ',')."),
-    metadata: Path = typer.Option(None, "--metadata", help="Class-metadata JSON for a labelled folder."),
+    image_key: str = typer.Option(
+        "image", "--image-key", metavar="COLUMN", help="Image-path column of a caption table."
+    ),
+    caption_key: str = typer.Option(
+        "caption", "--caption-key", metavar="COLUMN", help="Caption column of a caption table."
+    ),
+    delimiter: str = typer.Option(
+        None, "--delimiter", metavar="CHAR|tab", help="Column delimiter (default: tab for .tsv, else ',')."
+    ),
+    metadata: Path = typer.Option(
+        None, "--metadata", metavar="JSON", help="Class-metadata JSON for a labelled folder."
+    ),
 ) -> None:
     """Validate a dataset and print what was found (counts, classes, problems); exit code 2 on problems."""
     from cyclip_bench.data.captions import check_delimiter

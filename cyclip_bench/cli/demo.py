@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
-
 from cyclip_bench.cli.app import app
 from cyclip_bench.cli.derive import config_from_flags, derived_command
 from cyclip_bench.demo import DemoConfig
+from cyclip_bench.progress import make_console, rule
 
 
 def demo(**options: Any) -> None:
@@ -19,11 +18,13 @@ def demo(**options: Any) -> None:
     from cyclip_bench.demo import run_demo
 
     cfg = config_from_flags(DemoConfig, options)
-    console = Console(stderr=True)
+    console = make_console()
     outcome = run_demo(cfg, console)
     report = outcome["report"]
-    console.rule("[bold green]done")
-    console.print(f"stage times (s): {outcome['seconds']}")
+    rule(console, "done")
+    console.print(f"stage times (s): {outcome['seconds']}", markup=False)
+    for line in outcome["summary"]:  # the headline comparison and its level of evidence, then where to read on
+        print(line)
     print(f"report (Markdown): {report['markdown']}")
     print(f"report (HTML):     {report['html']}")
 

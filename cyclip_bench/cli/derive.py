@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 import typer
 
 from cyclip_bench.options import OptionSpec, option_spec
-from cyclip_bench.validation import flag_name
+from cyclip_bench.validation import Paths, PathStr, PathValue, flag_name
 
 T = TypeVar("T")
 
@@ -39,6 +39,40 @@ def _cli_type(hint: Any) -> Any:
     if hint in (bool, int, float, str):
         return hint
     raise TypeError(f"no command-line type for {hint!r}: declare cli_type= in its option()")
+
+
+def _strip_optional(hint: Any) -> Any:
+    """``X | None`` → X (Annotated kept: its metadata tells a path from other strings)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(hint) if a is not type(None)]
+        return inner
+    return hint
+
+
+_PATH_HINTS = (Path, PathStr, PathValue, Paths)
+_FOLDER_FIELDS = ("out", "logs", "data_root", "cache_dir", "out_dir")
+
+
+def metavar_for(name: str, hint: Any, cli_type: Any) -> str | None:
+    """What a flag's value looks like in the help, in words rather than a Python type name: the choices of a
+    Literal (``fp32|bf16``), ``DIR``/``PATH`` for folders and files, ``N`` for an integer, ``NUMBER`` for a float,
+    else the field's name (``--model MODEL``). None for a switch."""
+    if cli_type is bool:
+        return None
+    hint = _strip_optional(hint)
+    bare = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
+    if typing.get_origin(bare) is Literal:
+        return "|".join(str(choice) for choice in typing.get_args(bare))
+    element = typing.get_args(cli_type)[0] if typing.get_origin(cli_type) is list else cli_type
+    if name in _FOLDER_FIELDS:
+        return "DIR"
+    if hint in _PATH_HINTS or element is Path:
+        return "PATH"
+    if element is int:
+        return "N"
+    if element is float:
+        return "NUMBER"
+    return name.rsplit("_", 1)[-1].upper()
 
 
 def _default_text(field: dataclasses.Field, spec: OptionSpec) -> str:
@@ -74,6 +108,8 @@ def option_parameters(cls: type) -> list[inspect.Parameter]:
         cli_type = spec.cli_type or _cli_type(hints[field.name])
         help_text = spec.help + _default_text(field, spec)
         required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        if spec.required and not required:  # needed, but may come from a TOML file: the help says so
+            help_text += " [required]"
         first = ... if required else None  # not given → None: the config's own default (or precedence) decides
         if spec.argument:
             metavar = spec.metavar or field.name.upper()
@@ -81,7 +117,8 @@ def option_parameters(cls: type) -> list[inspect.Parameter]:
         else:
             flag = flag_of(field, spec)
             decls = [f"{flag}/--no-{flag[2:]}" if cli_type is bool else flag, *([spec.short] if spec.short else [])]
-            default = typer.Option(first, *decls, help=help_text, show_default=False, metavar=spec.metavar)
+            metavar = spec.metavar or metavar_for(field.name, hints[field.name], cli_type)
+            default = typer.Option(first, *decls, help=help_text, show_default=False, metavar=metavar)
         kind = inspect.Parameter.KEYWORD_ONLY
         params.append(inspect.Parameter(field.name, kind, default=default, annotation=cli_type))
     return params

@@ -52,7 +52,7 @@ _COMMAND_ONLY = [
     inspect.Parameter(
         "config",
         inspect.Parameter.KEYWORD_ONLY,
-        default=typer.Option(None, "--config", help="TOML file of these options (flags win)."),
+        default=typer.Option(None, "--config", metavar="TOML", help="TOML file of these options (flags win)."),
         annotation=Path,
     ),
     inspect.Parameter(

@@ -21,6 +21,25 @@ def _show(delimiter: str) -> str:
     return repr(delimiter) if delimiter not in _OTHER_DELIMITERS else f"{_OTHER_DELIMITERS[delimiter]} ({delimiter!r})"
 
 
+def _flag(delimiter: str) -> str:
+    """How to write ``delimiter`` after --delimiter on a command line."""
+    return "tab" if delimiter == "\t" else repr(delimiter)
+
+
+def _header_hint(path: Path, delimiter: str) -> str:
+    """``; the header looks tab-separated: try --delimiter tab`` when the first line holds another delimiter
+    and not this one (a tab-separated file named .csv fails to tokenise once a caption has a comma)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+            header = handle.readline()
+    except OSError:
+        return ""
+    for other, name in _OTHER_DELIMITERS.items():
+        if other != delimiter and other in header and delimiter not in header:
+            return f"; the header looks {name}-separated: try --delimiter {_flag(other)}"
+    return ""
+
+
 def check_delimiter(delimiter: str) -> None:
     """One character that can separate CSV fields (not a quote, a line break or NUL)."""
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n\x00':
@@ -49,7 +68,8 @@ def read_table(path: str | os.PathLike, columns: list[str], delimiter: str | Non
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: file is empty (expected a header with columns {', '.join(columns)})") from None
     except (pd.errors.ParserError, ValueError) as err:  # ValueError: e.g. a NUL byte pandas cannot tokenise
-        message = f"{path}: cannot parse with delimiter {_show(delimiter)}: {err}"
+        hint = _header_hint(path, delimiter)
+        message = f"{path}: cannot parse with delimiter {_show(delimiter)}: {str(err).strip()}{hint}"
         raise DataError(" ".join(message.split())) from None
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err})") from None
@@ -64,7 +84,7 @@ def read_table(path: str | os.PathLike, columns: list[str], delimiter: str | Non
                     raise DataError(
                         f"{path}: found one column {found[0]!r} with delimiter {_show(delimiter)}; "
                         "the header looks "
-                        f"{_OTHER_DELIMITERS[other]}-delimited — wrong delimiter? pass --delimiter {other!r}"
+                        f"{_OTHER_DELIMITERS[other]}-delimited — wrong delimiter? pass --delimiter {_flag(other)}"
                     )
         raise DataError(
             f"{path}: missing column(s) {', '.join(map(repr, missing))}; columns found: {', '.join(map(repr, found))}"

@@ -9,6 +9,7 @@ worker processes start fast.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from cyclip_bench import progress as progress_lines
 from cyclip_bench.errors import UserError
 
 GENERATOR_VERSION = 2  # docs/formats.md: what changed in each version and why
@@ -568,11 +570,13 @@ def generate_world(
     image_size: int = 32,
     workers: int | None = None,
     overwrite: bool = False,
+    progress: bool = True,
 ) -> dict:
     """Write the world folder (layout in docs/contracts.md) and return the content of its world.json.
 
     The folder is built in a temp folder beside ``out_dir`` and renamed into place, so a failed or interrupted
-    run never leaves a half-written world. ``workers`` processes render in parallel (default: up to 2)."""
+    run never leaves a half-written world. ``workers`` processes render in parallel (default: up to 2);
+    ``progress`` shows the images rendered so far (cyclip_bench.progress)."""
     out_dir = Path(out_dir)
     if not isinstance(seed, int) or seed < 0:
         raise UserError(f"--seed must be a non-negative integer, not {seed!r}")
@@ -595,11 +599,19 @@ def generate_world(
                 (seed, part, kinds[part], s, min(s + chunk, count), image_size, str(tmp))
                 for s in range(0, count, chunk)
             ]
-        if workers > 1:
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
-                results = pool.map(_render_chunk, jobs, chunksize=1)
-        else:
-            results = [_render_chunk(job) for job in jobs]
+        label = progress_lines.current_label() or "world"
+        with progress_lines.Tracker(label, enabled=progress, transient=True) as bar:
+            task = bar.add_task("images", total=sum(counts.values()), unit="images")
+            results = []
+            with contextlib.ExitStack() as stack:
+                if workers > 1:
+                    pool = stack.enter_context(multiprocessing.get_context("spawn").Pool(workers))
+                    rendered = pool.imap(_render_chunk, jobs, chunksize=1)  # in order, as each chunk ends
+                else:
+                    rendered = map(_render_chunk, jobs)
+                for result in rendered:
+                    results.append(result)
+                    bar.advance(task, len(result))
         rows: dict[str, list] = {part: [] for part in counts}
         for job, result in zip(jobs, results, strict=True):
             rows[job[1]].extend(result)

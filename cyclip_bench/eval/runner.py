@@ -21,6 +21,7 @@ from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.features import Encoder, FeatureCache
 from cyclip_bench.eval.plan import CheckpointPlan, Plan, load_tasks, make_plan, suite_datasets
 from cyclip_bench.eval.shared import PixelStore, TokenStore, pil_stage_key
+from cyclip_bench.progress import current_label, say, tracker
 from cyclip_bench.results import (
     SCHEMA_VERSION,
     Result,
@@ -110,19 +111,8 @@ def _resumable(plan: Plan, planned: CheckpointPlan, sha256: str) -> dict[str, Ta
 
 
 def _progress(enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
+    """Bars with ETA on a terminal, labelled plain lines at a steady cadence elsewhere (cyclip_bench.progress)."""
+    return tracker(enabled, label=current_label() or "eval", transient=True)
 
 
 def _groups(loaded: list[Any]) -> list[list[int]]:
@@ -231,12 +221,21 @@ def _run_checkpoint(
     )
     out: dict[str, TaskResult] = {}
     ran = False
+    bar = encoder.progress
+    if kept and bar is not None:
+        say(f"{planned.label}: reusing {len(kept)} cached task(s) of {planned.result_path}", bar.label)
+    todo = [t for t in plan.tasks if t.scope == "checkpoint" and t.spec.name not in kept]
+    fitting = bar.add_task(f"{planned.label} tasks", total=len(todo), unit="tasks") if bar and todo else None
     for task in plan.tasks:
         if task.spec.name in kept:
             out[task.spec.name] = kept[task.spec.name]
         elif task.scope == "checkpoint":
             out[task.spec.name] = task.run(ctx)
             ran = True
+            if fitting is not None:
+                bar.advance(fitting)
+    if fitting is not None:
+        bar.remove_task(fitting)
     total = time.perf_counter() - t0
     if kept and not ran:
         # Nothing of this checkpoint was recomputed (e.g. a resume that only refits suite-scope tasks): the

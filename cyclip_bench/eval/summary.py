@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.table import Table
 
 from cyclip_bench.eval.suite import SuiteSpec, dataset_label
+from cyclip_bench.eval.tasks import TaskKind
 from cyclip_bench.results import TaskResult, load
 
 # The one number a task kind is known by (first present wins).
@@ -47,16 +48,28 @@ def headline_table(paths: list[Path]) -> Table:
     return table
 
 
+def datasets_read(task: TaskKind) -> str:
+    """Every dataset a task reads with its splits, e.g. ``cifar10 (test, train), mscoco (test)``: a consistency
+    task also reads caption pairs, a linear probe a train split."""
+    splits: dict[str, list[str]] = {}
+    for need in task.needs():
+        found = splits.setdefault(dataset_label(need.ref), [])
+        if need.split not in found:
+            found.append(need.split)
+    return ", ".join(f"{name} ({', '.join(parts)})" for name, parts in splits.items())
+
+
 def suites_table(suites: list[SuiteSpec]) -> Table:
+    from cyclip_bench.eval.plan import load_tasks
+
     table = Table(title="built-in suites (cyclip-bench eval --suite NAME | FILE.toml)")
-    for col in ("suite", "version", "task", "kind", "dataset"):
+    for col in ("suite", "version", "task", "kind", "datasets read (splits)"):
         table.add_column(col)
     for suite in suites:
-        for i, task in enumerate(suite.tasks):
+        kinds = load_tasks(suite)[1]
+        for i, (task, kind) in enumerate(zip(suite.tasks, kinds, strict=True)):
             first = i == 0
-            dataset = dataset_label(task.dataset)
-            if task.dataset is not None and task.split != "test":
-                dataset += f" ({task.split})"
+            dataset = datasets_read(kind)
             table.add_row(
                 suite.name if first else "",
                 str(suite.version) if first else "",

@@ -82,7 +82,7 @@ class TrainConfig:
     declares its type and range (annotation), its default and help (``option``); the command is derived from
     these (cli/derive.py). Field names are the flags with ``_`` for ``-`` unless ``flag=`` says otherwise."""
 
-    train_data: PathStr = option("", HELP_DATA)
+    train_data: PathStr = option("", HELP_DATA, required=True)
     val_data: PathStr | None = option(None, "Caption CSV/TSV for a validation loss each epoch.")
     model: NonEmptyStr | None = option(
         None,
@@ -97,7 +97,10 @@ class TrainConfig:
     )
     image_size: PositiveInt | None = option(None, "Override the model's input size.")
     loss: NonEmptyStr = option(
-        "clip", "Objective: clip, cyclip, siglip, siglip-cyclic or a plugin's (see docs/training.md)."
+        "clip",
+        "Objective: clip, cyclip, c-cyclip, i-cyclip (CyCLIP with only the cross-modal / in-modal term), siglip, "
+        "siglip-cyclic or a plugin's (see docs/training.md).",
+        metavar="NAME",
     )
     lambda_inmodal: NonNegativeFloat | None = option(
         None,
@@ -275,6 +278,31 @@ def _resolve_lambdas(cfg: TrainConfig) -> TrainConfig:
     return dataclasses.replace(cfg, lambda_inmodal=lam_in, lambda_crossmodal=lam_cross)
 
 
+def _resolve_named(cfg: TrainConfig) -> TrainConfig:
+    """``--loss c-cyclip``/``i-cyclip`` (cyclip_bench.objective_names, the names ``demo --objectives`` takes) →
+    the objective they name with their λ; a λ flag that contradicts the name is refused. The run keeps the name."""
+    from cyclip_bench.objective_names import NAMED_OBJECTIVES
+    from cyclip_bench.objectives import OBJECTIVES
+
+    named = NAMED_OBJECTIVES.get(cfg.loss)
+    if named is None or cfg.loss in OBJECTIVES:
+        return cfg
+    for field_name in ("lambda_inmodal", "lambda_crossmodal"):
+        given, fixed = getattr(cfg, field_name), getattr(named, field_name)
+        if given is not None and float(given) != fixed:
+            raise ConfigError(
+                f"{flag(field_name)} {given}: --loss {named.name} sets it to {fixed}; drop {flag(field_name)} "
+                f"or use --loss {named.loss} with both λ"
+            )
+    return dataclasses.replace(
+        cfg,
+        loss=named.loss,
+        lambda_inmodal=named.lambda_inmodal,
+        lambda_crossmodal=named.lambda_crossmodal,
+        name=cfg.run_name,  # c-cyclip-<model>-s<seed> unless --name: the folder says which setting trained
+    )
+
+
 def validate(cfg: TrainConfig) -> TrainConfig:
     """Check every field against its declaration (messages name the flag), then the rules that join fields;
     resolve λ defaults. Model names are checked on build; the device and the output folder when training starts."""
@@ -284,7 +312,7 @@ def validate(cfg: TrainConfig) -> TrainConfig:
         raise ConfigError(f"--data-cache memory: {cfg.train_data!r} is tar shards, which always stream")
     if cfg.name is None and name_problem(cfg.run_name):  # the default name is built from --loss/--model/--seed
         raise ConfigError(f"run name {cfg.run_name!r} (from --loss, --model, --seed) is not a folder name; pass --name")
-    cfg = _resolve_lambdas(cfg)
+    cfg = _resolve_lambdas(_resolve_named(cfg))
     from cyclip_bench.objectives import get_objective
 
     params = get_objective(cfg.loss).resolve_params(cfg.loss_params, lambda name: f"--loss-param {name}")

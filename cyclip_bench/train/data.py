@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from cyclip_bench import progress as progress_lines
 from cyclip_bench.data.captions import CaptionDataset
 from cyclip_bench.data.images import probe_image
 from cyclip_bench.errors import DataError
@@ -178,6 +179,13 @@ class TrainData:
     num_pairs: int
     make_loader: Callable[[int, int], Any]
     source: str = "streamed"  # or "memory": decoded once into a MemoryCache
+    preparer: Callable[[], Any] | None = None  # the decoding a "memory" source needs before its first batch
+
+    def prepare(self) -> None:
+        """Do the up-front work (decode into memory) now; a run that has nothing left to train never calls it."""
+        if self.preparer is not None:
+            self.preparer()
+            self.preparer = None
 
 
 def _loader_kwargs(workers: int, device: torch.device) -> dict[str, Any]:
@@ -220,16 +228,28 @@ def build_train_data(
     context = int(tokenizer(["a"]).shape[-1])
     if use_memory_cache(cfg.data_cache, len(dataset), int(preprocess["image_size"]), context):
         mib = cache_bytes(len(dataset), int(preprocess["image_size"]), context) / 2**20
-        say(f"decoding {len(dataset)} pairs into memory ({mib:.0f} MiB, --data-cache {cfg.data_cache}) …")
-        start = time.perf_counter()
-        cache = MemoryCache.build(dataset, preprocess, tokenizer, cfg.workers)
-        say(f"decoded in {time.perf_counter() - start:.1f} s; batches now come from memory")
+        held: list[MemoryCache] = []
+
+        def decode() -> None:
+            say(f"decoding {len(dataset)} pairs into memory ({mib:.0f} MiB, --data-cache {cfg.data_cache}) …")
+            start = time.perf_counter()
+            with progress_lines.Tracker(enabled=cfg.progress and env.is_main, transient=True) as bar:
+                task = bar.add_task("decode", total=len(dataset), unit="pairs")
+                held.append(
+                    MemoryCache.build(
+                        dataset, preprocess, tokenizer, cfg.workers, lambda done, _: bar.update(task, completed=done)
+                    )
+                )
+            say(f"decoded in {time.perf_counter() - start:.1f} s; batches now come from memory")
 
         def cached_loader(epoch: int, skip: int) -> Any:
-            sampler = EpochSampler(len(cache), cfg.batch_size, env.world_size, env.rank, cfg.seed, epoch, skip)
-            return memory_batches(cache, sampler, cfg.batch_size)
+            if not held:
+                decode()
+            sampler = EpochSampler(len(held[0]), cfg.batch_size, env.world_size, env.rank, cfg.seed, epoch, skip)
+            return memory_batches(held[0], sampler, cfg.batch_size)
 
-        return _checked(TrainData(per_epoch, len(dataset), cached_loader, "memory"), cfg, env.world_size)
+        data = TrainData(per_epoch, len(dataset), cached_loader, "memory", preparer=decode)
+        return _checked(data, cfg, env.world_size)
 
     def table_loader(epoch: int, skip: int) -> Any:
         sampler = EpochSampler(len(dataset), cfg.batch_size, env.world_size, env.rank, cfg.seed, epoch, skip)

@@ -12,7 +12,6 @@ import dataclasses
 import math
 import random
 import signal
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 from cyclip_bench import distributed as dist_utils
+from cyclip_bench import progress as progress_lines
 from cyclip_bench.errors import ConfigError, TrainingDiverged, TrainingInterrupted, UserError
 from cyclip_bench.fileio import atomic_write_json
 from cyclip_bench.models import (
@@ -119,7 +119,7 @@ def _say(env: DistEnv) -> Callable[[str], None]:
 
     def say(message: str) -> None:
         if env.is_main:
-            print(message, file=sys.stderr, flush=True)
+            progress_lines.say(message)  # with the process's label (a demo worker's run name)
 
     return say
 
@@ -498,11 +498,24 @@ def _run(cfg: TrainConfig, env: DistEnv, claim: RunClaim) -> Path:
     run, data, val, resume = _setup(cfg, env, resume_from)
     if resume_from is not None:
         _resume(run, resume, resume_from)
+        if run.step >= run.total_steps and not run.resume_changes:
+            # Nothing left to train: the run's data is never decoded, its config and metrics stay as they are.
+            _say(env)(f"reusing finished run {cfg.run_dir} ({run.step}/{run.total_steps} steps)")
+            return resume_from
         allowed = f", with {', '.join(run.resume_changes)} (--allow-resume-changes)" if run.resume_changes else ""
         _say(env)(f"resuming {cfg.run_dir} from step {run.step} (epoch {run.epoch}) of {resume_from}{allowed}")
+    data.prepare()  # decode a caption table into memory (when --data-cache allows) only now that it is needed
     start = run.step
+    global_batch = cfg.batch_size * env.world_size * cfg.accum_steps
     run.monitor = Monitor(
-        cfg.run_dir, env.is_main, run.total_steps, run.step, cfg.progress, cfg.tensorboard, run.objective.logged_terms
+        cfg.run_dir,
+        env.is_main,
+        run.total_steps,
+        run.step,
+        cfg.progress,
+        cfg.tensorboard,
+        run.objective.logged_terms,
+        global_batch,
     )
     try:
         if env.is_main:

@@ -1,16 +1,14 @@
-"""What a run reports: metrics.jsonl (format in docs/contracts.md), a rich progress bar, TensorBoard."""
+"""What a run reports: metrics.jsonl (format in docs/contracts.md), progress (cyclip_bench.progress: a bar with
+ETA on a terminal, labelled plain lines at a steady cadence elsewhere), TensorBoard."""
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+from cyclip_bench import progress as progress_lines
 from cyclip_bench.fileio import atomic_write_text
 
 
@@ -26,13 +24,12 @@ class Monitor:
         progress: bool,
         tensorboard: bool,
         terms: tuple[str, ...],
+        pairs_per_step: int = 1,
     ) -> None:
         self.enabled = enabled
         self.terms = [t for t in terms if t != "loss"]  # the objective's terms, then the cyclic ones
         self.metrics_path = run_dir / "metrics.jsonl"
-        self.console = Console(stderr=True)
-        self._bar: Progress | None = None
-        self._plain = progress and not self.console.is_terminal
+        self._bar: progress_lines.Tracker | None = None
         self._tb = None
         if not enabled:
             return
@@ -43,22 +40,16 @@ class Monitor:
             from torch.utils.tensorboard import SummaryWriter  # optional dependency, imported only when asked
 
             self._tb = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
-        if progress and self.console.is_terminal:
-            self._bar = Progress(
-                TextColumn("[bold]train"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                TextColumn("{task.fields[status]}"),
-                console=self.console,
-                transient=False,
+        if progress:
+            self._bar = progress_lines.Tracker()
+            self._task = self._bar.add_task(
+                "step", total=total_steps, completed=start_step, unit="pairs", scale=pairs_per_step
             )
-            self._task = self._bar.add_task("train", total=total_steps, completed=start_step, status="")
             self._bar.start()
 
     def info(self, message: str) -> None:
         if self.enabled:
-            self.console.print(message, highlight=False)
+            progress_lines.say(message)
 
     def _write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps(record) + "\n")
@@ -81,7 +72,7 @@ class Monitor:
         """``parts``: the loss and its terms; ``scalars``: the model's learnt scalars (logit_scale, logit_bias)."""
         if not self.enabled:
             return
-        status = f"loss {parts['loss']:.4f} ({self._terms(parts, 3)}) lr {lr:.2e} {pairs_per_s:.0f} pairs/s"
+        status = f"epoch {epoch} loss {parts['loss']:.4f} ({self._terms(parts, 3)}) lr {lr:.2e}"
         if self._bar is not None:
             self._bar.update(self._task, completed=step, status=status)
         if not log:
@@ -98,8 +89,6 @@ class Monitor:
                 "time": time.time(),
             }
         )
-        if self._plain:
-            print(f"step {step} epoch {epoch}: {status}", file=sys.stderr, flush=True)
 
     def validation(self, step: int, epoch: int, parts: dict[str, float]) -> None:
         if not self.enabled:
