@@ -1,5 +1,6 @@
 """Metric math: pure functions on tensors (no I/O, no models). Each is tested against a naive reference."""
 
+from cyclip_bench.metrics.association import association_jaccard, jaccard_index, top_k_pick
 from cyclip_bench.metrics.classification import (
     class_embeddings,
     coarse_correct,
@@ -24,6 +25,7 @@ from cyclip_bench.metrics.consistency import (
     spearman,
     uniformity,
 )
+from cyclip_bench.metrics.fairness import group_accuracies, macro_f1, worst_group_accuracy
 from cyclip_bench.metrics.geometry import (
     cknna,
     hubness,
@@ -33,6 +35,7 @@ from cyclip_bench.metrics.geometry import (
     paired_l2_gap,
     relative_modality_gap,
 )
+from cyclip_bench.metrics.multilabel import ap_11point, average_precision, zeroshot_multilabel_metrics
 from cyclip_bench.metrics.retrieval import (
     image_to_text_hits,
     image_to_text_ranks,
@@ -43,6 +46,9 @@ from cyclip_bench.metrics.robustness import effective_robustness, fit_logit_line
 
 __all__ = [
     "alignment",
+    "ap_11point",
+    "association_jaccard",
+    "average_precision",
     "average_ranks",
     "cknna",
     "class_embeddings",
@@ -55,15 +61,18 @@ __all__ = [
     "effective_robustness",
     "fine_correct",
     "fit_logit_line",
+    "group_accuracies",
     "hubness",
     "image_to_text_hits",
     "image_to_text_ranks",
     "inmodal_gap",
     "inmodal_gap_normalised",
     "inmodal_rank_correlation",
+    "jaccard_index",
     "k_occurrence",
     "knn_majority_labels",
     "linear_cka",
+    "macro_f1",
     "mean_per_class_recall",
     "modality_gap",
     "mutual_knn_alignment",
@@ -73,6 +82,9 @@ __all__ = [
     "spearman",
     "text_to_image_hits",
     "text_to_image_ranks",
+    "top_k_pick",
     "topk_correct",
     "uniformity",
+    "worst_group_accuracy",
+    "zeroshot_multilabel_metrics",
 ]

@@ -36,12 +36,17 @@ def predictions_against(logits: torch.Tensor, labels: torch.Tensor) -> torch.Ten
 
 
 def mean_per_class_recall(predictions: torch.Tensor, labels: torch.Tensor) -> float:
-    """Mean over the classes present in ``labels`` of the fraction of their examples predicted correctly."""
-    classes = labels.unique()
-    if classes.numel() == 0:
+    """Mean over the classes present in ``labels`` of the fraction of their examples predicted correctly
+    (balanced accuracy, scikit-learn's ``balanced_accuracy_score``; counted in integers, averaged in float64)."""
+    labels = labels.long().view(-1)
+    if labels.numel() == 0:
         return float("nan")
-    recalls = [(predictions[labels == c] == c).float().mean() for c in classes]
-    return float(torch.stack(recalls).mean())
+    if int(labels.min()) < 0:
+        raise ValueError(f"labels must be class indices >= 0, got {int(labels.min())}")
+    counts = torch.bincount(labels)
+    hits = torch.bincount(labels[predictions.long().view(-1) == labels], minlength=counts.numel())
+    present = counts > 0
+    return float((hits[present].double() / counts[present].double()).mean())
 
 
 def _class_to_superclass(superclasses: dict[str, list[int]], num_classes: int) -> torch.Tensor:
