@@ -239,6 +239,7 @@ TRAIN = ["train", "--train-data", "{csv}", "--logs", "{tmp}/logs", "--workers", 
 TRAIN += ["--batch-size", "8", "--max-steps", "1"]
 EVAL = ["eval", "--suite", "world-zeroshot", "--data-root", "{data_root}", "--out", "{tmp}/out"]
 EVAL += ["--cache-dir", "{tmp}/cache", "--workers", "0", "-q"]
+EVAL_DS = [a for a in EVAL if a not in ("--suite", "world-zeroshot")] + ["-c", "{ckpt_random}"]
 
 
 def T(case_id: str, args: list[str], message: str, marks=()):  # noqa: N802
@@ -403,6 +404,21 @@ CASES = [
     E("data-root-missing", ["--data-root", "{root}/no-root"], "--data-root"),
     E("data-root-empty", ["--data-root", "{empty_dir}", "--no-cache"], "not found"),
     E("suite-missing-file", ["--suite", "{root}/nope.toml"], "suite file"),
+    # --dataset instead of --suite (eval/dataset_suite.py): EVAL names --suite, so these build their own line
+    E("suite-and-dataset", ["--dataset", "world-shapes"], "--suite and --dataset: give one of them"),
+    E("task-with-suite", ["--task", "zeroshot"], "--task narrows the tasks of --dataset"),
+    *(
+        pytest.param([*EVAL_DS, *args], message, id=f"eval-dataset-{case_id}")
+        for case_id, args, message in (
+            ("unknown", ["--dataset", "world-shape"], "Did you mean 'world-shapes'?"),
+            ("task-unknown", ["--dataset", "world-shapes", "--task", "probe"], "--task 'probe': unknown"),
+            ("task-retrieval", ["--dataset", "world-retrieval", "--task", "zeroshot"], "--task zeroshot has nothing"),
+            ("task-no-train", ["--dataset", "world-sketch", "--task", "linear_probe"], "fits on a train split"),
+            ("missing", ["--dataset", "cifar10"], "wds_cifar10/test/nshards.txt"),
+            ("wds-missing", ["--dataset", "wds/vtab/dtd"], "clip-benchmark/wds_vtab-dtd"),
+            ("format-empty", ["--dataset", "imagefolder:"], "nothing after 'imagefolder:'"),
+        )
+    ),
     E("suite-unknown", ["--suite", "world-zeroshots"], "Did you mean"),
     E("checkpoint-missing", [], "does not exist", ckpt="{root}/nope.pt"),
     E("checkpoint-folder", [], "is a folder, expected a checkpoint file", ckpt="{empty_dir}"),
@@ -517,6 +533,8 @@ CASES = [
     D("check-metadata-missing", ["check", "{labelled_bad}", "--metadata", "{root}/nope.json"], "nope.json"),
     D("check-metadata-invalid", ["check", "{labelled_bad}", "--metadata", "{meta_invalid}"], "meta_invalid"),
     D("check-metadata-unknown", ["check", "{labelled_bad}", "--metadata", "{meta_unknown}"], "'colours'"),
+    D("fixture-layout", ["fixture", "{tmp}/fx", "--layout", "webdataset"], "--layout 'webdataset'"),
+    D("fixture-wds-shard-size", ["fixture", "{tmp}/fx", "--wds-shard-size", "0"], "--wds-shard-size 0"),
     D("synth-size-negative", ["synth", "{tmp}/w", "--size", "-1"], "--size -1.0: expected a number > 0"),
     D("synth-size-inf", ["synth", "{tmp}/w", "--size", "inf"], "--size inf: expected a finite number"),
     D("synth-size-nan", ["synth", "{tmp}/w", "--size", "nan"], "--size nan"),

@@ -10,6 +10,11 @@ Where things live (also in docs/formats.md):
   caption)
   world-*                DATA_ROOT = the folder written by `cyclip-bench data synth`
   labels-csv/imagefolder DATA_ROOT/<split>/ (or DATA_ROOT itself = the test split only), as path datasets
+  wds/<name>             CLIP_benchmark's webdataset copy (``cyclip_bench.data.wds``): DATA_ROOT/wds_<name, / -> ->>,
+                         DATA_ROOT/wds_<name, / -> ->>_test (DataComp), then DATA_ROOT/<name>
+Every catalog name is read from its webdataset copy first when DATA_ROOT holds one (``wds_folder``: the same
+lookup over the entry's ``wds_names``), else from its released layout. A dataset in neither place is an error
+naming both and where it is published; nothing is downloaded.
 Path datasets and the two generic formats never fall back from one split to another (``split_folder``).
 """
 
@@ -30,8 +35,20 @@ from cyclip_bench.data.labelled import (
     load_labels_csv,
 )
 from cyclip_bench.data.metadata import ClassMetadata, builtin_metadata, imagenet_subset_wnids, load_class_metadata
+from cyclip_bench.data.wds import (
+    CLASSNAMES_FILE,
+    NSHARDS_FILE,
+    TEMPLATES_FILE,
+    TYPE_FILE,
+    WdsRetrievalDataset,
+    WdsType,
+    load_wds,
+    wds_folder_candidates,
+    wds_info,
+    wds_splits,
+)
 from cyclip_bench.errors import DataError, UserError
-from cyclip_bench.registry import Registry
+from cyclip_bench.registry import Registry, did_you_mean
 
 SPLITS = ("train", "test")
 REF_FORMATS = ("labels-csv", "imagefolder", "captions")
@@ -131,19 +148,37 @@ def data_kind(kind: DataKind | str) -> DataKind:
 class DatasetEntry:
     """A catalog entry: its ``kind`` (``LABELLED`` or ``RETRIEVAL``; a kind's name is accepted), the splits it
     has, where it lives, and its builder ``build(data_root: Path, split: str, transform) -> LabelledDataset |
-    RetrievalDataset``."""
+    RetrievalDataset`` of the released layout.
+
+    ``wds_names``: CLIP_benchmark's names of the same data, whose webdataset copy under DATA_ROOT is read before
+    the released layout (``wds_folder``; empty: the catalog name). ``released``: per split, the paths under
+    DATA_ROOT that hold it in the released layout (any one present is enough; None: not checked, as for the
+    generated world). ``published``: where the released data is officially published. ``metadata``: the class
+    names and templates shipped for it, used where its webdataset copy lacks classnames.txt or the templates."""
 
     kind: DataKind
     splits: tuple[str, ...]
     location: str
     build: Callable[[Path, str, Any], Any]
     description: str = ""
+    wds_names: tuple[str, ...] = ()
+    released: Mapping[str, tuple[str, ...]] | None = None
+    published: str = ""
+    metadata: Callable[[], ClassMetadata] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", data_kind(self.kind))
 
     def __call__(self, data_root: Path, split: str, transform: Any = None) -> Any:
         return self.build(data_root, split, transform)
+
+    def released_split(self, data_root: Path, split: str) -> bool:
+        """Whether ``split`` is on disk in the released layout (True where ``released`` does not say)."""
+        if split not in self.splits:
+            return False
+        if self.released is None:
+            return True
+        return any((data_root / rel).exists() for rel in self.released.get(split, ()))
 
 
 DATASETS: Registry[DatasetEntry] = Registry("dataset", entry_point_group="cyclip_bench.datasets")
@@ -156,12 +191,19 @@ def _first_dir(candidates: list[Path], layout: str) -> Path:
     raise DataError(f"{candidates[0]}: folder not found (expected {layout})")
 
 
-def _register(name: str, kind: DataKind, splits: tuple[str, ...], location: str, description: str = ""):
+def _register(name: str, kind: DataKind, splits: tuple[str, ...], location: str, description: str = "", **more: Any):
     def decorate(fn: Callable[[Path, str, Any], Any]) -> Callable[[Path, str, Any], Any]:
-        DATASETS.add(name, DatasetEntry(kind, splits, location, fn, description))
+        DATASETS.add(name, DatasetEntry(kind, splits, location, fn, description, **more))
         return fn
 
     return decorate
+
+
+def _imagenet_meta() -> ClassMetadata:
+    return builtin_metadata("imagenet")
+
+
+IMAGENET_PUBLISHED = "https://image-net.org/download.php (ILSVRC2012, after registering)"
 
 
 # --- real datasets --------------------------------------------------------------------------------------
@@ -179,6 +221,13 @@ for _variant in ("cifar10", "cifar100"):
             f"DATA_ROOT/{_folder}",
             _build_cifar,
             f"{_variant.upper()} from torchvision's pickle batches",
+            wds_names=(_variant,),
+            released={
+                "train": (f"{_folder}/{'data_batch_1' if _variant == 'cifar10' else 'train'}",),
+                "test": (f"{_folder}/{'test_batch' if _variant == 'cifar10' else 'test'}",),
+            },
+            published="https://www.cs.toronto.edu/~kriz/cifar.html (the python version)",
+            metadata=lambda _variant=_variant: builtin_metadata(_variant),
         ),
     )
 
@@ -189,6 +238,10 @@ for _variant in ("cifar10", "cifar100"):
     ("train", "test"),
     "DATA_ROOT/imagenet/val and DATA_ROOT/imagenet/train (labels.csv or wnid folders)",
     "ImageNet-1k: validation set (50,000 images) as test; the train split feeds consistency@k's kNN",
+    wds_names=("imagenet1k",),
+    released={"test": ("imagenet/val",), "train": ("imagenet/train",)},
+    published=IMAGENET_PUBLISHED,
+    metadata=_imagenet_meta,
 )
 def _imagenet1k(root: Path, split: str, transform: Any) -> LabelledDataset:
     folder_name = "val" if split == "test" else "train"
@@ -208,6 +261,10 @@ def _imagenet1k(root: Path, split: str, transform: Any) -> LabelledDataset:
     ("test",),
     "DATA_ROOT/imagenetv2 (class-index folders 0..999)",
     "ImageNetV2 matched-frequency",
+    wds_names=("imagenetv2",),
+    released={"test": ("imagenetv2", "imagenetv2-matched-frequency-format-val")},
+    published="https://github.com/modestyachts/ImageNetV2 (matched-frequency)",
+    metadata=_imagenet_meta,
 )
 def _imagenetv2(root: Path, split: str, transform: Any) -> LabelledDataset:
     folder = _first_dir(
@@ -217,7 +274,17 @@ def _imagenetv2(root: Path, split: str, transform: Any) -> LabelledDataset:
     return load_image_folder(folder, builtin_metadata("imagenet"), "imagenetv2/test", transform, folder_names="indices")
 
 
-@_register("imagenet-sketch", LABELLED, ("test",), "DATA_ROOT/imagenet-sketch (wnid folders)", "ImageNet-Sketch")
+@_register(
+    "imagenet-sketch",
+    LABELLED,
+    ("test",),
+    "DATA_ROOT/imagenet-sketch (wnid folders)",
+    "ImageNet-Sketch",
+    wds_names=("imagenet_sketch",),
+    released={"test": ("imagenet-sketch",)},
+    published="https://github.com/HaohanWang/ImageNet-Sketch",
+    metadata=_imagenet_meta,
+)
 def _imagenet_sketch(root: Path, split: str, transform: Any) -> LabelledDataset:
     folder = _first_dir(
         [root / "imagenet-sketch" / "sketch", root / "imagenet-sketch"], "ImageNet-Sketch: 1000 wnid folders"
@@ -252,6 +319,9 @@ for _name in ("imagenet-a", "imagenet-r"):
             f"DATA_ROOT/{_name} (200 wnid folders)",
             _build_200,
             f"{_name.upper()}: 200 ImageNet classes (class_subset)",
+            wds_names=(_name,),
+            released={"test": (_name,)},
+            published=f"https://github.com/hendrycks/{'natural-adv-examples' if _name == 'imagenet-a' else _name}",
         ),
     )
 
@@ -268,6 +338,13 @@ for _name in ("flickr30k", "mscoco"):
             f"DATA_ROOT/{_name}/test.csv (image,caption)",
             _build_captions,
             f"{_name} test captions for retrieval",
+            wds_names=(_name if _name == "flickr30k" else "mscoco_captions",),
+            released={"test": (f"{_name}/test.csv",)},
+            published=(
+                "https://shannon.cs.illinois.edu/DenotationGraph/ (images; Karpathy test split)"
+                if _name == "flickr30k"
+                else "https://cocodataset.org/#download (val2014 images; Karpathy 5k test split)"
+            ),
         ),
     )
 
@@ -419,9 +496,130 @@ def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: s
     return load_image_folder(folder, meta, name, transform)
 
 
+WDS_PREFIX = "wds/"
+WDS_PUBLISHED = "https://huggingface.co/datasets/clip-benchmark/wds_{flat}"
+DATACOMP_PUBLISHED = "https://huggingface.co/datasets/djghosh/wds_{flat}_test"
+_WDS_KINDS: dict[WdsType, DataKind] = {WdsType.CLASSIFICATION: LABELLED, WdsType.RETRIEVAL: RETRIEVAL}
+
+
+def is_wds_name(ref: Any) -> bool:
+    """A ``wds/<name>`` reference (CLIP_benchmark's spelling) that no catalog entry registers."""
+    return isinstance(ref, str) and ref.startswith(WDS_PREFIX) and ref not in DATASETS
+
+
+def _looks_like_wds(folder: Path) -> bool:
+    if not folder.is_dir():
+        return False
+    if any((folder / f).is_file() for f in (CLASSNAMES_FILE, TEMPLATES_FILE, TYPE_FILE)):
+        return True
+    return any((folder / split / NSHARDS_FILE).is_file() for split in SPLITS)
+
+
+def _wds_names(name: str, entry: DatasetEntry | None) -> tuple[str, ...]:
+    return (name,) if entry is None else (entry.wds_names or (name,))
+
+
+def wds_folder(data_root: str | os.PathLike, name: str) -> Path | None:
+    """The webdataset copy of catalog dataset (or ``wds/<name>``) ``name`` under ``data_root``, or None.
+
+    For each of its CLIP_benchmark names N (``DatasetEntry.wds_names``; a ``wds/`` name is itself), in order:
+    ``DATA_ROOT/wds_<N, / -> ->>``, ``DATA_ROOT/wds_<N, / -> ->>_test`` (DataComp's copies), then
+    ``DATA_ROOT/<N>`` — the last only when it holds the layout's files (classnames.txt, the templates,
+    dataset_type.txt or <split>/nshards.txt), since a catalog dataset's released folder may bear that name."""
+    entry = None if is_wds_name(name) else DATASETS.get(name)
+    for wds_name in _wds_names(name, entry):
+        for i, folder in enumerate(wds_folder_candidates(data_root, wds_name)):
+            named_wds = i < 2 or (entry is None and folder.is_dir())
+            if (named_wds and folder.is_dir()) or _looks_like_wds(folder):
+                return folder
+    return None
+
+
+def _flat(name: str) -> str:
+    return name.removeprefix(WDS_PREFIX).replace("/", "-")
+
+
+def _missing(name: str, entry: DatasetEntry | None, root: Path) -> DataError:
+    """One line: where the dataset was looked for in both layouts, and where it is published."""
+    names = _wds_names(name, entry)
+    wds = f"{root}/wds_{_flat(names[0])}/test/{NSHARDS_FILE} + 0.tar.. with {CLASSNAMES_FILE} and {TEMPLATES_FILE}"
+    other = ", ".join(str(p) for n in names for p in wds_folder_candidates(root, n)[1:])
+    published = ", ".join(url.format(flat=_flat(n)) for n in names for url in (WDS_PUBLISHED, DATACOMP_PUBLISHED))
+    if entry is None:
+        return DataError(
+            f"dataset {name!r}: no webdataset folder under {root}: expected {wds} (or {other}); the CLIP_benchmark "
+            f"copies are published at {published} (cyclip-bench downloads nothing)"
+        )
+    released = entry.location.replace("DATA_ROOT", str(root))
+    return DataError(
+        f"dataset {name!r}: folder not found under {root}: expected its webdataset copy {wds} (or {other}), or its "
+        f"released layout at {released}; published at {entry.published or 'its authors site'}, the webdataset "
+        f"copies at {published} (cyclip-bench downloads nothing)"
+    )
+
+
+def _refuse_multilabel(folder: Path, name: str) -> DataError:
+    return DataError(
+        f"{folder / TYPE_FILE}: dataset {name!r} is a multilabel set; multilabel evaluation (11-point mAP) is not "
+        f"supported yet — evaluate a classification or retrieval set"
+    )
+
+
+def _build_wds(
+    folder: Path, name: str, kind: DataKind | None, split: str, transform: Any, metadata: ClassMetadata | None
+) -> Any:
+    info = wds_info(folder, metadata)
+    if info.dataset_type is WdsType.MULTILABEL:
+        raise _refuse_multilabel(folder, name)
+    found = _WDS_KINDS[info.dataset_type]
+    if kind is not None and found is not kind:
+        raise DataError(
+            f"{folder}: a {info.dataset_type.value} webdataset ({TYPE_FILE}), but dataset {name!r} is read here as "
+            f"a {kind} dataset"
+        )
+    if kind is RETRIEVAL and split != "test":
+        raise UserError(f"dataset {name!r}: a retrieval dataset has the split 'test' only, not {split!r}")
+    return load_wds(folder, split, transform, name=f"{name}/{split}", metadata=metadata)
+
+
 def _entry(ref: str) -> tuple[str, DatasetEntry]:
     name = DATASETS.canonical(ref)
     return name, DATASETS.get(name)
+
+
+def _build_named(ref: str, root: Path | None, split: str, transform: Any, kind: DataKind | None) -> Any:
+    if is_wds_name(ref):
+        if root is None:
+            raise UserError(f"dataset {ref!r} needs --data-root (the folder holding wds_{_flat(ref)}/)")
+        folder = wds_folder(root, ref)
+        if folder is None:
+            raise _missing(ref, None, root)
+        return _build_wds(folder, ref, kind, split, transform, None)
+    name, entry = _entry(ref)
+    if kind is not None and entry.kind is not kind:
+        raise UserError(f"dataset {ref!r} is a {entry.kind} dataset, not a {kind} one")
+    if split not in entry.splits:
+        raise UserError(f"dataset {name!r} has no {split!r} split (it has: {', '.join(entry.splits)})")
+    if root is None:
+        raise UserError(f"dataset {name!r} needs --data-root (it lives at {entry.location})")
+    folder = wds_folder(root, name)
+    if folder is not None:
+        metadata = entry.metadata() if entry.metadata is not None else None
+        return _build_wds(folder, name, entry.kind, split, transform, metadata)
+    if entry.released is not None and not any(entry.released_split(root, s) for s in entry.splits):
+        raise _missing(name, entry, root)
+    return entry(root, split, transform)
+
+
+def _build(
+    ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str, transform: Any, kind: DataKind | None
+) -> Any:
+    if split not in SPLITS:
+        raise UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    root = Path(data_root) if data_root is not None else None
+    if isinstance(ref, Mapping):
+        return _build_from_mapping(ref, root, split, transform)
+    return _build_named(ref, root, split, transform, kind)
 
 
 def build_any(
@@ -429,19 +627,69 @@ def build_any(
     data_root: str | os.PathLike | None,
     split: str = "test",
     transform: Any = None,
-) -> LabelledDataset | RetrievalDataset:
-    """Build a labelled or retrieval dataset from a catalog name or a path mapping."""
-    if split not in SPLITS:
-        raise UserError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+) -> Any:
+    """Build a labelled or retrieval dataset from a catalog name (its webdataset copy under ``data_root`` first,
+    then its released layout), a ``wds/<name>`` or a path mapping."""
+    return _build(ref, data_root, split, transform, None)
+
+
+def dataset_kind(ref: str | Mapping[str, Any], data_root: str | os.PathLike | None) -> DataKind:
+    """What ``ref`` holds: a catalog entry's kind; a ``wds/`` name's from its folder's ``dataset_type.txt`` (a
+    multilabel set refused); a path mapping's from its format."""
+    if isinstance(ref, Mapping):
+        return RETRIEVAL if ref.get("format") == "captions" else LABELLED
+    if not is_wds_name(ref):
+        return DATASETS.get(ref).kind
+    if data_root is None:
+        raise UserError(f"dataset {ref!r} needs --data-root (the folder holding wds_{_flat(ref)}/)")
+    folder = wds_folder(data_root, ref)
+    if folder is None:
+        raise _missing(ref, None, Path(data_root))
+    info = wds_info(folder)
+    if info.dataset_type is WdsType.MULTILABEL:
+        raise _refuse_multilabel(folder, ref)
+    return _WDS_KINDS[info.dataset_type]
+
+
+def has_split(ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str) -> bool:
+    """Whether ``split`` of ``ref`` is on disk (nothing read but folder listings): the split folders of its
+    webdataset copy, else its released layout's paths; a path mapping's ``<split>/`` folder (or train_path)."""
     root = Path(data_root) if data_root is not None else None
     if isinstance(ref, Mapping):
-        return _build_from_mapping(ref, root, split, transform)
-    name, entry = _entry(ref)
-    if split not in entry.splits:
-        raise UserError(f"dataset {name!r} has no {split!r} split (it has: {', '.join(entry.splits)})")
+        path = _resolve(ref["path"], root)
+        if split == "train" and ref.get("train_path") is not None:
+            return _resolve(ref["train_path"], root).exists()
+        fmt = ref.get("format", "labels-csv")
+        return fmt != "captions" and _is_split_folder(path / split, fmt)
     if root is None:
-        raise UserError(f"dataset {name!r} needs --data-root (it lives at {entry.location})")
-    return entry(root, split, transform)
+        return False
+    folder = wds_folder(root, ref)
+    if folder is not None:
+        entry = None if is_wds_name(ref) else DATASETS.get(ref)
+        return split in wds_splits(folder) and (entry is None or split in entry.splits)
+    return not is_wds_name(ref) and DATASETS.get(ref).released_split(root, split)
+
+
+def catalog_names() -> list[str]:
+    """Every name ``--dataset`` accepts by name: the catalog's, and ``wds/<N>`` for each entry's CLIP_benchmark
+    names (did-you-mean candidates)."""
+    names = DATASETS.names()
+    for name in list(names):
+        names += [WDS_PREFIX + n for n in DATASETS.get(name).wds_names]
+    return names
+
+
+def check_dataset_name(ref: str) -> None:
+    """A catalog name or a ``wds/<name>``; anything else is a UserError with did-you-mean."""
+    if ref in DATASETS or (ref.startswith(WDS_PREFIX) and len(ref) > len(WDS_PREFIX)):
+        if ref.startswith(WDS_PREFIX):
+            wds_folder_candidates(".", ref)  # a malformed name (.., empty parts) is refused here
+        return
+    known = catalog_names()
+    raise UserError(
+        f"unknown dataset {ref!r}.{did_you_mean(ref, known)} Known: {', '.join(DATASETS.names())}, wds/<name> "
+        f"(a CLIP_benchmark webdataset copy), FORMAT:PATH ({', '.join(REF_FORMATS)})"
+    )
 
 
 def build_dataset(
@@ -450,11 +698,11 @@ def build_dataset(
     split: str = "test",
     transform: Any = None,
 ) -> LabelledDataset:
-    """A labelled dataset by catalog name or ``{"path", "format": "labels-csv"|"imagefolder",
+    """A labelled dataset by catalog name, ``wds/<name>`` or ``{"path", "format": "labels-csv"|"imagefolder",
     "metadata"}``."""
-    if not isinstance(ref, Mapping) and DATASETS.get(ref).kind is not LABELLED:
+    if not isinstance(ref, Mapping) and not is_wds_name(ref) and DATASETS.get(ref).kind is not LABELLED:
         raise UserError(f"dataset {ref!r} is a retrieval (captions) dataset, not a labelled one")
-    ds = build_any(ref, data_root, split, transform)
+    ds = _build(ref, data_root, split, transform, LABELLED)
     if not isinstance(ds, LabelledDataset):
         raise UserError(f"dataset {ref!r} is a retrieval (captions) dataset, not a labelled one")
     return ds
@@ -462,14 +710,14 @@ def build_dataset(
 
 def build_retrieval_dataset(
     ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, transform: Any = None
-) -> RetrievalDataset:
-    """A retrieval dataset by catalog name or ``{"path": captions.csv, "format": "captions"}``."""
+) -> RetrievalDataset | WdsRetrievalDataset:
+    """A retrieval dataset by catalog name, ``wds/<name>`` or ``{"path": captions.csv, "format": "captions"}``."""
     if isinstance(ref, Mapping):
         ref = {"format": "captions", **ref}
-    elif DATASETS.get(ref).kind is not RETRIEVAL:
+    elif not is_wds_name(ref) and DATASETS.get(ref).kind is not RETRIEVAL:
         raise UserError(f"dataset {ref!r} is a labelled dataset, not a retrieval (captions) one")
-    ds = build_any(ref, data_root, "test", transform)
-    if not isinstance(ds, RetrievalDataset):
+    ds = _build(ref, data_root, "test", transform, RETRIEVAL)
+    if not isinstance(ds, RetrievalDataset | WdsRetrievalDataset):
         raise UserError(f"dataset {ref!r} is not a retrieval (captions) dataset")
     return ds
 

@@ -13,6 +13,11 @@ What is written under the output folder (the same places the catalog reads, docs
   flickr30k/, mscoco/      images + test.csv (image,caption; 5 rows per image) + the Karpathy split JSON
   fixture.json             what was written (counts, options, seed)
 
+With ``--layout wds`` the same images go into CLIP_benchmark's webdataset copy of each dataset instead
+(``write_wds_layout``): ``wds_<name>/<split>/0..N-1.tar`` (webp, lossless; keys ``s%07d``; ``--wds-shard-size``
+samples a shard), ``nshards.txt``, ``classnames.txt`` and ``zeroshot_classification_templates.txt`` (``{c}``),
+``dataset_type.txt`` for the retrieval sets, under the folder names the catalog looks for (``catalog.wds_folder``).
+
 Class lists come from the package metadata the loaders use (``builtin_metadata``, ``imagenet_subset_wnids``), never
 from a list of this module. Every image is a pure function of (seed, dataset, index): the same seed writes
 byte-identical files whatever the number of worker processes. Each class has its own (shape, colour, size,
@@ -526,6 +531,89 @@ def make_plan(cfg: FixtureConfig) -> Plan:
     return plan
 
 
+# --- the webdataset layout -------------------------------------------------------------------------------
+# Catalog name → its streams (``Item.stream``) by split.
+def _wds_streams(name: str) -> dict[str, str]:
+    if name in ("cifar10", "cifar100"):
+        return {"train": f"{name}/train", "test": f"{name}/test"}
+    if name == "imagenet1k":
+        return {"train": "imagenet/train", "test": "imagenet/val"}
+    return {"test": name}
+
+
+def _wds_classes(name: str) -> tuple[list[str], list[str], dict[int, int]]:
+    """(class names, templates with CLIP_benchmark's ``{c}``, this fixture's label → the copy's label): the
+    ImageNet-A/R copies list only their 200 classes, as CLIP_benchmark's do."""
+    meta = builtin_metadata(name if name in ("cifar10", "cifar100") else "imagenet")
+    templates = [t.replace("{}", "{c}") for t in meta.templates]
+    if name in ("imagenet-a", "imagenet-r"):
+        assert meta.wnids is not None
+        index_of = {w: i for i, w in enumerate(meta.wnids)}
+        labels = sorted(index_of[w] for w in imagenet_subset_wnids(name))
+        return [meta.classes[c] for c in labels], templates, {c: i for i, c in enumerate(labels)}
+    return list(meta.classes), templates, {c: c for c in range(len(meta.classes))}
+
+
+def _webp_job(args: tuple[int, int, list[Item]]) -> list[bytes]:
+    seed, image_size, items = args
+    out = []
+    for item in items:
+        buffer = io.BytesIO()
+        _image(seed, item, image_size).convert("RGB").save(buffer, format="webp", lossless=True)
+        out.append(buffer.getvalue())
+    return out
+
+
+def write_wds_layout(cfg: FixtureConfig, plan: Plan, tmp: Path, workers: int) -> None:
+    """Write every planned dataset as its webdataset copy under ``tmp`` (webdataset's ShardWriter) and point
+    ``plan.counts`` at it."""
+    from cyclip_bench.data.catalog import DATASETS as CATALOG
+    from cyclip_bench.data.wds import WdsSample, write_wds_fixture
+
+    by_stream: dict[str, list[Item]] = {}
+    for item in plan.files:
+        by_stream.setdefault(item.stream, []).append(item)
+    for stream, (items, _) in plan.cifar.items():
+        by_stream[stream] = items
+    jobs = [
+        (stream, s, (cfg.seed, cfg.image_size, items[s : s + CHUNK]))
+        for stream, items in by_stream.items()
+        for s in range(0, len(items), CHUNK)
+    ]
+    if workers > 1 and len(jobs) > 1:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            encoded = pool.map(_webp_job, [job for _, _, job in jobs], chunksize=1)
+    else:
+        encoded = [_webp_job(job) for _, _, job in jobs]
+    images: dict[str, list[bytes]] = {}
+    for (stream, _, _), chunk in zip(jobs, encoded, strict=True):
+        images.setdefault(stream, []).extend(chunk)
+    for name in list(plan.counts):
+        folder = f"wds_{CATALOG.get(name).wds_names[0].replace('/', '-')}"
+        splits: dict[str, list[WdsSample]] = {}
+        if name in ("flickr30k", "mscoco"):
+            classes, templates, kind = [], [], "retrieval"
+            for split, stream in _wds_streams(name).items():
+                splits[split] = [
+                    WdsSample(
+                        data, captions=captions_for(retrieval_look(cfg.seed, it.index, name), cfg.seed, name, it.index)
+                    )
+                    for it, data in zip(by_stream[stream], images[stream], strict=True)
+                ]
+        else:
+            classes, templates, relabel = _wds_classes(name)
+            kind = "classification"
+            for split, stream in _wds_streams(name).items():
+                if by_stream.get(stream):
+                    splits[split] = [
+                        WdsSample(data, label=relabel[it.label])
+                        for it, data in zip(by_stream[stream], images[stream], strict=True)
+                    ]
+        shards = write_wds_fixture(tmp / folder, kind, classes, templates, cfg.wds_shard_size, splits)
+        counts = {k: v for k, v in plan.counts[name].items() if k not in ("index", "layout")}
+        plan.counts[name] = {**counts, "path": folder, "layout": "wds", "shards": shards}
+
+
 # --- writing --------------------------------------------------------------------------------------------
 def write_fixture(cfg: FixtureConfig) -> dict:
     """Write the fixture folder and return the content of its fixture.json.
@@ -537,10 +625,14 @@ def write_fixture(cfg: FixtureConfig) -> dict:
     out = Path(cfg.out)
     _prepare_out(out, cfg.overwrite)
     plan = make_plan(cfg)
+    images = len(plan.files) + sum(len(items) for items, _ in plan.cifar.values())
     workers = cfg.workers or min(2, os.cpu_count() or 1)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
+        if cfg.layout == "wds":
+            write_wds_layout(cfg, plan, tmp, workers)
+            plan = Plan([], {}, [], plan.counts)  # nothing left to write in the released layout
         jobs = [
             (cfg.seed, cfg.image_size, str(tmp), plan.files[s : s + CHUNK]) for s in range(0, len(plan.files), CHUNK)
         ]
@@ -571,8 +663,9 @@ def write_fixture(cfg: FixtureConfig) -> dict:
             "retrieval_images": None if cfg.real_sizes else cfg.retrieval_count("flickr30k"),
             "image_size": cfg.image_size,
             "imagenet_layout": cfg.imagenet_layout,
+            "layout": cfg.layout,
             "datasets": plan.counts,
-            "images": len(plan.files) + sum(len(items) for items, _ in plan.cifar.values()),
+            "images": images,
         }
         (tmp / "fixture.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         os.chmod(tmp, 0o755)

@@ -45,6 +45,7 @@ REAL_SIZES = {
 DEFAULT_PER_CLASS = 2
 DEFAULT_RETRIEVAL_IMAGES = 100
 CAPTIONS_PER_IMAGE = 5  # Flickr30k and MS-COCO (Karpathy splits)
+DEFAULT_WDS_SHARD_SIZE = 1000
 ImageSide = Annotated[int, Field(ge=16, le=4096)]
 
 
@@ -123,6 +124,14 @@ class FixtureConfig:
     image_size: ImageSide = option(64, "Longer side of the image files in pixels.")
     imagenet_layout: Literal["wnids", "labels-csv"] = option(
         "wnids", "ImageNet val/train: wnids (class folders) or labels-csv."
+    )
+    layout: Literal["released", "wds"] = option(
+        "released",
+        "released: each dataset's released files; wds: CLIP_benchmark's webdataset copy (OUT_DIR/wds_<name>/<split>/"
+        "0..N-1.tar of webp images, nshards.txt, classnames.txt, templates), written with webdataset's ShardWriter.",
+    )
+    wds_shard_size: PositiveInt = option(
+        DEFAULT_WDS_SHARD_SIZE, "With --layout wds: samples per tar shard (smaller: more shards)."
     )
     seed: Seed = option(0, "Seed: the same seed writes byte-identical files.")
     workers: NonNegativeInt = option(0, "Worker processes (0: up to 2).")

@@ -141,10 +141,12 @@ def _convert_templates(path: Path, templates: list[str]) -> list[str]:
     return out
 
 
-def wds_info(root: str | os.PathLike) -> WdsInfo:
+def wds_info(root: str | os.PathLike, fallback: ClassMetadata | None = None) -> WdsInfo:
     """Read and check ``dataset_type.txt``, ``classnames.txt`` and the zero-shot templates of a wds folder.
 
-    Classification and multilabel sets need both class names and templates; a retrieval set needs neither."""
+    Classification and multilabel sets need both class names and templates: the folder's own files win; a file
+    that is absent is taken from ``fallback`` (the metadata shipped for a catalog dataset) when given. A
+    retrieval set needs neither."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: folder not found (expected a webdataset (wds) folder: <split>/nshards.txt, ...)")
@@ -163,6 +165,12 @@ def wds_info(root: str | os.PathLike) -> WdsInfo:
     needs_classes = dataset_type is not WdsType.RETRIEVAL
     for path, what in ((names_path, "class name"), (templates_path, "template")):
         if not path.is_file():
+            if needs_classes and fallback is not None:
+                if path == names_path:
+                    classes = list(fallback.classes)
+                else:
+                    templates = list(fallback.templates)
+                continue
             if needs_classes:
                 raise DataError(
                     f"{path}: not found (a {dataset_type.value} wds folder needs {CLASSNAMES_FILE} and "
@@ -412,6 +420,7 @@ class WdsClassificationDataset(LabelledDataset):
     ) -> None:
         super().__init__(name, metadata, labels, transform)
         self.images = images
+        self.root = images.index.split_dir  # the split folder, for plan listings (``eval.splits.data_source``)
 
     def _image(self, index: int) -> Image.Image:
         return self.images.image(index)
@@ -461,6 +470,7 @@ class WdsRetrievalDataset:
         self.images = images
         self.captions = captions
         self.caption_image = caption_image
+        self.path = images.index.split_dir  # the split folder, for plan listings (``eval.splits.data_source``)
 
     def fingerprint(self) -> str:
         digest = hashlib.sha256()
@@ -557,11 +567,16 @@ def wds_splits(root: str | os.PathLike) -> list[str]:
 
 
 def load_wds(
-    root: str | os.PathLike, split: str = "test", transform: Any = None, name: str | None = None
+    root: str | os.PathLike,
+    split: str = "test",
+    transform: Any = None,
+    name: str | None = None,
+    metadata: ClassMetadata | None = None,
 ) -> WdsDataset:
-    """One split of a wds folder as the dataset its ``dataset_type.txt`` calls for (see the module doc)."""
+    """One split of a wds folder as the dataset its ``dataset_type.txt`` calls for (see the module doc);
+    ``metadata`` supplies class names or templates the folder lacks (``wds_info``'s ``fallback``)."""
     root = Path(root)
-    info = wds_info(root)
+    info = wds_info(root, metadata)
     split_dir = root / split
     if not split_dir.is_dir():
         found = ", ".join(wds_splits(root)) or "none"

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator
 
 from cyclip_bench.errors import ConfigError
 from cyclip_bench.options import option
+from cyclip_bench.registry import did_you_mean
 from cyclip_bench.validation import (
     Device,
     NonEmptyStr,
@@ -25,12 +26,16 @@ from cyclip_bench.validation import (
 )
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+# What --task may name (``eval.dataset_suite``): consistency on a retrieval set is its geometry task.
+DATASET_TASKS = ("zeroshot", "linear_probe", "retrieval", "consistency")
 _FLAGS = {
     "checkpoints": "--checkpoint",
     "pretrained": "--pretrained",
     "cache": "--no-cache",
     "progress": "--quiet",
     "out": "--out",
+    "datasets": "--dataset",
+    "tasks": "--task",
 }
 Checkpoints = Annotated[tuple[NonEmptyStr, ...], BeforeValidator(lists_as_tuples)]
 
@@ -74,10 +79,31 @@ class EvalConfig:
     """``cyclip-bench eval``: every field declares its type and range (``cyclip_bench.validation``), checked on
     construction, and its flag and help (``option``), from which the command is derived (``cli/derive.py``)."""
 
-    suite: NonEmptyStr = option(
-        help="Built-in suite name (see `cyclip-bench suites`) or a suite .toml file.", short="-s", metavar="NAME|FILE"
-    )
     out: PathValue = option(help="Output folder for <label>__<suite>.json + results.csv.", short="-o", metavar="DIR")
+    suite: NonEmptyStr | None = option(
+        None,
+        "Built-in suite name (see `cyclip-bench suites`) or a suite .toml file (or --dataset instead).",
+        short="-s",
+        metavar="NAME|FILE",
+    )
+    datasets: Checkpoints = option(
+        (),
+        help="Evaluate on this dataset without a suite file (repeat for several): a catalog name (its webdataset "
+        "copy under --data-root first, then its released layout), wds/<name> as CLIP_benchmark names it (e.g. "
+        "wds/vtab/cifar10), or FORMAT:PATH (imagefolder:, labels-csv:, captions:). Tasks follow what each dataset "
+        "holds; results are <label>__<suite>.json with the suite named after the datasets (docs/evaluation.md).",
+        flag="--dataset",
+        short="-d",
+        cli_type=list[str],
+        metavar="NAME",
+    )
+    tasks: Checkpoints = option(
+        (),
+        help=f"With --dataset: run only these task kinds (repeat): {' | '.join(DATASET_TASKS)}.",
+        flag="--task",
+        cli_type=list[str],
+        metavar="KIND",
+    )
     checkpoints: Checkpoints = option(
         (),
         help="Checkpoint file (.pt/.bin/.safetensors; repeat for several), a released model (hf-hub:ORG/REPO, "
@@ -137,6 +163,19 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         check_instance(self, name=lambda key: _FLAGS.get(key, flag_name(key)))
+        if (self.suite is None) == (not self.datasets):
+            raise ConfigError(
+                "--suite and --dataset: give one of them (--suite NAME|FILE, or --dataset NAME repeated), "
+                + ("not both" if self.suite is not None else "neither was given")
+            )
+        if self.tasks and not self.datasets:
+            raise ConfigError("--task narrows the tasks of --dataset; with --suite the suite file lists the tasks")
+        for kind in self.tasks:
+            if kind not in DATASET_TASKS:
+                raise ConfigError(
+                    f"--task {kind!r}: unknown.{did_you_mean(kind, list(DATASET_TASKS))} "
+                    f"Expected one of {', '.join(DATASET_TASKS)}"
+                )
         for path, flag in ((self.out, "--out"), (self.cache_dir, "--cache-dir")):
             if path is not None and Path(path).exists() and not Path(path).is_dir():
                 raise ConfigError(f"{flag} {path}: exists and is not a folder")

@@ -71,9 +71,10 @@ class Plan:
         return out
 
 
-def load_tasks(suite_ref: str) -> tuple[SuiteSpec, list[TaskKind]]:
-    """Load the suite and instantiate every task (names, kinds, options and cross-references checked)."""
-    suite = load_suite(suite_ref)
+def load_tasks(suite_ref: str | SuiteSpec) -> tuple[SuiteSpec, list[TaskKind]]:
+    """Load the suite (or take the one given) and instantiate every task (names, kinds, options and
+    cross-references checked)."""
+    suite = suite_ref if isinstance(suite_ref, SuiteSpec) else load_suite(suite_ref)
     tasks = []
     for i, spec in enumerate(suite.tasks):
         try:
@@ -175,7 +176,12 @@ def make_plan(cfg: EvalConfig) -> Plan:
     """The plan of ``cfg``, every check of a run done (suite, tasks, device, output folders, checkpoints and
     labels, results already in --out, every dataset split and the train/test separation), nothing loaded into a
     model and nothing decoded or encoded."""
-    suite, tasks = load_tasks(cfg.suite)
+    if cfg.suite is not None:
+        suite, tasks = load_tasks(cfg.suite)
+    else:  # --dataset: the suite follows what each dataset holds (eval/dataset_suite.py)
+        from cyclip_bench.eval.dataset_suite import dataset_suite
+
+        suite, tasks = load_tasks(dataset_suite(cfg.datasets, cfg.tasks, cfg.data_root))
     if cfg.device != "auto":
         check_device_available(cfg.device)
     check_output_dir(cfg.out, "--out")

@@ -7,5 +7,7 @@ from cyclip_bench.eval.tasks import robustness as _robustness  # noqa: F401  iso
 from cyclip_bench.eval.tasks import linear_probe as _linear_probe  # noqa: F401  isort: skip
 from cyclip_bench.eval.tasks import retrieval as _retrieval  # noqa: F401  isort: skip
 from cyclip_bench.eval.tasks import consistency as _consistency  # noqa: F401  isort: skip
+from cyclip_bench.eval.tasks import compositional as _compositional  # noqa: F401  isort: skip
+from cyclip_bench.eval.tasks import geometry as _geometry  # noqa: F401  isort: skip
 
 __all__ = ["TASKS", "DataNeed", "TaskKind", "make_task", "parse_options"]
