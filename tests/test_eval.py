@@ -82,6 +82,7 @@ def test_eval_results_follow_the_contract(eval_results, tiny_checkpoints):
         "linear_probe",
         "retrieval",
         "consistency",
+        "compositional",
     }
     for task in obj["tasks"]:
         for metric, info in task["metric_info"].items():

@@ -49,6 +49,7 @@ WORLD_BEFORE = [
         "test",
         {"train_split": "train", "k": [1, 3, 5, 10], "pairs": PAIRS},
     ),
+    ("compositional", "compositional", "world-compositional", "test", {}),  # issue 25: added after the split
 ]
 COCO_PAIRS = {"train_split": "train", "k": [1, 3, 5, 10], "pairs": "mscoco"}
 ALL_BEFORE = [
@@ -83,7 +84,14 @@ ALL_BEFORE = [
     ("imagenet1k-consistency", "consistency", "imagenet1k", "test", COCO_PAIRS),
 ]
 PARTS = {
-    "world": ["world-zeroshot", "world-shifts", "world-linear-probe", "world-retrieval", "world-consistency"],
+    "world": [
+        "world-zeroshot",
+        "world-shifts",
+        "world-linear-probe",
+        "world-retrieval",
+        "world-consistency",
+        "world-compositional",
+    ],
     "all": ["zeroshot", "shifts", "linear-probe", "retrieval", "consistency"],
 }
 

@@ -12,13 +12,14 @@ from cyclip_bench.eval.splits import SplitUse, build_needs, describe
 
 WORLD_SUITES = [
     "world",
+    "world-compositional",
     "world-consistency",
     "world-linear-probe",
     "world-retrieval",
     "world-shifts",
     "world-zeroshot",
 ]
-REAL_SUITES = ["all", "consistency", "linear-probe", "retrieval", "shifts", "zeroshot"]
+REAL_SUITES = ["all", "compositional", "consistency", "linear-probe", "retrieval", "shifts", "zeroshot"]
 
 
 def test_builtin_suites_are_the_documented_set():
@@ -36,7 +37,7 @@ def test_every_builtin_suite_loads_and_plans(name, tmp_path):
 
 def test_world_covers_every_builtin_task_kind():
     kinds = {t.kind for t in load_suite("world").tasks}
-    assert {"zeroshot", "effective_robustness", "linear_probe", "retrieval", "consistency"} <= kinds
+    assert {"zeroshot", "effective_robustness", "linear_probe", "retrieval", "consistency", "compositional"} <= kinds
 
 
 @pytest.mark.parametrize("name", WORLD_SUITES)
@@ -211,6 +212,10 @@ def real_root(tmp_path_factory) -> Path:
     for name in ("flickr30k", "mscoco"):
         _png(root / name / "images" / "1.jpg")
         (root / name / "test.csv").write_text("image,caption\nimages/1.jpg,a dog\nimages/1.jpg,a brown dog\n")
+    from cyclip_bench.data.compositional import write_sugarcrepe_fixture, write_winoground_fixture
+
+    write_sugarcrepe_fixture(root / "sugarcrepe", per_subset=1, image_size=16)
+    write_winoground_fixture(root / "winoground", groups=1, image_size=16)
     return root
 
 

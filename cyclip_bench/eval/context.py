@@ -120,6 +120,13 @@ class EvalContext:
         name = getattr(dataset, "name", f"{dataset_label(ref)}/{split}")
         return self._cached(self._image_key(dataset), lambda: self._encode_images(need, dataset, name))
 
+    def need_image_features(self, need: DataNeed) -> torch.Tensor:
+        """[N, d] un-normalised embeddings of the images of any dataset ``need`` reads (its kind's ``images``, in
+        their order): for kinds other than labelled and retrieval, e.g. compositional sets."""
+        dataset = self.dataset(need)
+        name = getattr(dataset, "name", dataset_label(need.ref))
+        return self._cached(self._image_key(dataset), lambda: self._encode_images(need, dataset, name))
+
     def _encode_images(self, need: DataNeed, dataset: Any, name: str) -> torch.Tensor:
         """``need``'s images encoded: from the pixels shared with the run's other models of this PIL stage
         where there are any, else read through this checkpoint's transform."""

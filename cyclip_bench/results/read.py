@@ -160,6 +160,17 @@ def _parse_task(doc: Any, where: str) -> TaskResult:
 # first matching prefix wins. Retrieval has one array per image (image→text) and one per caption (text→image).
 _LENGTH_GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
     "retrieval": (("image_to_text_", "num_images"), ("text_to_image_", "num_captions"), ("", "num_examples")),
+    # eval/tasks/compositional.py: one array per hard-negative subset, two choices per 2x2 group, one per group.
+    "compositional": (
+        *(
+            (f"image_to_text/{subset}", f"num_{subset}")
+            for subset in ("add_att", "add_obj", "replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
+        ),
+        ("group_image_to_text", "num_pairs"),
+        ("group_text_to_image", "num_pairs"),
+        ("disagreement", "num_pairs"),
+        ("", "num_groups"),
+    ),
 }
 _DEFAULT_LENGTH_GROUPS = (("", "num_examples"),)
 _CLASS_INDEX_ARRAYS = ("label", "prediction")
