@@ -5,6 +5,7 @@ metric, a suite's own class metadata for a zero-shot task, and the zero-shot tas
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -296,3 +297,48 @@ def test_zeroshot_multilabel_dataset_gets_11_point_map():
     assert result.extra["ap_11point_per_class"] == pytest.approx(ap_11point(logits, targets).tolist())
     assert result.extra["positives_per_class"] == [2, 2]
     assert set(result.metrics) == {"map_11point", "mean_average_precision"}
+
+
+def test_eval_runs_a_suite_whose_zeroshot_task_has_its_own_json(world_dir: Path, tmp_path: Path, monkeypatch):
+    """End to end through ``evaluate``: the override's names and templates build the head; a file of another
+    class count stops the run before anything is encoded."""
+    from cyclip_bench.eval import EvalConfig, evaluate
+    from cyclip_bench.models import create_model, model_payload, save_checkpoint
+
+    torch.manual_seed(0)
+    model, info = create_model("tiny")
+    ckpt = tmp_path / "random.pt"
+    save_checkpoint(ckpt, model_payload(model, info))
+    shapes = json.loads((world_dir / "shapes" / "classes.json").read_text())
+    own = tmp_path / "own.json"
+    own.write_text(
+        json.dumps({"classes": [f"{c} shape" for c in shapes["classes"]], "templates": ["{}"], "main_metric": "top5"})
+    )
+    suite = tmp_path / "own.toml"
+    suite.write_text(
+        'name = "own"\nversion = 1\n'
+        '[[tasks]]\nname = "plain"\nkind = "zeroshot"\ndataset = "world-shapes"\noptions = { topk = [1] }\n'
+        f'[[tasks]]\nname = "mine"\nkind = "zeroshot"\ndataset = "world-shapes"\n'
+        f"options = {{ topk = [1], class_metadata = {json.dumps(str(own))} }}\n"
+    )
+    cfg = EvalConfig(
+        checkpoints=(str(ckpt),),
+        suite=str(suite),
+        out=tmp_path / "out",
+        data_root=world_dir,
+        workers=0,
+        cache_dir=tmp_path / "cache",
+        progress=False,
+    )
+    doc = json.loads(evaluate(cfg)[0].read_text())
+    tasks = {t["name"]: t for t in doc["tasks"]}
+    assert tasks["plain"]["class_names"] == shapes["classes"] and tasks["plain"]["extra"]["main_metric"] == "top1"
+    mine = tasks["mine"]
+    assert mine["class_names"] == [f"{c} shape" for c in shapes["classes"]]
+    assert mine["extra"]["class_metadata"] == str(own) and mine["extra"]["main_metric"] == "top5"
+    assert set(mine["metrics"]) >= {"top1", "top5", "mean_per_class_recall"}  # the main metric is computed
+    assert doc["run"]["templates_sha256"]  # both heads were encoded
+    own.write_text(json.dumps({"classes": ["only one"], "templates": ["{}"]}))
+    monkeypatch.setattr("cyclip_bench.eval.features.Encoder._run", lambda *a, **k: pytest.fail("encoded"))
+    with pytest.raises(DataError, match="class_metadata lists 1 classes but the dataset has 10"):
+        evaluate(replace(cfg, out=tmp_path / "out2"))
