@@ -199,3 +199,17 @@ def test_data_fixture_writes_wds_copies_the_catalog_reads(tmp_path: Path) -> Non
     flickr = build_retrieval_dataset("flickr30k", out)
     assert len(flickr.captions) == 25 and (out / "wds_flickr30k" / "dataset_type.txt").read_text() == "retrieval\n"
     assert not (out / "cifar-100-python").exists() and not (out / "flickr30k").exists()
+
+
+def test_a_train_split_linked_to_the_test_split_is_refused(tmp_path: Path, same_label_checkpoints: dict) -> None:
+    folder = _classification(tmp_path / "root" / "wds_vtab-cifar10", classes=["a", "b", "c"], splits={"test": 4})
+    (folder / "train").symlink_to(folder / "test", target_is_directory=True)
+    result = cli(
+        *EVAL, "-c", str(same_label_checkpoints["exp1"]), "--dataset", "wds/vtab/cifar10", "--data-root",
+        str(tmp_path / "root"), "--out", str(tmp_path / "out"), "--dry-run",
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert (
+        "'train' and 'test' splits read the same shard" in result.stderr
+        and str(folder / "test" / "0.tar") in result.stderr
+    )

@@ -422,6 +422,11 @@ class WdsClassificationDataset(LabelledDataset):
         self.images = images
         self.root = images.index.split_dir  # the split folder, for plan listings (``eval.splits.data_source``)
 
+    @property
+    def shards(self) -> list[Path]:
+        """The tar files the split reads (two splits sharing one are refused: ``eval.splits``)."""
+        return list(self.images.index.shards)
+
     def _image(self, index: int) -> Image.Image:
         return self.images.image(index)
 

@@ -117,6 +117,13 @@ def check_separate_splits(task: Any, built: dict[str, Any]) -> None:
                 f"its {test.split!r} split ({data_source(test_data)}) {len(test_classes)}, first differing at "
                 f"class {first_diff}; both splits need the same classes in the same order (one metadata file)"
             )
+        shards = {os.path.realpath(p) for p in getattr(test_data, "shards", ())}
+        shared_shard = sorted(shards & {os.path.realpath(p) for p in getattr(fit_data, "shards", ())})
+        if shared_shard:  # webdataset splits (data/wds.py): a split folder linked to the other one
+            raise DataError(
+                f"{where}: its {fit.split!r} and {test.split!r} splits read the same shard {shared_shard[0]} — it "
+                f"would be fit on the images it is tested on; give each split its own shards"
+            )
         if not (hasattr(fit_data, "files") and hasattr(test_data, "files")):
             continue  # in-memory splits (CIFAR) come from separate files of the release
         shared = _canonical_files(test_data.files) & _canonical_files(fit_data.files)
