@@ -70,6 +70,8 @@ SUITES = {
     "topk_scalar": SUITE_HEAD + TASK + "options = { topk = 3 }\n",
     "option_unknown": SUITE_HEAD + TASK + "options = { topp = [1] }\n",
     "options_scalar": SUITE_HEAD + TASK + "options = 3\n",
+    "class_metadata_unknown": SUITE_HEAD + TASK + 'options = { class_metadata = "food1O1" }\n',
+    "class_metadata_missing": SUITE_HEAD + TASK + 'options = { class_metadata = "nope/names.json" }\n',
     "recall_zero": SUITE_HEAD
     + '[[tasks]]\nname = "r"\nkind = "retrieval"\ndataset = "world-retrieval"\noptions = { recall_at = [0] }\n',
     "consistency_k": SUITE_HEAD
@@ -443,6 +445,8 @@ CASES = [
     ES("topk_zero", "option 'topk'[0] 0: expected at least 1"),
     ES("topk_negative", "option 'topk'[1] -5: expected at least 1"),
     ES("topk_empty", "option 'topk' []: expected at least 1 item"),
+    ES("class_metadata_unknown", "class_metadata 'food1O1' is neither a .json file nor a shipped dataset"),
+    ES("class_metadata_missing", "class_metadata: class metadata file nope/names.json not found"),
     ES("topk_float", "option 'topk'[0] 1.5: expected an integer"),
     ES("topk_scalar", "option 'topk' 3: expected a list"),
     ES("option_unknown", "unknown option 'topp'"),
