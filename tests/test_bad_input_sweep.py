@@ -58,6 +58,8 @@ SUITES = {
     "version_str": 'name = "s"\nversion = "1"\n' + TASK,
     "version_zero": 'name = "s"\nversion = 0\n' + TASK,
     "no_tasks": SUITE_HEAD,
+    "compositional_format": SUITE_HEAD
+    + '[[tasks]]\nname = "c"\nkind = "compositional"\ndataset = { path = "x", format = "captions" }\n',
     "include_unknown": SUITE_HEAD + 'include = ["world-zershot"]\n',
     "include_cycle": SUITE_HEAD + 'include = ["suite_include_cycle.toml"]\n',
     "include_clash": SUITE_HEAD + 'include = ["world-zeroshot"]\n' + TASK.replace('"z"', '"fine-zeroshot"'),
@@ -437,6 +439,7 @@ CASES = [
     ES("version_str", "key 'version' = '1': expected an integer"),
     ES("version_zero", "key 'version' = 0: expected at least 1"),
     ES("no_tasks", "no tasks: give [[tasks]] tables or include"),
+    ES("compositional_format", "a compositional task reads format 'sugarcrepe' or 'winoground', not 'captions'"),
     ES("include_unknown", "include: unknown suite 'world-zershot'. Did you mean 'world-zeroshot'?"),
     ES("include_cycle", "suite include cycle: "),
     ES("include_clash", "task 'fine-zeroshot' is already included from world-zeroshot.toml"),

@@ -248,6 +248,7 @@ def test_world_compositional_part_runs_on_the_world(random_checkpoint, world_dir
     assert task["kind"] == "compositional" and task["dataset"] == "world-compositional"
     assert "image_to_text/replace_att" in task["metrics"] and "disagreement" in task["metrics"]
     assert all(0 <= v <= 1 for v in task["metrics"].values())
+    assert list(task["metrics"])[:2] == ["image_to_text_mean", "group_score"]  # the summary's headline first
 
 
 def test_compositional_bad_input_is_one_line_exit_2(random_checkpoint, compositional_root, tmp_path) -> None:

@@ -35,6 +35,9 @@ COMPOSITIONAL_METRICS = MetricTable(
 )
 
 
+HEADLINE_ORDER = ("image_to_text_mean", "group_score", "text_score", "image_score", "disagreement")
+
+
 def choice_hits(
     images: torch.Tensor, texts: torch.Tensor, image: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor
 ) -> torch.Tensor:
@@ -114,4 +117,7 @@ class Compositional(TaskKind):
             tags = sorted({g.tag for g in data.groups if g.tag})
             if tags:
                 extra["group_tags"] = {t: sum(g.tag == t for g in data.groups) for t in tags}
+        # Summary numbers first: a summary table shows a task's first metric when its kind names none.
+        first = [m for m in HEADLINE_ORDER if m in metrics]
+        metrics = {m: metrics[m] for m in [*first, *(m for m in metrics if m not in first)]}
         return self.result(metrics, info, per_example=per_example, extra=extra)
