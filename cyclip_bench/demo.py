@@ -6,7 +6,6 @@ The same function produces the committed reference run (more objectives, more se
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import multiprocessing
 import os
@@ -267,10 +266,12 @@ def _train_one(cfg: DemoConfig, world: Path, objective: str, seed: int, console:
 
 
 def _with_threads(threads: int, fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` in a worker process with ``threads`` torch threads."""
+    """``fn(*args)`` in a worker process with ``threads`` torch threads; its progress is labelled plain lines
+    (the workers share one terminal, where live bars would overwrite each other)."""
     import torch
 
     torch.set_num_threads(threads)
+    progress.set_plain_only()
     return fn(*args)
 
 
@@ -295,9 +296,8 @@ def _train_all(cfg: DemoConfig, world: Path, console: Console) -> list[Path]:
     if jobs == 1:
         return [_train_one(cfg, world, objective, seed, console) for objective, seed in plan]
     console.print(f"training {len(plan)} runs, {jobs} at a time with {threads} thread(s) each (--jobs)")
-    # Progress bars of several processes would overwrite each other: workers log plain lines instead.
-    worker_cfg = dataclasses.replace(cfg, progress=False)
-    return _in_workers(jobs, threads, _train_one, [(worker_cfg, world, o, s) for o, s in plan])
+    # Each worker writes labelled plain progress lines (_with_threads): bars of several processes would collide.
+    return _in_workers(jobs, threads, _train_one, [(cfg, world, o, s) for o, s in plan])
 
 
 def _evaluate(cfg: DemoConfig, world: Path, checkpoints: list[Path], label: str | None = None) -> list[Path]:
@@ -328,8 +328,7 @@ def _evaluate_all(cfg: DemoConfig, world: Path, checkpoints: list[Path], console
     jobs, threads = cfg.jobs_for(len(checkpoints))
     if jobs > 1:
         console.print(f"evaluating {len(checkpoints)} checkpoints, {jobs} at a time with {threads} thread(s) each")
-        worker_cfg = dataclasses.replace(cfg, progress=False)
-        calls = [(worker_cfg, world, [c], f"eval {c.parent.parent.name}") for c in checkpoints]
+        calls = [(cfg, world, [c], f"eval {c.parent.parent.name}") for c in checkpoints]
         _in_workers(jobs, threads, _evaluate, calls)
     return _evaluate(cfg, world, checkpoints)
 

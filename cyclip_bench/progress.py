@@ -25,6 +25,7 @@ INTERVAL_ENV = "CYCLIP_BENCH_PROGRESS_S"
 DEFAULT_INTERVAL_S = 15.0
 
 _label: str | None = None  # this process's label (a run name in a demo worker)
+_plain_only = False  # a worker process beside others: plain lines even on a terminal (bars would collide)
 
 
 def interval_s() -> float:
@@ -45,6 +46,13 @@ def current_label() -> str | None:
     return _label
 
 
+def set_plain_only(plain: bool = True) -> None:
+    """Plain lines instead of bars in this process even on a terminal: several worker processes share one
+    terminal, and their live bars would overwrite each other."""
+    global _plain_only
+    _plain_only = plain
+
+
 def labelled(text: str, label: str | None = None) -> str:
     """``[label] text`` (the given label, else the process's; the text alone when there is none)."""
     label = label if label is not None else _label
@@ -57,8 +65,9 @@ def say(message: str, label: str | None = None, stream: IO[str] | None = None) -
 
 
 def is_terminal(stream: IO[str] | None = None) -> bool:
+    """Whether ``stream`` (default stderr) is a terminal this process may draw live bars on."""
     stream = stream or sys.stderr
-    return bool(getattr(stream, "isatty", lambda: False)())
+    return not _plain_only and bool(getattr(stream, "isatty", lambda: False)())
 
 
 def make_console(stderr: bool = True) -> Console:

@@ -20,9 +20,13 @@ def tiny_demo(out: Path, **overrides) -> DemoConfig:
 
 
 @pytest.mark.slow
-def test_demo_runs_every_stage_and_reuses_on_rerun(tmp_path):
+def test_demo_runs_every_stage_and_reuses_on_rerun(tmp_path, capfd, monkeypatch):
     out = tmp_path / "demo"
     first = run_demo(tiny_demo(out))
+    # The closing summary: the headline comparison, and that one seed compares checkpoints, not methods.
+    assert 3 <= len(first["summary"]) <= 5
+    assert first["summary"][0].startswith("headline: shapes-zeroshot top-1 (seed 0): clip ")
+    assert any("not the objectives as methods" in line for line in first["summary"])
     assert [p.parent.parent.name for p in first["checkpoints"]] == ["clip-s0", "cyclip-s0"]
     results = [json.loads(p.read_text()) for p in first["results"]]
     assert {r["checkpoint"]["label"] for r in results} == {"clip-s0", "cyclip-s0"}
@@ -47,7 +51,14 @@ def test_demo_runs_every_stage_and_reuses_on_rerun(tmp_path):
     # A re-run reuses the world, the finished runs and the results: nothing is retrained.
     stamps = {p: p.stat().st_mtime_ns for p in first["checkpoints"]}
     world_stamp = (out / "world" / "world.json").stat().st_mtime_ns
-    second = run_demo(tiny_demo(out))
+    capfd.readouterr()
+    monkeypatch.setenv("CYCLIP_BENCH_PROGRESS_S", "0")
+    second = run_demo(tiny_demo(out, progress=True))  # stderr is not a terminal here: plain, labelled lines
+    err = capfd.readouterr().err
+    for run in ("clip-s0", "cyclip-s0"):  # from the worker processes, each line labelled with its run
+        assert f"[{run}] reusing finished run {out / 'runs' / run} (" in err, err
+        assert f"[eval] {run}: reusing " in err and " cached task(s) of " in err, err
+    assert "decoding" not in err and "reusing the world in" in err
     assert {p: p.stat().st_mtime_ns for p in second["checkpoints"]} == stamps
     assert (out / "world" / "world.json").stat().st_mtime_ns == world_stamp
     assert [json.loads(p.read_text())["checkpoint"]["sha256"] for p in second["results"]] == [
