@@ -259,7 +259,10 @@ def _train_one(cfg: DemoConfig, world: Path, objective: str, seed: int, console:
     previous = progress.current_label()
     progress.set_label(name)  # every line of this run says which run it is (runs train side by side)
     try:
-        console.print(progress.labelled(f"{objective} (λ_in={lambda_in}, λ_cross={lambda_cross}), seed {seed}"))
+        # markup=False: rich would take the "[clip-s0]" label for a style tag and drop it
+        console.print(
+            progress.labelled(f"{objective} (λ_in={lambda_in}, λ_cross={lambda_cross}), seed {seed}"), markup=False
+        )
         return Path(train(train_cfg))
     finally:
         progress.set_label(previous)

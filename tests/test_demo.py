@@ -56,6 +56,7 @@ def test_demo_runs_every_stage_and_reuses_on_rerun(tmp_path, capfd, monkeypatch)
     second = run_demo(tiny_demo(out, progress=True))  # stderr is not a terminal here: plain, labelled lines
     err = capfd.readouterr().err
     for run in ("clip-s0", "cyclip-s0"):  # from the worker processes, each line labelled with its run
+        assert f"[{run}] {run[:-3]} (λ_in=" in err, err
         assert f"[{run}] reusing finished run {out / 'runs' / run} (" in err, err
         assert f"[eval] {run}: reusing " in err and " cached task(s) of " in err, err
     assert "decoding" not in err and "reusing the world in" in err
