@@ -157,3 +157,21 @@ def test_clip_benchmark_side_by_side_compares_per_image_predictions(tmp_path):
         "distinct_predicted_classes": 2,
     }
     assert side.agreement({"prediction": [0, 0, 1], "label": [0, 0, 1]}, first) == {"same_labels_in_order": False}
+
+
+@pytest.mark.slow
+def test_zoo_bench_smoke_path(tmp_path, world_dir, capsys):
+    """The zoo bench runs one eval over the checkpoints and one eval per checkpoint, checks their results agree
+    and prints the wall times, their ratio and where the time went (2 models, 1 round, a zero-shot suite here)."""
+    zoo = _bench_module("zoo_bench")
+    args = ["--world", str(world_dir), "--suite", "world-zeroshot", "--models", "2", "--rounds", "1"]
+    figures = zoo.main([*args, "--batch-size", "64", "--out", str(tmp_path)])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == figures
+    [row] = figures["rounds"]
+    assert figures["ratio"] == row["ratio"] == round(row["sweep_s"] / row["separate_s"], 3)
+    assert row["sweep_s"] > 0 and row["separate_s"] > 0 and figures["models"] == 2
+    assert row["images_decoded_once"] > 0 and row["sweep_profile"]["decode_shared"] > 0  # one group, decoded once
+    assert row["separate_profile"]["decode_shared"] == 0  # one-model runs decode inside their image encoding
+    for profile in (row["sweep_profile"], row["separate_profile"]):
+        assert set(profile) == {"decode_shared", "encode_images", "encode_texts", "tasks", "total"}
+    assert sorted(p.name for p in (tmp_path / "zoo").iterdir()) == ["zoo-s0.pt", "zoo-s1.pt"]

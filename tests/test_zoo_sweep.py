@@ -261,3 +261,32 @@ def test_a_single_model_run_decodes_as_before(zoo, suite, world_dir, tmp_path, o
     [path] = evaluate(_cfg([zoo["tiny-64"]], suite, world_dir, tmp_path, cache=False))
     assert len(opened) == _decodes_per_model(world_dir, suite)
     assert "shared_decoding" not in json.loads(path.read_text())["run"]
+
+
+def test_a_sweeps_report_compares_the_models_side_by_side(zoo, world_dir, tmp_path):
+    """`eval` with several checkpoints, then `report` on its --out: one column per model in the overview and in
+    each task's table, and the consistency geometry (modality gap, gaps, alignment/uniformity) of every model in
+    one table and one figure."""
+    from cli_runner import cli
+
+    checkpoints = [arg for path in zoo.values() for arg in ("--checkpoint", str(path))]
+    ran = cli(
+        "eval", *checkpoints, "--suite", "world-consistency", "--data-root", str(world_dir),
+        "--out", str(tmp_path / "sweep"), "--no-cache", "--workers", "0", "--quiet",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    report = cli("report", str(tmp_path / "sweep"), "--out", str(tmp_path / "report"), "--n-boot", "100")
+    assert report.returncode == 0, report.stderr
+    text = (tmp_path / "report" / "report.md").read_text()
+    # a folder's results are read in file-name order (explicit files: in the order given)
+    labels = [path.name.split("__")[0] for path in sorted((tmp_path / "sweep").glob("*__*.json"))]
+    assert sorted(labels) == sorted(PRESETS)
+    header = "| " + " | ".join(labels) + " |"
+    assert f"| suite · task · metric {header}" in text  # the overview: one column per model
+    section = text.split("### shapes-consistency", 1)[1].split("\n### ", 1)[0]
+    assert f"| metric {header}" in section
+    for metric in ("modality\\_gap", "inmodal\\_gap", "crossmodal\\_gap", "align\\_image\\_text", "uniform\\_joint"):
+        [row] = [line for line in section.splitlines() if line.startswith(f"| {metric} ")]
+        assert row.count("|") == len(labels) + 2, row  # a value for every model, side by side
+    assert "![Embedding geometry](plots/geometry-world-consistency-shapes-consistency.png)" in section
+    assert (tmp_path / "report" / "plots" / "geometry-world-consistency-shapes-consistency.png").stat().st_size > 0
