@@ -55,11 +55,13 @@ def test_report_files_and_plots(fixture_report):
         "bars-paper-sets",
         "er-world-shapes-robustness",
         "consistency-world-shapes-consistency",
-        "geometry-world-fine-consistency",
+        "geometry-world-shapes-consistency",
         "per-class-world-shapes-zeroshot-cyclip-s0",
         "training-curves",
     ):
         assert f"{stem}.png" in names and f"{stem}.svg" in names, stem
+    # fine-consistency measured its geometry on the same caption pairs: shown once, under shapes-consistency
+    assert "geometry-world-fine-consistency.png" not in names
     for plot in paths["plots"]:
         assert plot.is_file() and plot.stat().st_size > 1000
         if plot.suffix == ".png":
@@ -79,15 +81,11 @@ def test_html_is_self_contained(fixture_report):
     assert parsed.tags["table"] >= 10
 
 
-def test_overview_paper_column_and_best_marked(fixture_report):
+def test_overview_best_marked_and_the_paper_in_its_own_table(fixture_report):
     root, paths = fixture_report
     md = paths["markdown"].read_text()
-    overview = md.split("## Overview")[1].split("## Suite")[0]
-    assert "paper (RN50, CC3M) CLIP" in overview and "paper (RN50, CC3M) CyCLIP" in overview
-    row = next(line for line in overview.splitlines() if "imagenet1k-zeroshot" in line)
-    assert "20.03" in row and "22.08" in row  # the published zero-shot ImageNet1K numbers
-    row = next(line for line in overview.splitlines() if "shapes-consistency · consistency@1 " in line)
-    assert "44.60 (≈ CIFAR-10)" in row  # analogue, labelled as such
+    overview = md.split("## Overview")[1].split("\n## ")[0]
+    assert "paper (RN50, CC3M)" not in overview  # the paper's numbers are not mixed into our rows
     assert re.search(r"\*\*\d+\.\d\d\*\*", overview)  # best per row in bold
     html = paths["html"].read_text()
     assert 'class="best' in html
@@ -99,6 +97,17 @@ def test_overview_paper_column_and_best_marked(fixture_report):
         ("crossmodal_asymmetry_normalised", "↓"),
     ):
         assert f"shapes-consistency · {metric} {direction}" in overview.replace("\\_", "_"), metric
+    paper = md.split("## The paper beside us")[1].split("\n## ")[0]
+    header = next(line for line in paper.splitlines() if line.startswith("| suite"))
+    assert "paper (RN50, CC3M) CLIP" in header and "direction agrees?" in header
+    row = next(line for line in paper.splitlines() if "imagenet1k-zeroshot" in line)
+    assert "20.03" in row and "22.08" in row and "+2.05" in row  # the published zero-shot ImageNet1K numbers
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    ours = float(cells[columns.index("our change")].split()[0])
+    assert cells[columns.index("direction agrees?")] == ("yes" if ours > 0 else "no")
+    row = next(line for line in paper.splitlines() if "shapes-consistency · consistency@1 " in line)
+    assert "CIFAR-10 (analogue)" in row and "44.60" in row  # analogue, labelled as such
 
 
 def test_statistics_sections(fixture_report):
@@ -138,7 +147,9 @@ def test_escaping_of_labels_and_class_names(tmp_path):
     assert "script" not in _parse(html).tags
     md = paths["markdown"].read_text()
     outside_fences = re.sub(r"~~~~json\n.*?\n~~~~\n", "", md, flags=re.S)
-    assert EVIL not in outside_fences and "&lt;script&gt;" in md
+    # backslash escapes (CommonMark), not HTML entities: the raw Markdown reads as the text it shows
+    assert EVIL not in outside_fences and "\\<script>alert(1)\\</script>" in md
+    assert not re.search(r"&(lt|gt|amp|quot);", md)
     # plot file names are slugs, inside plots/
     assert all(p.parent == tmp_path / "out" / "plots" for p in paths["plots"])
 
@@ -444,3 +455,15 @@ def test_training_table_shows_the_logit_bias_only_for_runs_that_learn_one(tmp_pa
     assert [c.strip() for c in row.strip("|").split("|")][
         columns.index("final logit bias")
     ] == f"{-10 + last / 1000:.4g}"
+
+
+def test_markdown_escapes_markup_without_html_entities():
+    from cyclip_bench.report.markdown import escape
+
+    assert escape("p < 0.0001") == "p < 0.0001"  # no markup can start here: left as written
+    assert escape("a & b > c") == "a & b > c"
+    assert escape("<b>x</b>") == "\\<b>x\\</b>"
+    assert escape("&amp;") == "\\&amp;"  # an entity would be decoded: escaped, not encoded
+    assert escape("\\<i>") == "\\\\\\<i>"  # a backslash cannot un-escape the '<' after it
+    assert escape("> quote") == "\\> quote"
+    assert escape("x_y|z*") == "x\\_y\\|z\\*"

@@ -101,3 +101,43 @@ def test_report_renders_in_chromium(request, tmp_path):
     args = ["--window-size=1280,2400", f"--screenshot={shot}", html_path.as_uri()]
     result = _run(browser, args, tmp_path / "p3")
     assert shot.is_file() and shot.stat().st_size > 10_000, result.stderr[-2000:]
+
+
+WIDTH_PROBE = """<!DOCTYPE html><html><body><pre id="out">pending</pre>
+<iframe id="r" src="report.html" style="width:1000px;height:800px"></iframe>
+<script>
+document.getElementById("r").addEventListener("load", function () {
+  var d = document.getElementById("r").contentDocument;
+  var wraps = Array.prototype.slice.call(d.querySelectorAll(".table-wrap"));
+  var scrolling = wraps.filter(function (w) { return w.scrollWidth > w.clientWidth + 1; }).length;
+  var widest = Math.max.apply(null, wraps.map(function (w) { return w.getBoundingClientRect().right; }));
+  document.getElementById("out").textContent =
+    "page=" + d.documentElement.scrollWidth + " view=" + d.documentElement.clientWidth +
+    " scrolling=" + scrolling + " widest=" + Math.round(widest);
+});
+</script></body></html>
+"""
+
+
+@pytest.mark.slow
+def test_wide_tables_scroll_inside_their_box(tmp_path):
+    """The provenance table (long paths, package versions) once made the whole page scroll sideways: a wide
+    table must scroll inside its own box and the page stay as wide as the window."""
+    from test_report_helpers import write_results
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium not installed (CI installs Debian's chromium in .ci/run)")
+    write_results(tmp_path / "results")
+    build_report([tmp_path / "results"], tmp_path / "out", title="width check", n_boot=200)
+    probe = tmp_path / "out" / "_probe.html"
+    probe.write_text(WIDTH_PROBE)
+    try:
+        result = _run(browser, ["--virtual-time-budget=10000", "--dump-dom", probe.as_uri()], tmp_path / "p")
+    finally:
+        probe.unlink()
+    match = re.search(r"page=(\d+) view=(\d+) scrolling=(\d+) widest=(-?\d+)", result.stdout)
+    assert match, result.stdout[-2000:] + result.stderr[-2000:]
+    page, view, scrolling, widest = map(int, match.groups())
+    assert scrolling >= 1  # the fixture has tables wider than 1000 px: they scroll in their box …
+    assert page <= view and widest <= view  # … and nothing widens the page

@@ -109,3 +109,48 @@ def test_headline_bar_labels_never_overlap(count):
         assert left.x1 <= right.x0 or left.y1 <= right.y0 or right.y1 <= left.y0, (left, right)
     texts = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert texts[0] == "imagenet-sketch-zeroshot0 · top1" and count > plots.CROWDED_GROUPS
+
+
+def test_close_values_are_not_zoomed_into_a_large_difference():
+    """Alignment 0.7371 vs 0.7317 once filled the whole axis. The scatter spans at least MIN_SPAN of the values'
+    magnitude, and every bar axis holds 0."""
+    a = {**OLD_KEYS, **SCALE_FREE, "align_image_text": 0.7371, "uniform_joint": -1.70}
+    b = {**OLD_KEYS, **SCALE_FREE, "align_image_text": 0.7317, "uniform_joint": -1.71}
+    fig = plots.geometry_panel({"clip": a, "cyclip": b}, COLOURS, "t")
+    scatter = fig.axes[2]
+    low, high = scatter.get_ylim()
+    assert high - low >= 2 * plots.MIN_SPAN * 0.7371 * 0.999
+    low, high = scatter.get_xlim()
+    assert high - low >= 2 * plots.MIN_SPAN * 1.71 * 0.999
+    for ax in (fig.axes[0], fig.axes[1], *fig.axes[3:]):
+        low, high = ax.get_ylim()
+        assert low <= 0 <= high
+
+
+def test_geometry_measures_the_panel_does_not_know_get_a_panel_each():
+    extra = {
+        "mutual_knn@10": ({"clip": 0.3, "cyclip": 0.35}, True),
+        "hubness": ({"clip": 1.2, "cyclip": None}, False),
+    }
+    fig = plots.geometry_panel({"clip": dict(OLD_KEYS), "cyclip": dict(OLD_KEYS)}, COLOURS, "t", extra=extra)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 5  # the first row, then one panel per extra measure (the third slot hidden)
+    knn, hub = visible[3:]
+    assert knn.get_title() == "mutual_knn@10 ↑" and hub.get_title() == "hubness ↓"
+    assert _bar_heights(knn) == pytest.approx([0.3, 0.35])
+    assert math.isnan(_bar_heights(hub)[1])
+
+
+def test_train_and_val_loss_have_their_own_axes_with_their_batch_sizes(tmp_path):
+    from test_report_helpers import write_run_dir
+
+    from cyclip_bench.report.training import read_metrics_jsonl
+
+    log = read_metrics_jsonl(write_run_dir(tmp_path / "run", "clip") / "metrics.jsonl")
+    fig = plots.training_curves({"clip": log}, {"clip": COLOURS["clip"]}, {"clip": (64, 256)})
+    train, val = fig.axes[:2]
+    assert (
+        train.get_title() == "train loss (batches of 64)" and val.get_title() == "val loss (held out, batches of 256)"
+    )
+    assert len(train.get_lines()) == 1 and len(val.get_lines()) == 1
+    assert list(val.get_lines()[0].get_xdata()) == list(log.val["step"])

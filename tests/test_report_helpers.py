@@ -12,6 +12,7 @@ import numpy as np
 
 SHAPES = ["circle", "square", "triangle", "star", "cross", "heart", "hexagon", "ring", "arrow", "moon"]
 COLOURS = ["red", "green", "blue"]
+PAIRS = {"dataset": "world-retrieval", "num_pairs": 120}  # the caption pairs the geometry is measured on
 
 
 def _accuracy_arrays(rng, n, n_classes, p_correct):
@@ -52,7 +53,7 @@ def _zeroshot(rng, name, dataset, classes, p, n=200, labels=None):
     }
 
 
-def _consistency(rng, name, dataset, p, n, superclasses, gap):
+def _consistency(rng, name, dataset, p, n, superclasses, gap, pairs=None):
     arrays = {f"consistency@{k}": (rng.random(n) < p + 0.01 * k).astype(int).tolist() for k in (1, 3, 5, 10)}
     metrics = {key: float(np.mean(v)) for key, v in arrays.items()}
     metrics.update(
@@ -99,7 +100,7 @@ def _consistency(rng, name, dataset, p, n, superclasses, gap):
         "metric_info": info,
         "per_example": per_example,
         "class_names": None,
-        "extra": {"k": [1, 3, 5, 10]},
+        "extra": {"k": [1, 3, 5, 10], **({"pairs": pairs} if pairs else {})},
     }
 
 
@@ -144,10 +145,12 @@ def make_result(label, loss, p, seed, run_dir, class_names=SHAPES, shape_labels=
         }
     )
     tasks.append(
-        _consistency(rng, "shapes-consistency", "world-shapes", p - 0.1, 200, False, 0.5 if loss == "clip" else 0.2)
+        _consistency(
+            rng, "shapes-consistency", "world-shapes", p - 0.1, 200, False, 0.5 if loss == "clip" else 0.2, PAIRS
+        )
     )
-    tasks.append(
-        _consistency(rng, "fine-consistency", "world-fine", p - 0.2, 300, True, 0.5 if loss == "clip" else 0.2)
+    tasks.append(  # measured on the same caption pairs as shapes-consistency: the same geometry
+        _consistency(rng, "fine-consistency", "world-fine", p - 0.2, 300, True, 0.5 if loss == "clip" else 0.2, PAIRS)
     )
     shapes_top1 = tasks[0]["metrics"]["top1"]
     points = [

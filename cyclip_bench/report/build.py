@@ -25,8 +25,12 @@ from cyclip_bench.report.config import ReportConfig
 from cyclip_bench.report.document import DATA_DIR, PLOTS_DIR, FileWriter, ReportContext
 from cyclip_bench.report.html import render_html
 from cyclip_bench.report.markdown import render_markdown
+from cyclip_bench.report.robustness import refit_results
 from cyclip_bench.report.sections import (
+    build_findings,
+    findings_section,
     overview_section,
+    paper_section,
     provenance_section,
     seeds_section,
     suite_section,
@@ -46,7 +50,7 @@ def build_report(results: list[Path], out_dir: Path, **options: Any) -> dict[str
 def write_report(config: ReportConfig) -> dict[str, Any]:
     out_dir = config.out_dir
     previous = _check_out_dir(out_dir)
-    loaded = load_all(list(config.results))
+    loaded = refit_results(load_all(list(config.results)))  # effective robustness per shift set (robustness.py)
     labels = ordered_checkpoints(loaded)
     groups = seed_groups(loaded)
     colours = plots.checkpoint_colours(labels, groups)
@@ -60,7 +64,9 @@ def write_report(config: ReportConfig) -> dict[str, Any]:
         seed=config.seed,
     )
 
-    sections = [overview_section(context), seeds_section(context, groups)]
+    comparisons = build_findings(context)
+    sections = [findings_section(context, comparisons), overview_section(context), seeds_section(context, groups)]
+    sections.append(paper_section(context, comparisons))
     sections += [suite_section(context, suite) for suite in suites(loaded)]
     sections += [training_section(context), provenance_section(context)]
 

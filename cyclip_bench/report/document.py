@@ -41,6 +41,7 @@ class Section:
     tables: list[tuple[str, tables.Table]] = field(default_factory=list)
     plots: list[Plot] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    bullets: list[str] = field(default_factory=list)  # findings-style statements, shown as a list before tables
     children: list[Section] = field(default_factory=list)
     details: list[tuple[str, str]] = field(default_factory=list)  # (summary, preformatted text) blocks
     files: list[DataFile] = field(default_factory=list)

@@ -3,13 +3,12 @@ HTML through: '<script>' in a class name must stay text here too."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _MD_SPECIAL = str.maketrans(
     {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
+        "\\": "\\\\",
         "|": "\\|",
         "*": "\\*",
         "_": "\\_",
@@ -20,10 +19,15 @@ _MD_SPECIAL = str.maketrans(
         "\r": " ",
     }
 )
+# Markup starts with '<' before a letter, '/', '!' or '?' (a tag, comment, declaration or autolink) and an
+# entity with '&' before a letter or '#'; a backslash makes that character literal text (CommonMark), so the
+# Markdown holds no HTML entities and "p < 0.05" stays as written. A leading '>' would open a block quote.
+_MARKUP_START = re.compile(r"<(?=[A-Za-z/!?])|&(?=[A-Za-z#])|^>")
 
 
 def escape(text: object) -> str:
-    return str(text).translate(_MD_SPECIAL)
+    """Text from results as literal Markdown: no markup, no emphasis, no links, no table breaks."""
+    return _MARKUP_START.sub(lambda m: "\\" + m.group(0), str(text).translate(_MD_SPECIAL))
 
 
 def table(tbl, index_name: str = "") -> str:
@@ -54,6 +58,8 @@ def _section(section, level: int) -> list[str]:
         parts.append("; ".join(f"{escape(k)}: {escape(v)}" for k, v in section.meta) + "\n")
     for note in section.notes:
         parts.append(f"> {escape(note)}\n")
+    if section.bullets:
+        parts.append("".join(f"- {escape(bullet)}\n" for bullet in section.bullets))
     for caption, tbl in section.tables:
         parts.append(f"**{escape(caption)}**\n\n" + table(tbl))
     for plot in section.plots:

@@ -88,10 +88,26 @@ def _legend(ax, **kwargs) -> None:
     if len(handles) <= MAX_LEGEND_IN_AXES:
         ax.legend(fontsize=8, frameon=False, **kwargs)
         return
-    fig = ax.get_figure()
-    columns = min(LEGEND_COLUMNS, len(handles))
-    rows = -(-len(handles) // columns)
+    figure_legend(ax.get_figure(), handles, labels)
+
+
+LEGEND_CHAR_IN = 0.055  # width of one legend character at fontsize 7, inches (DejaVu Sans, generous)
+LEGEND_HANDLE_IN = 0.65  # the marker or line, its padding and the column gap, inches
+
+
+def legend_columns(labels: list[str], width_in: float) -> int:
+    """As many columns (at most LEGEND_COLUMNS) as fit the figure's width with the longest label: more would
+    run past the figure's edge and be cut off."""
+    longest = max((len(label) for label in labels), default=1)
+    fits = int(width_in // (LEGEND_HANDLE_IN + LEGEND_CHAR_IN * longest))
+    return max(1, min(LEGEND_COLUMNS, len(labels), fits))
+
+
+def figure_legend(fig: Figure, handles: list, labels: list[str]) -> None:
+    """A legend below the plots, in as many columns as the figure's width holds; the figure grows to fit it."""
     width, height = fig.get_size_inches()
+    columns = legend_columns(labels, width)
+    rows = -(-len(handles) // columns)
     fig.set_size_inches(width, height + 0.2 * rows + 0.2)
     fig.legend(handles, labels, loc="outside lower center", ncols=columns, fontsize=7, frameon=False)
 
@@ -147,48 +163,77 @@ def grouped_bars(
     return fig
 
 
+def _logit_curve(grid: np.ndarray, fit: dict) -> np.ndarray:
+    p = np.clip(grid / 100, 1e-4, 1 - 1e-4)
+    logit = np.log(p / (1 - p))
+    return 100 / (1 + np.exp(-(fit["slope"] * logit + fit["intercept"])))
+
+
 def effective_robustness(
-    points: pd.DataFrame, fit: dict | None, colours: dict[str, tuple], title: str
+    points: pd.DataFrame, fits: dict[str, dict | None], colours: dict[str, tuple], title: str
 ) -> Figure | None:
-    """In-distribution vs shift top-1 (%), one colour per checkpoint, one marker per shift set; y = x and the
-    logit-space baseline fit when the results carry one."""
+    """In-distribution vs shift top-1 (%), one panel per shift set, one colour per checkpoint; y = x and the
+    set's own logit-space baseline fit (``fits[set]``; None: too few checkpoints for one, said in the panel).
+    The checkpoints' legend sits below the panels, in as many columns as fit the width."""
     if points.empty:
         return None
-    fig = Figure(figsize=(6.2, 5.2), layout="constrained")
-    ax = fig.add_subplot()
-    markers = "osD^v<>pPX*h"
     datasets = list(dict.fromkeys(points["dataset"]))
-    for _, row in points.iterrows():
-        ax.scatter(
-            100 * row["id_top1"],
-            100 * row["shift_top1"],
-            color=colours[row["checkpoint"]],
-            marker=markers[datasets.index(row["dataset"]) % len(markers)],
-            s=55,
-            edgecolor="black",
-            linewidth=0.5,
-            zorder=3,
-        )
+    columns = min(3, len(datasets))
+    rows = -(-len(datasets) // columns)
+    fig = Figure(figsize=(3.6 * columns + 0.6, 3.4 * rows + 0.4), layout="constrained")
+    grid = fig.subplots(rows, columns, squeeze=False)
     top = min(100.0, max(100 * points["id_top1"].max(), 100 * points["shift_top1"].max()) * 1.1 + 2)
-    grid = np.linspace(0.5, top, 200)
-    ax.plot(grid, grid, color="black", linestyle=":", linewidth=1, label="y = x")
-    if fit and "slope" in fit and "intercept" in fit and fit.get("kind") != "identity":
-        p = np.clip(grid / 100, 1e-4, 1 - 1e-4)
-        logit = np.log(p / (1 - p))
-        fitted = 100 / (1 + np.exp(-(fit["slope"] * logit + fit["intercept"])))
-        ax.plot(grid, fitted, color="0.4", linestyle="--", linewidth=1, label="baseline fit (logit)")
-    for label, colour in colours.items():
-        if label in set(points["checkpoint"]):
-            ax.scatter([], [], color=colour, marker="s", label=_text(label))
-    for i, dataset in enumerate(datasets):
-        ax.scatter([], [], color="white", edgecolor="black", marker=markers[i % len(markers)], label=_text(dataset))
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_xlabel("in-distribution top-1 (%)")
-    ax.set_ylabel("shifted top-1 (%)")
-    ax.set_title(_text(title))
-    ax.grid(alpha=0.3)
-    _legend(ax, loc="upper left")
+    line = np.linspace(0.5, top, 200)
+    for i, ax in enumerate(grid.flat):
+        if i >= len(datasets):
+            ax.set_visible(False)
+            continue
+        dataset = datasets[i]
+        mine = points[points["dataset"] == dataset]
+        for _, row in mine.iterrows():
+            ax.scatter(
+                100 * row["id_top1"],
+                100 * row["shift_top1"],
+                color=colours[row["checkpoint"]],
+                s=40,
+                edgecolor="black",
+                linewidth=0.5,
+                zorder=3,
+            )
+        ax.plot(line, line, color="black", linestyle=":", linewidth=1)
+        fit = fits.get(dataset)
+        if fit:
+            ax.plot(line, _logit_curve(line, fit), color="0.35", linestyle="--", linewidth=1.2)
+        else:
+            ax.text(
+                0.03,
+                0.97,
+                f"no fit: {len(mine)} checkpoint(s)\nshown: shift − ID gap",
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8,
+                color="0.3",
+            )
+        ax.set_xlim(0, top)
+        ax.set_ylim(0, top)
+        ax.set_title(_text(dataset), fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=8)
+        if i % columns == 0:
+            ax.set_ylabel("shifted top-1 (%)", fontsize=9)
+        if i // columns == rows - 1 or i + columns >= len(datasets):
+            ax.set_xlabel("in-distribution top-1 (%)", fontsize=9)
+    fig.suptitle(_text(title))
+    handles = [Line2D([], [], color="black", linestyle=":", label="y = x")]
+    if any(fits.get(d) for d in datasets):
+        handles.append(Line2D([], [], color="0.35", linestyle="--", label="the set's baseline fit (logit)"))
+    present = set(points["checkpoint"])
+    handles += [
+        Line2D([], [], color=colour, marker="o", linestyle="", markeredgecolor="black", label=_text(label))
+        for label, colour in colours.items()
+        if label in present
+    ]
+    figure_legend(fig, handles, [h.get_label() for h in handles])
     return fig
 
 
@@ -260,13 +305,43 @@ def _metric_bars(ax, metrics: dict, labels: list[str], colours: dict, parts: lis
         )
     ax.set_xticks(range(len(parts)), [name for _, name in parts], fontsize=8)
     ax.grid(axis="y", alpha=0.3)
+    _from_zero(ax)
 
 
-def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[str, tuple], title: str) -> Figure | None:
+MIN_SPAN = 0.1  # a scatter axis spans at least this share of its values' magnitude (no zoom on a tiny gap)
+
+
+def _at_least_span(ax, values: list[float], axis: str) -> None:
+    """Widen ``axis`` so it spans at least MIN_SPAN of the values' magnitude around them: two points 0.7371 and
+    0.7317 must not fill the plot as if they were far apart."""
+    if not values:
+        return
+    low, high = min(values), max(values)
+    span = max(MIN_SPAN * max(abs(low), abs(high)), 1e-9)
+    if high - low >= span:
+        return
+    centre = (low + high) / 2
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(centre - span, centre + span)
+
+
+def geometry_panel(
+    metrics: dict[str, dict[str, float | None]],
+    colours: dict[str, tuple],
+    title: str,
+    extra: dict[str, tuple[dict[str, float | None], bool | None]] | None = None,
+) -> Figure | None:
     """Three panels: modality gap; in-modal and cross-modal consistency gaps; alignment vs uniformity. When the
     results hold the scale-free measures, a second row: rank correlations, normalised gaps and the cones
-    (a narrower cone shrinks the absolute gaps of the first row, not these)."""
-    labels = [label for label in metrics if any(v is not None for v in metrics[label].values())]
+    (a narrower cone shrinks the absolute gaps of the first row, not these). ``extra``: further geometry
+    measures (name → ({label: value}, higher is better)), one bar panel each, three to a row. Every bar axis
+    starts at 0."""
+    extra = {name: data for name, data in (extra or {}).items() if any(v is not None for v in data[0].values())}
+    labels = [
+        label
+        for label in metrics
+        if any(v is not None for v in metrics[label].values())
+        or any(data[0].get(label) is not None for data in extra.values())
+    ]
     if not labels:
         return None
     scale_free = any(
@@ -275,8 +350,10 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
         for _, parts in SCALE_FREE_PANELS[:2]
         for key, _ in parts
     )
-    fig = Figure(figsize=(12, 7.8 if scale_free else 4.0), layout="constrained")
-    grid = fig.subplots(2 if scale_free else 1, 3, squeeze=False)
+    extra_rows = -(-len(extra) // 3)
+    rows = (2 if scale_free else 1) + extra_rows
+    fig = Figure(figsize=(12, 3.9 * rows), layout="constrained")
+    grid = fig.subplots(rows, 3, squeeze=False)
     axes = grid[0]
     fig.suptitle(_text(title))
 
@@ -289,6 +366,7 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
         ax.set_xticks([])
     ax.set_title("modality gap ‖mean(I) − mean(T)‖ ↓", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
+    _from_zero(ax)
 
     ax = axes[1]
     _metric_bars(ax, metrics, labels, colours, [("inmodal_gap", "in-modal gap"), ("crossmodal_gap", "cross-modal gap")])
@@ -296,12 +374,15 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
     _legend(ax)
 
     ax = axes[2]
+    xs, ys = [], []
     for label in labels:
         uniform = metrics[label].get("uniform_joint")
         if uniform is None:
             uniform = metrics[label].get("uniform_image")
         align = metrics[label].get("align_image_text")
         if uniform is not None and align is not None:
+            xs.append(uniform)
+            ys.append(align)
             ax.scatter(
                 uniform,
                 align,
@@ -317,23 +398,63 @@ def geometry_panel(metrics: dict[str, dict[str, float | None]], colours: dict[st
     ax.set_title("alignment vs uniformity (lower-left is better)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.margins(0.25)
+    _at_least_span(ax, xs, "x")
+    _at_least_span(ax, ys, "y")
 
+    row = 1
     if scale_free:
         for ax, (panel_title, parts) in zip(grid[1], SCALE_FREE_PANELS, strict=True):
             _metric_bars(ax, metrics, labels, colours, parts)
             ax.axhline(0, color="black", linewidth=0.6)
             ax.set_title(panel_title, fontsize=10)
+        row = 2
+    names = list(extra)
+    for i, ax in enumerate(grid[row:].flat):
+        if i >= len(names):
+            ax.set_visible(False)
+            continue
+        values_of, higher = extra[names[i]]
+        heights = [values_of.get(label) for label in labels]
+        ax.bar(range(len(labels)), [np.nan if v is None else v for v in heights], color=[colours[x] for x in labels])
+        ax.set_xticks([])
+        ax.axhline(0, color="black", linewidth=0.6)
+        ax.set_title(_text(names[i]) + direction_arrow(higher), fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        _from_zero(ax)
     return fig
 
 
-def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figure | None:
-    """Loss (train solid, val dashed), the loss parts, learning rate and logit scale against step.
+def direction_arrow(higher_is_better: bool | None) -> str:
+    return "" if higher_is_better is None else " ↑" if higher_is_better else " ↓"
 
-    The parts are each run's objective's terms (``TrainingLog.terms``); one line style per term name."""
+
+def _from_zero(ax) -> None:
+    """Bars start at 0: the y axis always holds 0, whatever the values' sign."""
+    low, high = ax.get_ylim()
+    ax.set_ylim(min(low, 0.0), max(high, 0.0))
+
+
+def _batch_text(sizes: set) -> str:
+    known = sorted(str(v) for v in sizes if v is not None)
+    return f"batches of {' / '.join(known)}" if known else "its batches"
+
+
+def training_curves(
+    logs: dict[str, object],
+    colours: dict[str, tuple],
+    batch_sizes: dict[str, tuple[int | None, int | None]] | None = None,
+) -> Figure | None:
+    """Train loss, val loss (each on its own axis), the loss parts, learning rate and logit scale against step.
+
+    Train and val loss are not on one scale: a contrastive loss grows with the number of pairs it is computed
+    over (log N for chance), and training batches and validation chunks differ in size (``batch_sizes``:
+    label → (train batch, val chunk), from the runs' configs); each panel says its size. The parts are each
+    run's objective's terms (``TrainingLog.terms``); one line style per term name."""
     if not logs:
         return None
-    fig = Figure(figsize=(13, 3.8), layout="constrained")
-    axes = fig.subplots(1, 4)
+    sizes = batch_sizes or {}
+    fig = Figure(figsize=(15, 3.8), layout="constrained")
+    axes = fig.subplots(1, 5)
     terms = dict.fromkeys(term for log in logs.values() for term in log.terms)
     styles = ["-", "--", ":", "-."]
     part_styles = {term: styles[i % len(styles)] for i, term in enumerate(terms)}
@@ -341,30 +462,25 @@ def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figur
         colour = colours[label]
         train, val = log.train, log.val
         if not train.empty:
-            axes[0].plot(train["step"], train["loss"], color=colour, label=f"{_text(label)} train")
+            axes[0].plot(train["step"], train["loss"], color=colour, label=_text(label))
             for part in log.terms:
                 style = part_styles[part]
                 if train[part].notna().any():
-                    axes[1].plot(
+                    axes[2].plot(
                         train["step"],
                         train[part],
                         color=colour,
                         linestyle=style,
                     )
-            axes[2].plot(train["step"], train["lr"], color=colour, label=_text(label))
-            axes[3].plot(train["step"], train["logit_scale"], color=colour, label=_text(label))
+            axes[3].plot(train["step"], train["lr"], color=colour, label=_text(label))
+            axes[4].plot(train["step"], train["logit_scale"], color=colour, label=_text(label))
         if not val.empty:
-            axes[0].plot(
-                val["step"],
-                val["loss"],
-                color=colour,
-                linestyle="--",
-                marker="o",
-                markersize=3,
-                label=f"{_text(label)} val",
-            )
+            axes[1].plot(val["step"], val["loss"], color=colour, marker="o", markersize=3, label=_text(label))
+    train_sizes = {sizes.get(label, (None, None))[0] for label in logs}
+    val_sizes = {sizes.get(label, (None, None))[1] for label in logs}
     titles = [
-        "total loss",
+        f"train loss ({_batch_text(train_sizes)})",
+        f"val loss (held out, {_batch_text(val_sizes)})",
         "loss parts (train, before λ)",
         "learning rate",
         "logit scale s = exp(t)",
@@ -373,8 +489,8 @@ def training_curves(logs: dict[str, object], colours: dict[str, tuple]) -> Figur
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    axes[1].set_yscale("symlog", linthresh=1e-3)
+    axes[2].set_yscale("symlog", linthresh=1e-3)
     _legend(axes[0])
     styles = [Line2D([], [], color="0.2", linestyle=style, label=part) for part, style in part_styles.items()]
-    axes[1].legend(handles=styles, fontsize=8, frameon=False, loc="upper right")
+    axes[2].legend(handles=styles, fontsize=8, frameon=False, loc="upper right")
     return fig

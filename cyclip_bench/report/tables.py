@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from cyclip_bench.report import paper
+from cyclip_bench.report.geometry import geometry_home, geometry_metrics
 from cyclip_bench.report.stats import (
     MAX_SEEDS,
     POWER,
@@ -107,6 +107,30 @@ def headline_metrics(task: TaskResult) -> list[str]:
     return wanted or list(task.metrics)[:1]
 
 
+def headline_rows(results: list[Result], suite: str, task_name: str) -> list[str]:
+    """The task's headline metrics as the report's rows show them: geometry measured on caption pairs that an
+    earlier task of the suite also measured on is shown once, under that task (report/geometry.py)."""
+    ref = reference_task(results, suite, task_name)
+    home = geometry_home(results, suite, task_name)
+    if home is None or home.owner == task_name:
+        return headline_metrics(ref)
+    geometry = set(geometry_metrics(ref))
+    return [m for m in headline_metrics(ref) if m not in geometry]
+
+
+def _shared_geometry_note(results: list[Result]) -> str | None:
+    """A note naming the tasks whose geometry rows are shown under another task, or None."""
+    moved = []
+    for suite in suites(results):
+        for task_name in suite_tasks(results, suite):
+            home = geometry_home(results, suite, task_name)
+            if home is not None and home.owner != task_name:
+                moved.append(f"{suite} · {task_name} (see {home.owner}, same caption pairs {home.caption_set})")
+    if not moved:
+        return None
+    return "Geometry is shown once per caption set: " + "; ".join(moved) + "."
+
+
 def _best_flags(values: list[float | None], higher_is_better: bool | None) -> list[bool]:
     present = [v for v in values if v is not None]
     if higher_is_better is None or len(present) < 2:
@@ -118,48 +142,36 @@ def _best_flags(values: list[float | None], higher_is_better: bool | None) -> li
 
 
 def overview_table(results: list[Result]) -> Table:
-    """Rows: suite · task · headline metric; columns: checkpoints, then the paper's CLIP and CyCLIP."""
+    """Rows: suite · task · headline metric; columns: checkpoints. The paper's numbers have their own table
+    (the findings' "paper beside us")."""
     labels = ordered_checkpoints(results)
-    paper_cols = [f"{paper.PAPER_LABEL} {model}" for model in paper.paper_columns()]
     rows, best_rows, index = [], [], []
     for suite in suites(results):
         for task_name in suite_tasks(results, suite):
             ref = reference_task(results, suite, task_name)
-            for metric in headline_metrics(ref):
+            for metric in headline_rows(results, suite, task_name):
                 values = []
                 for label in labels:
                     task = find_task(results, label, suite, task_name)
                     values.append(task.metrics.get(metric) if task is not None else None)
                 unit = ref.unit(metric)
                 direction = direction_mark(ref.higher_is_better(metric))
-                number = paper.lookup(ref.kind, ref.dataset, metric)
-                cells = [format_value(v, unit) for v in values]
-                cells += [number.cell(m) if number else "" for m in paper.paper_columns()]
-                rows.append(cells)
-                flags = _best_flags(values, ref.higher_is_better(metric)) + [False] * len(paper_cols)
-                best_rows.append(flags)
+                rows.append([format_value(v, unit) for v in values])
+                best_rows.append(_best_flags(values, ref.higher_is_better(metric)))
                 index.append(f"{suite} · {task_name} · {metric}{unit_suffix(unit)}{direction}")
-    frame = pd.DataFrame(rows, index=index, columns=labels + paper_cols)
-    best = pd.DataFrame(best_rows, index=index, columns=labels + paper_cols)
-    frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
+    frame = pd.DataFrame(rows, index=index, columns=labels)
+    best = pd.DataFrame(best_rows, index=index, columns=labels)
     notes = ["Best checkpoint per row in bold; ↑ higher is better, ↓ lower is better. Percentages for fractions."]
-    if any(c in frame.columns for c in paper_cols):
-        notes.append(
-            f"Columns '{paper.PAPER_LABEL} …': the published CyCLIP-paper numbers for a ResNet-50 trained "
-            "on CC3M. '≈ DATASET' marks a generated-world set that stands in for that real dataset: compare "
-            "directions "
-            "(CLIP → CyCLIP), not absolute values."
-        )
+    shared = _shared_geometry_note(results)
+    if shared:
+        notes.append(shared)
     return Table(frame, best, notes, index_name="suite · task · metric")
 
 
-def _drop_empty_paper_columns(frame: pd.DataFrame, best: pd.DataFrame, paper_cols: list[str]):
-    empty = [c for c in paper_cols if (frame[c] == "").all()]
-    return frame.drop(columns=empty), best.drop(columns=empty)
-
-
 def task_table(results: list[Result], suite: str, task_name: str, n_boot: int, seed: int) -> Table:
-    """Every metric of one task: value per checkpoint with a 95% bootstrap CI where per-example data exist."""
+    """Every metric of one task: value per checkpoint with a 95% bootstrap CI where per-example data exist.
+    Geometry already shown under an earlier task measured on the same caption pairs is left out (a note
+    says where it is)."""
     labels = ordered_checkpoints(results)
     ref = reference_task(results, suite, task_name)
     metrics: list[str] = []
@@ -167,8 +179,14 @@ def task_table(results: list[Result], suite: str, task_name: str, n_boot: int, s
         task = find_task(results, label, suite, task_name)
         if task is not None:
             metrics.extend(m for m in task.metrics if m not in metrics)
-    paper_models = paper.paper_columns()
-    paper_cols = [f"{paper.PAPER_LABEL} {m}" for m in paper_models]
+    notes = []
+    home = geometry_home(results, suite, task_name)
+    if home is not None and home.owner != task_name:
+        geometry = set(geometry_metrics(ref))
+        metrics = [m for m in metrics if m not in geometry]
+        notes.append(
+            f"Geometry (caption pairs {home.caption_set}): shown under {home.owner}, measured on the same pairs."
+        )
     rows, best_rows, index = [], [], []
     for metric in metrics:
         unit = ref.unit(metric)
@@ -183,18 +201,14 @@ def task_table(results: list[Result], suite: str, task_name: str, n_boot: int, s
                 ci = bootstrap_ci(per_example, n_boot=n_boot, seed=seed)
                 text += f" [{format_value(ci.low, unit)}, {format_value(ci.high, unit)}]"
             cells.append(text)
-        number = paper.lookup(ref.kind, ref.dataset, metric)
-        cells += [number.cell(m) if number else "" for m in paper_models]
         rows.append(cells)
-        best_rows.append(_best_flags(values, ref.higher_is_better(metric)) + [False] * len(paper_cols))
+        best_rows.append(_best_flags(values, ref.higher_is_better(metric)))
         direction = direction_mark(ref.higher_is_better(metric))
         index.append(f"{metric}{unit_suffix(unit)}{direction}")
-    frame = pd.DataFrame(rows, index=index, columns=labels + paper_cols)
-    best = pd.DataFrame(best_rows, index=index, columns=labels + paper_cols)
-    frame, best = _drop_empty_paper_columns(frame, best, paper_cols)
-    notes = []
+    frame = pd.DataFrame(rows, index=index, columns=labels)
+    best = pd.DataFrame(best_rows, index=index, columns=labels)
     if any(ref.per_example_of(m) for m in metrics):
-        notes.append(f"[a, b]: 95% percentile bootstrap CI over test examples ({n_boot} resamples, seed {seed}).")
+        notes.insert(0, f"[a, b]: 95% percentile bootstrap CI over test examples ({n_boot} resamples, seed {seed}).")
     return Table(frame, best, notes, index_name="metric")
 
 
@@ -223,7 +237,9 @@ def comparison_table(
             cmp = compare_paired(a, b, n_boot=n_boot, seed=seed)
             unit = base.unit(metric)
             scale, suffix = (100.0, " pp") if unit == "fraction" else (1.0, "")
-            verdict = f"significant ({_p(cmp.p_value)})" if cmp.significant else f"not significant ({_p(cmp.p_value)})"
+            verdict = (
+                f"checkpoints differ ({_p(cmp.p_value)})" if cmp.significant else f"not significant ({_p(cmp.p_value)})"
+            )
             rows.append(
                 [
                     label,
@@ -255,7 +271,9 @@ def comparison_table(
     notes.insert(
         0,
         f"Paired on the same examples; difference = checkpoint − baseline ({baseline}); CI from a paired "
-        f"bootstrap ({n_boot} resamples); 'not significant' where p ≥ 0.05.",
+        f"bootstrap ({n_boot} resamples); 'not significant' where p ≥ 0.05. These tests compare these "
+        "checkpoints on this test set: they resample test examples, not training runs, so 'checkpoints differ' "
+        "says nothing about the methods (a second seed differs too; see the findings and the seeds section).",
     )
     return Table(frame, None, notes, index_name="metric")
 
@@ -286,11 +304,17 @@ def effective_robustness_points(results: list[Result], suite: str, task_name: st
                     "id_top1": float(point["id_top1"]),
                     "shift_top1": float(point["shift_top1"]),
                     "effective_robustness": task.metrics.get(f"{dataset}/effective_robustness"),
+                    "shift_gap": task.metrics.get(f"{dataset}/shift_gap"),
                 }
             )
     return pd.DataFrame(
-        rows, columns=["checkpoint", "dataset", "id_dataset", "id_top1", "shift_top1", "effective_robustness"]
+        rows,
+        columns=["checkpoint", "dataset", "id_dataset", "id_top1", "shift_top1", "effective_robustness", "shift_gap"],
     )
+
+
+def _pp(value) -> str:
+    return "—" if value is None or pd.isna(value) else f"{100 * value:+.2f}"
 
 
 def points_table(points: pd.DataFrame) -> Table:
@@ -301,11 +325,13 @@ def points_table(points: pd.DataFrame) -> Table:
                 f"{d} {100 * v:.2f}" for d, v in zip(points["id_dataset"], points["id_top1"], strict=False)
             ],
             "shift top-1 (%)": [f"{100 * v:.2f}" for v in points["shift_top1"]],
-            "effective robustness (pp)": [
-                "—" if v is None or pd.isna(v) else f"{100 * v:+.2f}" for v in points["effective_robustness"]
-            ],
+            "effective robustness (pp)": [_pp(v) for v in points["effective_robustness"]],
+            "shift − ID gap (pp)": [_pp(v) for v in points["shift_gap"]],
         }
     )
+    for column in ("effective robustness (pp)", "shift − ID gap (pp)"):
+        if (frame[column] == "—").all():
+            frame = frame.drop(columns=column)
     frame.index = list(points["dataset"])
     return Table(frame, None, [], index_name="shift dataset")
 
@@ -320,7 +346,7 @@ def seeds_table(results: list[Result], groups: dict[str, list[str]]) -> Table | 
     for suite in suites(results):
         for task_name in suite_tasks(results, suite):
             ref = reference_task(results, suite, task_name)
-            for metric in headline_metrics(ref):
+            for metric in headline_rows(results, suite, task_name):
                 unit = ref.unit(metric)
                 cells = []
                 for members in groups.values():
@@ -395,7 +421,7 @@ def seed_differences_table(
     for suite in suites(results):
         for task_name in suite_tasks(results, suite):
             ref = reference_task(results, suite, task_name)
-            for metric in headline_metrics(ref):
+            for metric in headline_rows(results, suite, task_name):
                 unit = ref.unit(metric)
                 a = seed_values(results, groups[base_group], suite, task_name, metric)
                 for name in others:

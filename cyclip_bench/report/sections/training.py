@@ -45,15 +45,26 @@ def training_section(context: ReportContext) -> Section | None:
         if (frame["final logit bias"] == _fmt(None)).all():
             frame = frame.drop(columns="final logit bias")  # only objectives with a bias (SigLIP) log one
         section.tables.append(("last logged values", tables.Table(frame, None, [], index_name="checkpoint")))
+    sizes = {label: _batch_sizes(loaded, label) for label in logs}
     plot = writer.add_plot(
-        plots.training_curves(logs, colours),
+        plots.training_curves(logs, colours, sizes),
         "training-curves",
         "Training curves",
-        "From each run's metrics.jsonl: total loss (train solid, val dashed), the loss parts, the "
-        "learning-rate schedule and the learned logit scale.",
+        "From each run's metrics.jsonl: the train loss, the validation loss, the loss parts, the "
+        "learning-rate schedule and the learned logit scale. Train and val loss have separate axes because "
+        "they are not on one scale: a contrastive loss is computed over the pairs of one batch and grows "
+        "with their number (chance is log N), and the training batches and the held-out validation chunks "
+        "differ in size (each panel's title gives them); compare each curve with itself over steps.",
     )
     section.plots.extend([plot] if plot else [])
     return section
+
+
+def _batch_sizes(loaded, label: str) -> tuple[int | None, int | None]:
+    """(training batch size, validation chunk size) from the checkpoint's training config, None where unknown."""
+    config = next((r.train_config for r in loaded if r.label == label and r.train_config), None) or {}
+    train, val = config.get("batch_size"), config.get("val_batch_size")
+    return (train if isinstance(train, int) else None, val if isinstance(val, int) else None)
 
 
 def _fmt(value, pattern: str = "{:.4g}") -> str:
