@@ -270,3 +270,20 @@ def test_the_report_gives_method_level_verdicts_with_seeds(tmp_path):
     assert "Method level: 3 seeds of cyclip against 3 of clip" in findings
     row = next(line for line in findings.splitlines() if line.startswith("| world · shapes-zeroshot · top1 "))
     assert "| better |" in row and "| detected |" in row and "Welch" in row
+
+
+def test_summary_lines_state_the_level_of_evidence(method_comparison):
+    from cyclip_bench.report.findings import summary_lines
+
+    (line,) = summary_lines([method_comparison])
+    assert line.startswith("cyclip vs clip (method level, 3 vs 3 seeds): world · shapes-zeroshot · top1: 52.00%")
+    one_seed = compare(
+        [
+            _result("clip", 0, {"shapes-zeroshot": 0.55}, CLIP_GEOMETRY),
+            _result("cyclip", 0, {"shapes-zeroshot": 0.75}, CONE_ONLY, lambda_inmodal=0.25),
+        ],
+        "clip-s0",
+        n_boot=200,
+    )
+    (line,) = summary_lines(one_seed)
+    assert "(one seed: these checkpoints, not the methods)" in line and "these checkpoints differ" in line

@@ -546,3 +546,19 @@ def comparison_bullets(comparison: Comparison) -> list[str]:
         level = "" if method else " (one value per checkpoint: no uncertainty)"
         lines.append(f"Geometry on {story.caption_set}, {story.suite} · {story.task}{level}: {story.text}")
     return lines
+
+
+def summary_lines(comparisons: list[Comparison], max_lines: int = 5) -> list[str]:
+    """A few lines for a terminal (e.g. the end of ``demo``): per comparison, its evidence level and its first
+    finding (the first headline metric of the first suite), at most ``max_lines``."""
+    lines = []
+    for comparison in comparisons[:max_lines]:
+        level = (
+            f"method level, {len(comparison.checkpoints)} vs {len(comparison.baseline_checkpoints)} seeds"
+            if comparison.method_level
+            else "one seed: these checkpoints, not the methods"
+        )
+        first = next((f for f in comparison.findings if f.role is None), None)
+        what = finding_text(first) if first is not None else "no metric in common"
+        lines.append(f"{comparison.configuration} vs {comparison.baseline} ({level}): {what}")
+    return lines
