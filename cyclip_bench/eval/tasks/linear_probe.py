@@ -2,7 +2,8 @@
 
 CLIP's protocol: the regularisation strength C (sklearn's convention: loss = C·ΣCE + ½‖W‖²) is chosen on a
 validation split carved from the train split with a coarse-to-fine search over log10 C, then the probe is refit
-on train+val with that C. L-BFGS (scipy) in float64 along a warm-started regularisation path on a fixed split:
+on train+val with that C. The solver (eval/probe_solver.py): L-BFGS (scipy) in float64 on a centred, rotated and
+per-direction scaled basis of the features, along a warm-started regularisation path on a fixed split:
 deterministic.
 """
 
@@ -12,63 +13,18 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-import numpy as np
-import scipy.optimize
 import torch
 
 from cyclip_bench.data.catalog import LABELLED
-from cyclip_bench.eval.blas import single_threaded_blas
 from cyclip_bench.eval.context import EvalContext
+from cyclip_bench.eval.probe_solver import ProbeBasis, fit_logistic_regression
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list
 from cyclip_bench.eval.tasks.zeroshot import check_labels
 from cyclip_bench.metrics import mean_per_class_recall, predictions_against
 from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import FileName, OpenFraction, PositiveInt, Seed
 
-
-def fit_logistic_regression(
-    x: torch.Tensor,
-    y: torch.Tensor,
-    num_classes: int,
-    C: float,
-    *,
-    max_iter: int = 1000,
-    init: tuple[torch.Tensor, torch.Tensor] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(W [d, K], b [K]) minimising C·Σ CE(xW + b, y) + ½‖W‖² (bias unregularised).
-
-    scipy's L-BFGS-B with the analytic gradient, in float64, from ``init`` (a neighbouring solution) or zero;
-    deterministic either way. The objective is divided by C·N, which keeps its scale O(1) for every C without
-    moving the minimiser. The problem is convex, so a warm start changes how fast the solver gets there, not
-    where it goes.
-    """
-    xn = x.double().numpy()
-    yn = y.numpy()
-    n, d = xn.shape
-    onehot = np.zeros((n, num_classes))
-    onehot[np.arange(n), yn] = 1.0
-    l2 = 1.0 / (C * n)
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        w, b = theta[: d * num_classes].reshape(d, num_classes), theta[d * num_classes :]
-        logits = xn @ w + b
-        logits -= logits.max(axis=1, keepdims=True)
-        log_z = np.log(np.exp(logits).sum(axis=1, keepdims=True))
-        log_p = logits - log_z
-        loss = -(onehot * log_p).sum() / n + 0.5 * l2 * (w**2).sum()
-        residual = (np.exp(log_p) - onehot) / n
-        grad_w = xn.T @ residual + l2 * w
-        return loss, np.concatenate([grad_w.ravel(), residual.sum(axis=0)])
-
-    theta0 = np.zeros(d * num_classes + num_classes)
-    if init is not None:
-        theta0 = np.concatenate([init[0].double().numpy().ravel(), init[1].double().numpy()])
-    with single_threaded_blas():
-        found = scipy.optimize.minimize(
-            objective, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-6}
-        )
-    theta = torch.from_numpy(found.x)
-    return theta[: d * num_classes].view(d, num_classes), theta[d * num_classes :]
+__all__ = ["LinearProbe", "LinearProbeOptions", "fit_logistic_regression", "predict", "search_C", "split_train_val"]
 
 
 def predict(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -98,6 +54,7 @@ def search_C(
     search split — the start for the refit on all the data).
     """
     train, val = split_train_val(len(y), val_fraction, seed)
+    basis = ProbeBasis.of(x[train])
     tried: dict[float, float] = {}
     solutions: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -105,7 +62,9 @@ def search_C(
         if log_c not in tried:
             nearest = min(solutions, key=lambda c: (abs(c - log_c), c), default=None)
             init = solutions[nearest] if nearest is not None else None
-            w, b = fit_logistic_regression(x[train], y[train], num_classes, 10.0**log_c, max_iter=max_iter, init=init)
+            w, b = fit_logistic_regression(
+                x[train], y[train], num_classes, 10.0**log_c, max_iter=max_iter, init=init, basis=basis
+            )
             solutions[log_c] = (w, b)
             tried[log_c] = float((predict(x[val], w, b) == y[val]).double().mean())
         return tried[log_c]
@@ -166,7 +125,7 @@ class LinearProbe(TaskKind):
             task="linear_probe",
             train=train_set.fingerprint(),
             options=dataclasses.asdict(opts),
-            solver=2,  # 2: warm-started regularisation path
+            solver=3,  # 2: warm-started regularisation path; 3: on a whitened basis (eval/probe_solver.py)
         )
         C, history, w, b = probe["C"], probe["history"], probe["w"], probe["b"]
         predictions = predictions_against(x_test.double() @ w + b, y_test)  # ties: docs/evaluation.md, "Ties"
