@@ -1,10 +1,12 @@
-"""Evaluation speed: a multi-task suite vs the encode-once floor, and a warm-cache re-run vs a cold one.
+"""Evaluation speed: each suite vs its encode-once floor, and a warm-cache re-run vs a cold one.
 
-    .venv/bin/python bench/eval_bench.py [--world DIR] [--size 0.2] [--suite world] [--batch-size 256]
+    .venv/bin/python bench/eval_bench.py [--world DIR] [--size 0.2] [--suite world-all] [--batch-size 256]
 
 The floor is the time to encode every image the suite reads exactly once (same model, batch size, workers),
 with no text, no tasks and no I/O of results. The checkpoint is an untrained `tiny` model: speed does not
-depend on the weights. Prints one JSON line with the figures (recorded in bench/README.md).
+depend on the weights. ``--suite world-all`` (the default) measures every built-in suite that runs on the
+generated world (``world*``), one after the other, each with its own floor. Prints one JSON line per suite, then
+a Markdown table with each suite's cold / floor ratio (recorded in bench/README.md).
 """
 
 from __future__ import annotations
@@ -184,11 +186,76 @@ def compare_clip_benchmark(python: str, world: Path, tmp: Path, batch_size: int)
     }
 
 
+WORLD_ALL = "world-all"
+
+
+def world_suites() -> list[str]:
+    """Every built-in suite that runs on the generated world: the ``world`` suite and its parts."""
+    from cyclip_bench.eval.suite import builtin_suite_names
+
+    return [name for name in builtin_suite_names() if name == "world" or name.startswith("world-")]
+
+
+def measure_suite(suite: str, checkpoint: Path, world: Path, tmp: Path, batch_size: int, workers: int) -> dict:
+    """Floor (best of two passes: the first also warms the OS file cache), a cold run with an empty feature
+    cache, and a warm re-run, for one suite."""
+    from cyclip_bench.eval import EvalConfig, evaluate
+
+    cfg = EvalConfig(
+        checkpoints=(str(checkpoint),),
+        suite=suite,
+        out=tmp / f"out-{suite}",
+        data_root=world,
+        batch_size=batch_size,
+        workers=workers,
+        cache_dir=tmp / f"cache-{suite}",
+        progress=False,
+    )
+    floor, images = min(encode_once_floor(cfg, checkpoint) for _ in range(2))
+    start = time.perf_counter()
+    cold_run = json.loads(evaluate(cfg)[0].read_text())["run"]
+    cold = time.perf_counter() - start
+    start = time.perf_counter()
+    paths = evaluate(cfg)
+    warm = time.perf_counter() - start
+    run = json.loads(paths[0].read_text())["run"]
+    return {
+        "suite": suite,
+        "images_encoded_once": images,
+        "batch_size": batch_size,
+        "workers": workers,
+        "floor_s": round(floor, 2),
+        "cold_s": round(cold, 2),
+        "warm_s": round(warm, 2),
+        "cold_over_floor": round(cold / floor, 2),
+        "warm_over_cold": round(warm / cold, 3),
+        "cold_stage_s": cold_run["wall_time_s"],
+        "warm_stage_s": run["wall_time_s"],
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    """The README's table: one row per suite."""
+    lines = [
+        "| suite | images | floor | cold | warm | cold / floor | warm / cold |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| `{row['suite']}` | {row['images_encoded_once']:,} | {row['floor_s']:.2f} s | {row['cold_s']:.2f} s "
+            f"| {row['warm_s']:.2f} s | {row['cold_over_floor']:.2f}x | {row['warm_over_cold']:.3f}x |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", type=Path, default=None, help="world folder (generated if missing)")
     parser.add_argument("--size", type=float, default=0.2, help="world size when generating")
-    parser.add_argument("--suite", default="world")
+    parser.add_argument(
+        "--suite", default=WORLD_ALL, help=f"a suite name or path; {WORLD_ALL}: every built-in world suite"
+    )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument(
@@ -199,7 +266,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from cyclip_bench.data.synth import generate_world
-    from cyclip_bench.eval import EvalConfig, evaluate
 
     tmp = Path(tempfile.mkdtemp(prefix="eval-bench-"))
     world = args.world or tmp / "world"
@@ -209,43 +275,12 @@ def main() -> None:
         print(json.dumps(compare_clip_benchmark(args.clip_benchmark_python, world, tmp, args.batch_size)))
         return
     checkpoint = _checkpoint(tmp)
-    cfg = EvalConfig(
-        checkpoints=(str(checkpoint),),
-        suite=args.suite,
-        out=tmp / "out",
-        data_root=world,
-        batch_size=args.batch_size,
-        workers=args.workers,
-        cache_dir=tmp / "cache",
-        progress=False,
-    )
-    # The floor is measured twice (the first pass also warms the OS file cache); the faster one counts.
-    floor, images = min(encode_once_floor(cfg, checkpoint) for _ in range(2))
-    start = time.perf_counter()
-    cold_run = json.loads(evaluate(cfg)[0].read_text())["run"]
-    cold = time.perf_counter() - start
-    start = time.perf_counter()
-    paths = evaluate(cfg)
-    warm = time.perf_counter() - start
-    run = json.loads(paths[0].read_text())["run"]
-    print(
-        json.dumps(
-            {
-                "suite": args.suite,
-                "images_encoded_once": images,
-                "batch_size": args.batch_size,
-                "workers": args.workers,
-                "floor_s": round(floor, 2),
-                "cold_s": round(cold, 2),
-                "warm_s": round(warm, 2),
-                "cold_over_floor": round(cold / floor, 2),
-                "warm_over_cold": round(warm / cold, 3),
-                "cold_stage_s": cold_run["wall_time_s"],
-                "warm_stage_s": run["wall_time_s"],
-                "torch_threads": torch.get_num_threads(),
-            }
-        )
-    )
+    suites = world_suites() if args.suite == WORLD_ALL else [args.suite]
+    rows = []
+    for suite in suites:
+        rows.append(measure_suite(suite, checkpoint, world, tmp, args.batch_size, args.workers))
+        print(json.dumps(rows[-1]), flush=True)
+    print(table(rows))
 
 
 if __name__ == "__main__":

@@ -175,3 +175,16 @@ def test_zoo_bench_smoke_path(tmp_path, world_dir, capsys):
     for profile in (row["sweep_profile"], row["separate_profile"]):
         assert set(profile) == {"decode_shared", "encode_images", "encode_texts", "tasks", "total"}
     assert sorted(p.name for p in (tmp_path / "zoo").iterdir()) == ["zoo-s0.pt", "zoo-s1.pt"]
+
+
+def test_eval_bench_reports_every_world_suite_against_its_floor(tmp_path, world_dir):
+    bench = _bench_module("eval_bench")
+    suites = bench.world_suites()
+    assert "world" in suites and {"world-shifts", "world-linear-probe"} <= set(suites)
+    assert all(name == "world" or name.startswith("world-") for name in suites)
+    checkpoint = bench._checkpoint(tmp_path)
+    row = bench.measure_suite("world-linear-probe", checkpoint, world_dir, tmp_path, 64, 0)
+    assert row["suite"] == "world-linear-probe" and row["images_encoded_once"] > 0
+    assert row["cold_over_floor"] == pytest.approx(row["cold_s"] / row["floor_s"], rel=0.05)
+    markdown = bench.table([row])
+    assert "| `world-linear-probe` |" in markdown and f"{row['cold_over_floor']:.2f}x" in markdown
