@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +28,31 @@ from cyclip_bench.results import Result, TaskResult
 FILE_NAME = "eval_results.jsonl"  # the file DataComp's evaluate.py writes in a model's output folder
 LINE_KEYS = ("key", "dataset", "metrics")
 
-# Our task kinds DataComp evaluates → (the prefix of a key for a dataset it does not list, the default main metric).
-KINDS = {"zeroshot": ("", "acc1"), "retrieval": ("retrieval/", "mean_recall@1")}
+
+def _no_derived(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def _mean_recall_at_1(metrics: dict[str, Any]) -> dict[str, Any]:
+    """DataComp's retrieval summary: the mean of the two directions' R@1 (null when either is)."""
+    pair = (metrics.get("text_retrieval_recall@1"), metrics.get("image_retrieval_recall@1"))
+    return {"mean_recall@1": 0.5 * (pair[0] + pair[1]) if None not in pair else None}
+
+
+@dataclass(frozen=True)
+class DataCompKind:
+    """How one of our task kinds appears in DataComp's file."""
+
+    prefix: str  # the key prefix for a dataset DataComp does not list
+    default_main: str  # the main metric of such a dataset
+    derived: Callable[[dict[str, Any]], dict[str, Any]] = dataclass_field(default=_no_derived)  # metrics DataComp adds
+
+
+# Our task kinds DataComp evaluates.
+KINDS = {
+    "zeroshot": DataCompKind("", "acc1"),
+    "retrieval": DataCompKind("retrieval/", "mean_recall@1", _mean_recall_at_1),
+}
 
 
 def _null(value: float) -> float | None:
@@ -46,15 +72,12 @@ def task_line(task: TaskResult, extras: bool) -> dict[str, Any] | None:
     if kind is None:
         metrics["main_metric"] = None
         return {"key": f"cyclip_bench/{task.kind}/{task.dataset}", "dataset": task.name, "metrics": metrics}
-    prefix, default_main = kind
-    if task.kind == "retrieval":
-        pair = (metrics.get("text_retrieval_recall@1"), metrics.get("image_retrieval_recall@1"))
-        metrics["mean_recall@1"] = 0.5 * (pair[0] + pair[1]) if None not in pair else None
+    metrics.update(kind.derived(metrics))
     known = DATACOMP_TASKS.get(task.dataset)
     if known is not None:
         key, name, main = known.key, known.name, known.main_metric
     else:
-        key, name, main = prefix + task.dataset, task.dataset, default_main
+        key, name, main = kind.prefix + task.dataset, task.dataset, kind.default_main
     metrics["main_metric"] = metrics.get(main)
     return {"key": key, "dataset": name, "metrics": metrics}
 
