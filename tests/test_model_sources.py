@@ -229,12 +229,22 @@ def test_eval_model_and_pretrained_flags_as_open_clip_spells_them(hf_home, tmp_p
     "argv, names",
     [
         (["eval", "-c", "hf-hub:nobody/nothing"], ["nobody/nothing", "models--nobody--nothing", "hf download"]),
-        (["eval", "--model", "tiny", "--pretrained", "hubtag"], ["tiny-org/tiny-tag", "models--tiny-org--tiny-tag"]),
-        (["eval", "--model", "tiny", "--pretrained", "urltag"], [".cache/clip/tiny-url-weights.pt"]),
+        (
+            ["eval", "--model", "tiny", "--pretrained", "hubtag"],
+            ["error: --pretrained hubtag (model tiny)", "tiny-org/tiny-tag", "models--tiny-org--tiny-tag"],
+        ),
+        (
+            ["eval", "--model", "tiny", "--pretrained", "urltag"],
+            ["error: --pretrained urltag", ".cache/clip/tiny-url-weights.pt"],
+        ),
+        (
+            ["eval", "-c", "urltag", "--model", "tiny"],
+            ["error: --checkpoint urltag", ".cache/clip/tiny-url-weights.pt"],
+        ),
         (["train", "--pretrained", "hf-hub:nobody/nothing"], ["--pretrained hf-hub:nobody/nothing", "hf download"]),
         (["train", "--model", "tiny", "--pretrained", "hubtag"], ["--pretrained hubtag", "models--tiny-org--tiny-tag"]),
     ],
-    ids=["hf-hub", "hub-tag", "url-tag", "train-hf-hub", "train-tag"],
+    ids=["hf-hub", "hub-tag", "url-tag", "checkpoint-tag", "train-hf-hub", "train-tag"],
 )
 def test_a_cache_miss_is_one_line_naming_what_to_fetch_and_where(
     hf_home, tmp_path, world_dir, monkeypatch, network_off, argv, names

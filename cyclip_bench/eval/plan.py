@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cyclip_bench.errors import ConfigError, UserError
-from cyclip_bench.eval.config import EvalConfig
+from cyclip_bench.eval.config import EvalConfig, checkpoint_entry
 from cyclip_bench.eval.splits import SplitUse, build_needs, describe
 from cyclip_bench.eval.suite import SuiteSpec, TaskSpec, load_suite
 from cyclip_bench.eval.tasks import TaskKind, make_task
@@ -34,6 +34,7 @@ class CheckpointPlan:
     previous: dict | None  # the result already at ``result_path`` (read and checked once), if any
     kind: str = "file"  # "file" | "hf-hub" | "local-dir" | "pretrained"
     where: str = ""  # a released model's weights file (and revision) in the cache or folder, or "not cached: …"
+    flag: str = "--checkpoint"  # the flag it was given with (eval's --pretrained TAG too): what messages name
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,10 @@ def plan_checkpoints(cfg: EvalConfig, suite: SuiteSpec) -> tuple[CheckpointPlan,
     from cyclip_bench.models.interop import checkpoint_source
 
     planned: list[CheckpointPlan] = []
+    by_pretrained = {cfg_source for _, cfg_source in map(checkpoint_entry, cfg.pretrained)}
     for label, source in cfg.labelled_checkpoints:
-        found = checkpoint_source(source, cfg.architecture)
+        flag = "--pretrained" if source in by_pretrained else "--checkpoint"
+        found = checkpoint_source(source, cfg.architecture, flag=flag)
         label = label or found.label
         other = next((c for c in planned if c.label == label), None)
         if other is not None:
@@ -135,6 +138,7 @@ def plan_checkpoints(cfg: EvalConfig, suite: SuiteSpec) -> tuple[CheckpointPlan,
                 previous=previous,
                 kind=found.kind,
                 where=found.where,
+                flag=flag,
             )
         )
     _check_other_versions(cfg, suite, {c.result_path: c.previous for c in planned})

@@ -83,7 +83,7 @@ def _load_checkpoints(plan: Plan, device: str) -> list[Any]:
 
     loaded = []
     for planned in plan.checkpoints:
-        ckpt = load_for_eval(planned.source, planned.model, device, sha256=planned.sha256)
+        ckpt = load_for_eval(planned.source, planned.model, device, sha256=planned.sha256, flag=planned.flag)
         ckpt.label = planned.label
         ckpt.record["label"] = planned.label
         loaded.append(ckpt)

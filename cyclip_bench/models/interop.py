@@ -76,10 +76,11 @@ class CheckpointSource:
     where: str = ""  # for a released model: the weights file it reads (and revision), or "not cached: …"
 
 
-def checkpoint_source(source: str, model_name: str | None = None) -> CheckpointSource:
+def checkpoint_source(source: str, model_name: str | None = None, *, flag: str = "--checkpoint") -> CheckpointSource:
     """The file ``source`` (hashed), or a released model — ``hf-hub:ORG/REPO``, a model folder, or with
     ``model_name`` an open_clip pretrained tag — found in the cache or on disk (its weights hashed, not loaded,
-    nothing downloaded); ``model_name`` checked with did-you-mean. Refusals are ``load_for_eval``'s."""
+    nothing downloaded); ``model_name`` checked with did-you-mean. Refusals are ``load_for_eval``'s, naming ``flag``
+    (the flag the user gave it with: ``--checkpoint`` or eval's ``--pretrained``)."""
     if model_name is not None and not is_model_source(source):
         check_model_flag(model_name)
     path = Path(source)
@@ -87,7 +88,7 @@ def checkpoint_source(source: str, model_name: str | None = None) -> CheckpointS
         return CheckpointSource(_label_for(path), str(path.resolve()), sha256_file(path))
     if not is_model_source(source):
         refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
-    found = resolve_model_source(source, model_name, fetch=False)
+    found = resolve_model_source(source, model_name, flag=flag, fetch=False)
     return CheckpointSource(found.label, found.path, found.sha256, found.kind, found.where)
 
 
@@ -107,7 +108,12 @@ def _foreign_model(name: str, device: str) -> tuple[torch.nn.Module, ModelInfo]:
 
 
 def load_for_eval(
-    source: str, model_name: str | None = None, device: str = "cpu", *, sha256: str | None = None
+    source: str,
+    model_name: str | None = None,
+    device: str = "cpu",
+    *,
+    sha256: str | None = None,
+    flag: str = "--checkpoint",
 ) -> LoadedCheckpoint:
     """A checkpoint file (this project's, open_clip's, the official CyCLIP release, safetensors) or, with
     ``model_name``, an open_clip pretrained tag → model in eval mode + provenance record. ``sha256``: the file's
@@ -118,7 +124,7 @@ def load_for_eval(
             check_model_flag(model_name)
         if not is_model_source(source):
             refuse_folder(path)  # a folder is never a pretrained tag: say what it is rather than "does not exist"
-        return _load_model_source(resolve_model_source(source, model_name), device)
+        return _load_model_source(resolve_model_source(source, model_name, flag=flag), device)
     payload = read_weights_payload(path)
     sha = sha256 or sha256_file(path)
     record: dict[str, Any] = {
