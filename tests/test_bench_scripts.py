@@ -188,3 +188,28 @@ def test_eval_bench_reports_every_world_suite_against_its_floor(tmp_path, world_
     assert row["cold_over_floor"] == pytest.approx(row["cold_s"] / row["floor_s"], rel=0.05)
     markdown = bench.table([row])
     assert "| `world-linear-probe` |" in markdown and f"{row['cold_over_floor']:.2f}x" in markdown
+
+
+def test_precision_bench_interleaves_rounds_and_tables_every_configuration():
+    bench = _bench_module("precision_bench")
+    assert [label for label, _, _ in bench.configurations("RN50")] == ["fp32", "bf16", "fp32+CL", "bf16+CL"]
+    assert [label for label, _, _ in bench.configurations("tiny-vit")] == ["fp32", "bf16"]
+    calls: list[str] = []
+    seconds = bench.time_rounds({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=3)
+    assert calls == ["a", "b"] + ["a", "b"] * 3  # one warm-up each, then the rounds interleaved
+    assert {name: len(s) for name, s in seconds.items()} == {"a": 3, "b": 3}
+    row = {"model": "RN50", "what": "image encoder", "per_s": {"fp32": 8.0, "bf16+CL": 20.0}}
+    row["speedup_vs_fp32"] = {"fp32": 1.0, "bf16+CL": 2.5}
+    assert "| `RN50` | image encoder | 8.0 | — | — | 20.0 | 2.5x (bf16+CL) |" in bench.speed_table([row])
+
+
+@pytest.mark.slow
+def test_precision_bench_times_the_tiny_encoders_and_training_step():
+    bench = _bench_module("precision_bench")
+    rows = bench.speed(["tiny"], batch=4, rounds=1)
+    assert [(r["model"], r["what"]) for r in rows] == [
+        ("tiny", "image encoder"),
+        ("tiny", "text encoder"),
+        ("tiny", "training step (pairs)"),
+    ]
+    assert all(set(r["per_s"]) == {"fp32", "bf16"} and min(r["per_s"].values()) > 0 for r in rows)
