@@ -62,10 +62,10 @@ def test_the_link_check_sees_a_broken_link(tmp_path, monkeypatch):
     page = tmp_path / "README.md"
     page.write_text(
         "[ok](docs/a.md) [ok2](docs/a.md#real-heading) [web](https://x.org/y.md) `[code](no.md)`\n"
-        "[gone](PAPER.md) [anchor](docs/a.md#nothing) [out](../shared/x.md)\n"
+        "[gone](MISSING.md) [anchor](docs/a.md#nothing) [out](../elsewhere/x.md)\n"
     )
     assert broken(page) == [
-        "PAPER.md: no such file",
+        "MISSING.md: no such file",
         "docs/a.md#nothing: no heading #nothing in a.md",
-        "../shared/x.md: outside the repository",
+        "../elsewhere/x.md: outside the repository",
     ]
