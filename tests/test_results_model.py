@@ -107,8 +107,8 @@ def test_a_kind_nobody_declared_has_no_direction_and_no_best_cell(tmp_path):
     loaded = load_all(paths)
     assert loaded[0].tasks[0].metric_info["accuracy_gap"] == FALLBACK_INFO
     md = build_report(paths, tmp_path / "report", n_boot=100)["markdown"].read_text()
-    rows = [line for line in md.splitlines() if "accuracy\\_gap |" in line]  # overview and task table
-    assert len(rows) == 2, rows
+    rows = [line for line in md.splitlines() if "accuracy\\_gap |" in line]  # findings, overview and task table
+    assert len(rows) == 3, rows
     for row in rows:
         assert "↑" not in row and "↓" not in row and "**" not in row, row
         assert "| 0.25 | 0.75 |" in row  # plain values, not percentages
