@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTSIDE = re.compile(r"\.\./shared|\bshared/[A-Z]+\.md|\b(PAPER|DESIGN|STYLE|PITFALLS|DATASETS)\.md\b")
+# Built from parts so that this file, like every other, holds no such reference itself.
+_FOLDER = "sha" + "red"
+_NOTES = ("PAP" + "ER", "DES" + "IGN", "STY" + "LE", "PITF" + "ALLS", "DATA" + "SETS")
+OUTSIDE = re.compile(rf"\.\./{_FOLDER}|\b{_FOLDER}/[A-Z]+\.md|\b({'|'.join(_NOTES)})\.md\b")
 
 
 def _tracked_text_files() -> list[Path]:
@@ -24,10 +27,9 @@ def _tracked_text_files() -> list[Path]:
 
 
 def test_no_file_refers_outside_the_repository():
-    this = Path(__file__).resolve()
     hits = []
     for path in _tracked_text_files():
-        if path.resolve() == this or not path.is_file():
+        if not path.is_file():
             continue
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
             if OUTSIDE.search(line):
@@ -36,7 +38,8 @@ def test_no_file_refers_outside_the_repository():
 
 
 def test_the_pattern_catches_what_it_is_for():
-    for text in ("see ../shared/DESIGN.md", "formulas in PAPER.md", "from shared/PAPER.md"):
+    folder, design, paper = _FOLDER, _NOTES[1], _NOTES[0]
+    for text in (f"see ../{folder}/{design}.md", f"formulas in {paper}.md", f"from {folder}/{paper}.md"):
         assert OUTSIDE.search(text), text
     assert not OUTSIDE.search("see docs/paper.md and docs/architecture.md")
 
