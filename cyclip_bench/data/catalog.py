@@ -107,6 +107,15 @@ class _Labelled(DataKind):
         return data
 
 
+def images_with_transform(data: Any, transform: Any) -> Any:
+    """A shallow copy of a dataset that holds its images in ``data.images``, those images read with
+    ``transform`` (the original keeps its own)."""
+    data = copy.copy(data)
+    data.images = copy.copy(data.images)
+    data.images.transform = transform
+    return data
+
+
 class _Retrieval(DataKind):
     name, unit, splits = "retrieval", "captions", ("test",)
 
@@ -118,10 +127,7 @@ class _Retrieval(DataKind):
         return build_retrieval_dataset(ref, data_root, transform)
 
     def with_transform(self, data: Any, transform: Any) -> Any:
-        data = copy.copy(data)
-        data.images = copy.copy(data.images)
-        data.images.transform = transform
-        return data
+        return images_with_transform(data, transform)
 
     def size(self, data: Any) -> int:
         return len(data.captions)

@@ -15,7 +15,6 @@ Catalog names (``COMPOSITIONAL``'s own): ``sugarcrepe`` (DATA_ROOT/sugarcrepe), 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cyclip_bench.data.captions import read_caption_table
-from cyclip_bench.data.catalog import DataKind
+from cyclip_bench.data.catalog import DataKind, images_with_transform
 from cyclip_bench.data.labelled import _ImageList
 from cyclip_bench.errors import DataError, UserError
 from cyclip_bench.registry import Registry
@@ -424,10 +423,7 @@ class _Compositional(DataKind):
         return build_compositional(ref, data_root, transform)
 
     def with_transform(self, data: Any, transform: Any) -> Any:
-        data = copy.copy(data)
-        data.images = copy.copy(data.images)
-        data.images.transform = transform
-        return data
+        return images_with_transform(data, transform)
 
     def size(self, data: Any) -> int:
         return len(data.choices) + len(data.groups)
