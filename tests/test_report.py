@@ -413,7 +413,7 @@ def test_report_on_real_eval_results(eval_results, tmp_path):
     assert "paired comparison against clip" in md and "McNemar exact" in md
     assert "significant (p = " in md  # every comparison carries a verdict
     assert re.search(r"\d+\.\d\d \\\[\d+\.\d\d, \d+\.\d\d\\\]", md), "values with bootstrap CIs"
-    assert "(≈ CIFAR-10)" in md  # the paper beside us, labelled as an analogue
+    assert "CIFAR-10 (analogue)" in md  # the paper beside us, labelled as an analogue
     kinds = {p.name.split("-")[0] for p in paths["plots"] if p.suffix == ".png"}
     assert {"bars", "er", "consistency", "geometry", "training"} <= kinds, kinds
     assert all(p.with_suffix(".svg").is_file() for p in paths["plots"] if p.suffix == ".png")
