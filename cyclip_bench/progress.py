@@ -60,8 +60,12 @@ def labelled(text: str, label: str | None = None) -> str:
 
 
 def say(message: str, label: str | None = None, stream: IO[str] | None = None) -> None:
-    """One labelled status line on stderr, flushed at once (lines of worker processes interleave whole)."""
-    print(labelled(message, label), file=stream or sys.stderr, flush=True)
+    """One labelled status line on stderr, flushed at once. One ``write`` of text and newline together: ``print``
+    writes them separately, and stderr (write-through) passes each on at once, so two worker processes' lines
+    would join mid-line."""
+    stream = stream or sys.stderr
+    stream.write(labelled(message, label) + "\n")
+    stream.flush()
 
 
 def is_terminal(stream: IO[str] | None = None) -> bool:

@@ -186,3 +186,22 @@ def test_demo_summary_with_seeds_is_a_method_level_comparison(tmp_path):
     assert lines[0].startswith("headline: shapes-zeroshot top-1, mean over 3 seeds: clip 55.0% (sd 5.0)")
     assert "not detected with these seeds" in lines[1]
     assert lines[2].startswith("evidence: 3 training seeds per objective — a method-level comparison")
+
+
+def test_a_status_line_is_one_write_so_worker_lines_never_join_mid_line(monkeypatch):
+    """Two demo workers share stderr, which passes every write on at once: a line written as text, then newline
+    (as ``print`` does) let another worker's line in between ("...steps)[i-cyclip-s100] reusing ...")."""
+
+    class Recording(io.StringIO):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.writes.append(text)
+            return super().write(text)
+
+    monkeypatch.setattr(progress, "_label", "clip-s101")
+    stream = Recording()
+    progress.say("reusing finished run runs/clip-s101 (2000/2000 steps)", stream=stream)
+    assert stream.writes == ["[clip-s101] reusing finished run runs/clip-s101 (2000/2000 steps)\n"]
