@@ -261,11 +261,17 @@ def test_the_report_opens_with_findings_and_no_method_claim_from_one_seed(tmp_pa
     html = paths["html"].read_text()
     assert html.index('id="findings"') < html.index('id="overview"')
     assert '<ul class="findings">' in html and "Not a method comparison" in html
+    # the closing lines ``demo`` prints come with the report: no method claim from one seed
+    assert not paths["method_level"]
+    (line,) = paths["summary"]
+    assert line.startswith("cyclip vs clip (one seed: these checkpoints, not the methods): ")
 
 
 def test_the_report_gives_method_level_verdicts_with_seeds(tmp_path):
     _write(tmp_path / "results", _three_seeds())
-    md = build_report([tmp_path / "results"], tmp_path / "out", n_boot=200)["markdown"].read_text()
+    paths = build_report([tmp_path / "results"], tmp_path / "out", n_boot=200)
+    assert paths["method_level"] and paths["summary"][0].startswith("cyclip vs clip (method level, 3 vs 3 seeds): ")
+    md = paths["markdown"].read_text()
     findings = md.split("## Findings")[1].split("\n## ")[0]
     assert "Method level: 3 seeds of cyclip against 3 of clip" in findings
     row = next(line for line in findings.splitlines() if line.startswith("| world · shapes-zeroshot · top1 "))

@@ -1,18 +1,16 @@
 """Progress where stderr is not a terminal (CI, nohup, a log file): one labelled plain line per stage at a steady
-cadence with counts, rate and ETA; reuse lines on a re-run; a finished run is not decoded again; the demo's
-closing summary states its level of evidence."""
+cadence with counts, rate and ETA; reuse lines on a re-run; a finished run is not decoded again."""
 
 from __future__ import annotations
 
 import io
-import json
 import re
 import time
 
 import pytest
 
 from cyclip_bench import progress
-from tests.tiny_inputs import minimal_result, write_random_pairs
+from tests.tiny_inputs import write_random_pairs
 from tests.train_helpers import train_config
 
 PROGRESS_LINE = r"\[{label}\] {what} (\d+)/(\d+) \((\d+)%\) \d+ {unit}/s (eta \S+|done in \S+)"
@@ -147,45 +145,6 @@ def test_eval_reports_task_fitting_and_reuses_cached_tasks_on_a_rerun(
     assert tasks and tasks[-1][:2] == ("2", "2"), first
     assert "reusing" not in first
     assert "[eval] m: reusing 2 cached task(s) of" in run()
-
-
-def _result_file(path, label: str, correct: int, n: int = 100):
-    doc = minimal_result()
-    doc["checkpoint"]["label"] = label
-    task = doc["tasks"][0]
-    task["name"] = "shapes-zeroshot"
-    task["per_example"]["top1"] = [1] * correct + [0] * (n - correct)
-    task["metrics"]["top1"] = correct / n
-    path.write_text(json.dumps(doc))
-    return path
-
-
-def test_demo_summary_with_one_seed_compares_checkpoints_not_methods(tmp_path):
-    from cyclip_bench.demo_summary import Run, summary_lines
-
-    runs = [
-        Run("clip", 0, _result_file(tmp_path / "a.json", "clip-s0", 50)),
-        Run("cyclip", 0, _result_file(tmp_path / "b.json", "cyclip-s0", 90)),
-    ]
-    lines = summary_lines(runs)
-    assert 3 <= len(lines) <= 5
-    assert lines[0] == "headline: shapes-zeroshot top-1 (seed 0): clip 50.0%, cyclip 90.0%"
-    assert re.match(r"cyclip − clip: \+40\.0 pp \(95% CI \+\d+\.\d pp to \+\d+\.\d pp\)", lines[1]), lines[1]
-    assert "one training seed per objective" in lines[2] and "not the objectives as methods" in lines[2]
-    assert not any("significant" in line for line in lines)
-
-
-def test_demo_summary_with_seeds_is_a_method_level_comparison(tmp_path):
-    from cyclip_bench.demo_summary import Run, summary_lines
-
-    runs = []
-    for seed, (a, b) in enumerate([(50, 52), (60, 58), (55, 56)]):
-        runs.append(Run("clip", seed, _result_file(tmp_path / f"a{seed}.json", f"clip-s{seed}", a)))
-        runs.append(Run("cyclip", seed, _result_file(tmp_path / f"b{seed}.json", f"cyclip-s{seed}", b)))
-    lines = summary_lines(runs)
-    assert lines[0].startswith("headline: shapes-zeroshot top-1, mean over 3 seeds: clip 55.0% (sd 5.0)")
-    assert "not detected with these seeds" in lines[1]
-    assert lines[2].startswith("evidence: 3 training seeds per objective — a method-level comparison")
 
 
 def test_a_status_line_is_one_write_so_worker_lines_never_join_mid_line(monkeypatch):

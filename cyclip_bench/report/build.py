@@ -23,6 +23,7 @@ from cyclip_bench.fileio import atomic_write_json, atomic_write_text
 from cyclip_bench.report import paper, plots
 from cyclip_bench.report.config import ReportConfig
 from cyclip_bench.report.document import DATA_DIR, PLOTS_DIR, FileWriter, ReportContext
+from cyclip_bench.report.findings import summary_lines
 from cyclip_bench.report.html import render_html
 from cyclip_bench.report.markdown import render_markdown
 from cyclip_bench.report.robustness import refit_results
@@ -98,6 +99,9 @@ def write_report(config: ReportConfig) -> dict[str, Any]:
         "plots": list(writer.plots),
         "data": list(writer.data),
         "manifest": manifest,
+        # the closing lines of a terminal run (``demo``): per comparison its evidence level and first finding
+        "summary": summary_lines(comparisons),
+        "method_level": bool(comparisons) and all(c.method_level for c in comparisons),
     }
 
 
