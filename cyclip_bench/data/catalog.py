@@ -227,7 +227,7 @@ for _variant in ("cifar10", "cifar100"):
             f"DATA_ROOT/{_folder}",
             _build_cifar,
             f"{_variant.upper()} from torchvision's pickle batches",
-            wds_names=(_variant,),
+            wds_names=(_variant, f"vtab/{_variant}"),
             released={
                 "train": (f"{_folder}/{'data_batch_1' if _variant == 'cifar10' else 'train'}",),
                 "test": (f"{_folder}/{'test_batch' if _variant == 'cifar10' else 'test'}",),
@@ -344,7 +344,11 @@ for _name in ("flickr30k", "mscoco"):
             f"DATA_ROOT/{_name}/test.csv (image,caption)",
             _build_captions,
             f"{_name} test captions for retrieval",
-            wds_names=(_name if _name == "flickr30k" else "mscoco_captions",),
+            wds_names=(
+                ("flickr30k", "retrieval/flickr30k", "retrieval/flickr_1k_test_image_text_retrieval")
+                if _name == "flickr30k"
+                else ("mscoco_captions", "retrieval/mscoco_2014_5k_test_image_text_retrieval")
+            ),
             released={"test": (f"{_name}/test.csv",)},
             published=(
                 "https://shannon.cs.illinois.edu/DenotationGraph/ (images; Karpathy test split)"
@@ -551,7 +555,7 @@ def _missing(name: str, entry: DatasetEntry | None, root: Path) -> DataError:
     wds = f"{root}/wds_{_flat(names[0])}/test/{NSHARDS_FILE} + 0.tar.. with {CLASSNAMES_FILE} and {TEMPLATES_FILE}"
     other = ", ".join(str(p) for n in names for p in wds_folder_candidates(root, n)[1:])
     published = ", ".join(url.format(flat=_flat(n)) for n in names for url in (WDS_PUBLISHED, DATACOMP_PUBLISHED))
-    if entry is None:
+    if entry is None or entry.released == {}:  # a wds/ name, or a catalog dataset read from its copy only
         return DataError(
             f"dataset {name!r}: no webdataset folder under {root}: expected {wds} (or {other}); the CLIP_benchmark "
             f"copies are published at {published} (cyclip-bench downloads nothing)"
@@ -749,3 +753,7 @@ def _labels_csv(root: Path, split: str, transform: Any) -> LabelledDataset:
 )
 def _imagefolder(root: Path, split: str, transform: Any) -> LabelledDataset:
     return _build_from_mapping({"path": str(root), "format": "imagefolder"}, None, split, transform)
+
+
+# The datasets of DataComp's 38 tasks and CLIP_benchmark's vtab+ collection: registered by importing them.
+from cyclip_bench.data import benchmarks  # noqa: E402, F401
