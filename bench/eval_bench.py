@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/eval_bench.py [--world DIR] [--size 0.2] [--suite world-all] [--batch-size 256]
 
-The floor is the time to encode every image the suite reads exactly once (same model, batch size, workers),
-with no text, no tasks and no I/O of results. The checkpoint is an untrained `tiny` model: speed does not
-depend on the weights. ``--suite world-all`` (the default) measures every built-in suite that runs on the
-generated world (``world*``), one after the other, each with its own floor. Prints one JSON line per suite, then
-a Markdown table with each suite's cold / floor ratio (recorded in bench/README.md).
+The floor is the time to encode every image the suite reads exactly once (same model, batch size, workers) plus
+every distinct text the suite's run asked the encoder for exactly once (the strings are recorded during the cold
+run: class prompts, captions, hard negatives) — no tasks and no I/O of results. A retrieval or compositional
+suite encodes more texts than images; a floor of images alone would call that inherent work overhead. The
+checkpoint is an untrained `tiny` model: speed does not depend on the weights. ``--suite world-all`` (the
+default) measures every built-in suite that runs on the generated world (``world*``), one after the other, each
+with its own floor. Prints one JSON line per suite, then a Markdown table with each suite's cold / floor ratio
+(recorded in bench/README.md).
 """
 
 from __future__ import annotations
@@ -72,6 +75,48 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
     return time.perf_counter() - start, count
 
 
+@contextlib.contextmanager
+def recording_texts():
+    """Every string ``Encoder.texts`` is asked to encode while inside (in order, repeats kept)."""
+    from cyclip_bench.eval.features import Encoder
+
+    recorded: list[str] = []
+    original = Encoder.texts
+
+    def texts(self, texts: list[str], what: str):
+        recorded.extend(texts)
+        return original(self, texts, what)
+
+    Encoder.texts = texts
+    try:
+        yield recorded
+    finally:
+        Encoder.texts = original
+
+
+def text_floor(cfg, checkpoint: Path, texts: list[str]) -> tuple[float, int]:
+    """Seconds to encode each distinct string of ``texts`` once (tokenizing included), and how many there are."""
+    from cyclip_bench.models import get_tokenizer
+    from cyclip_bench.models.interop import load_for_eval
+
+    distinct = list(dict.fromkeys(texts))
+    loaded = load_for_eval(str(checkpoint))
+    device = torch.device(
+        "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
+    )
+    model = loaded.model.to(device).eval()
+    tokenizer = get_tokenizer(loaded.info)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+    autocast = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+    start = time.perf_counter()
+    with torch.inference_mode(), autocast:
+        for i in range(0, len(distinct), cfg.batch_size):
+            model.encode_text(tokenizer(distinct[i : i + cfg.batch_size]).to(device))
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, len(distinct)
+
+
 def measure(
     checkpoint: Path,
     data_root: Path,
@@ -98,22 +143,28 @@ def measure(
         progress=False,
         overwrite=True,
     )
-    floor, images = min(encode_once_floor(cfg, checkpoint) for _ in range(2))  # first pass warms the file cache
+    image_floor, images = min(encode_once_floor(cfg, checkpoint) for _ in range(2))  # 1st pass warms the file cache
     start = time.perf_counter()
-    evaluate(cfg)
+    with recording_texts() as asked:
+        evaluate(cfg)
     cold = time.perf_counter() - start
     start = time.perf_counter()
     evaluate(cfg)
     warm = time.perf_counter() - start
+    text_s, texts = min(text_floor(cfg, checkpoint, asked) for _ in range(2))
+    floor = image_floor + text_s
     return {
         "suite": suite,
         "images": images,
+        "texts": texts,
+        "image_floor_s": round(image_floor, 2),
+        "text_floor_s": round(text_s, 2),
         "floor_s": round(floor, 2),
         "suite_s": round(cold, 2),
         "warm_s": round(warm, 2),
         "suite_over_floor": round(cold / floor, 2),
         "warm_over_cold": round(warm / cold, 3),
-        "images_per_s": round(images / floor, 1),
+        "images_per_s": round(images / image_floor, 1),
     }
 
 
@@ -211,17 +262,24 @@ def measure_suite(suite: str, checkpoint: Path, world: Path, tmp: Path, batch_si
         cache_dir=tmp / f"cache-{suite}",
         progress=False,
     )
-    floor, images = min(encode_once_floor(cfg, checkpoint) for _ in range(2))
+    image_floor, images = min(encode_once_floor(cfg, checkpoint) for _ in range(2))
     start = time.perf_counter()
-    cold_run = json.loads(evaluate(cfg)[0].read_text())["run"]
+    with recording_texts() as asked:
+        cold_run = json.loads(evaluate(cfg)[0].read_text())["run"]
     cold = time.perf_counter() - start
     start = time.perf_counter()
     paths = evaluate(cfg)
     warm = time.perf_counter() - start
     run = json.loads(paths[0].read_text())["run"]
+    text_s, texts = min(text_floor(cfg, checkpoint, asked) for _ in range(2))
+    floor = image_floor + text_s
     return {
         "suite": suite,
         "images_encoded_once": images,
+        "texts_encoded_once": texts,
+        "texts_asked": len(asked),
+        "image_floor_s": round(image_floor, 2),
+        "text_floor_s": round(text_s, 2),
         "batch_size": batch_size,
         "workers": workers,
         "floor_s": round(floor, 2),
@@ -238,12 +296,13 @@ def measure_suite(suite: str, checkpoint: Path, world: Path, tmp: Path, batch_si
 def table(rows: list[dict]) -> str:
     """The README's table: one row per suite."""
     lines = [
-        "| suite | images | floor | cold | warm | cold / floor | warm / cold |",
-        "|---|---|---|---|---|---|---|",
+        "| suite | images | texts | floor (images + texts) | cold | warm | cold / floor | warm / cold |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| `{row['suite']}` | {row['images_encoded_once']:,} | {row['floor_s']:.2f} s | {row['cold_s']:.2f} s "
+            f"| `{row['suite']}` | {row['images_encoded_once']:,} | {row['texts_encoded_once']:,} | "
+            f"{row['floor_s']:.2f} s ({row['image_floor_s']:.2f} + {row['text_floor_s']:.2f}) | {row['cold_s']:.2f} s "
             f"| {row['warm_s']:.2f} s | {row['cold_over_floor']:.2f}x | {row['warm_over_cold']:.3f}x |"
         )
     return "\n".join(lines)

@@ -186,8 +186,28 @@ def test_eval_bench_reports_every_world_suite_against_its_floor(tmp_path, world_
     row = bench.measure_suite("world-linear-probe", checkpoint, world_dir, tmp_path, 64, 0)
     assert row["suite"] == "world-linear-probe" and row["images_encoded_once"] > 0
     assert row["cold_over_floor"] == pytest.approx(row["cold_s"] / row["floor_s"], rel=0.05)
+    # the floor counts the texts the run asked for, each distinct one once (a probe suite asks for none)
+    assert row["floor_s"] == pytest.approx(row["image_floor_s"] + row["text_floor_s"], abs=0.02)
+    assert row["texts_encoded_once"] <= row["texts_asked"]
     markdown = bench.table([row])
     assert "| `world-linear-probe` |" in markdown and f"{row['cold_over_floor']:.2f}x" in markdown
+
+
+def test_eval_bench_records_the_texts_a_run_asks_for_and_encodes_each_distinct_one_once(tmp_path):
+    bench = _bench_module("eval_bench")
+    from cyclip_bench.eval.features import Encoder
+
+    original = Encoder.texts
+    with bench.recording_texts() as asked:
+        assert Encoder.texts is not original
+    assert Encoder.texts is original and asked == []
+    checkpoint = bench._checkpoint(tmp_path)
+
+    class Cfg:
+        device, precision, batch_size = "cpu", "fp32", 2
+
+    seconds, distinct = bench.text_floor(Cfg, checkpoint, ["a photo of a cat", "a dog", "a photo of a cat", "x"])
+    assert distinct == 3 and seconds > 0
 
 
 def test_precision_bench_interleaves_rounds_and_tables_every_configuration():
