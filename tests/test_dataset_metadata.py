@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from cyclip_bench.data.catalog import MULTILABEL
 from cyclip_bench.data.metadata import (
     BUILTIN_NAMES,
     MAIN_METRICS,
@@ -282,10 +283,10 @@ def test_zeroshot_multilabel_dataset_gets_11_point_map():
     meta = SimpleNamespace(classes=["cat", "dog"], templates=["{}"], main_metric="map_11point")
     dataset = SimpleNamespace(targets=targets.numpy(), metadata=meta)
     features = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.7], [0.5, 0.3]])
-    ctx = SimpleNamespace(
-        labelled=lambda ref, split: dataset,
+    ctx = SimpleNamespace(  # read as the MULTILABEL kind: its need, not the labelled accessors
+        dataset=lambda need: dataset if need.kind is MULTILABEL else pytest.fail(f"read as {need.kind}"),
         zeroshot_head=lambda m, label: torch.eye(2),
-        image_features=lambda ref, split: features,
+        need_image_features=lambda need: features,
         labels=lambda ref, split: pytest.fail("a multilabel dataset has no single labels"),
     )
     result = _task(dataset="voc2007_multilabel").run(ctx)

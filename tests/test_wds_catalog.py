@@ -2,7 +2,8 @@
 cyclip_bench/data/wds.py), on shards written by webdataset's own ShardWriter: a catalog name's wds copy is read
 before its released layout, in the documented folder order; ``wds/<name>`` names as CLIP_benchmark spells them;
 the copy's own class names win over the shipped ones; a missing dataset names both layouts and where each is
-published; a multilabel copy, a missing nshards.txt and a short shard are refused with one line through the CLI;
+published; a missing nshards.txt and a short shard are refused with one line through the CLI (multilabel copies:
+test_multilabel_eval.py);
 ``data fixture --layout wds`` writes multi-shard webp copies the catalog reads at their real class counts."""
 
 from __future__ import annotations
@@ -112,17 +113,6 @@ def test_retrieval_copy_and_kind_checks(tmp_path: Path) -> None:
     write_wds_fixture(tmp_path / "wds_cifar10", "retrieval", [], [], 2, samples)
     with pytest.raises(DataError, match=r"wds_cifar10: a retrieval webdataset .* read here as a labelled"):
         build_dataset("cifar10", tmp_path)
-
-
-def test_multilabel_copy_is_refused_with_one_line(tmp_path: Path) -> None:
-    samples = {"test": synthetic_wds_samples("multilabel", 4, 3)}
-    write_wds_fixture(tmp_path / "wds_voc2007_multilabel", "multilabel", ["a", "b", "c"], ["{c}"], 2, samples)
-    for call in (
-        lambda: build_dataset("wds/voc2007_multilabel", tmp_path),
-        lambda: dataset_kind("wds/voc2007_multilabel", tmp_path),
-    ):
-        with pytest.raises(DataError, match="multilabel set; multilabel evaluation .* not supported yet"):
-            call()
 
 
 def test_missing_dataset_names_both_layouts_and_where_published(tmp_path: Path) -> None:

@@ -34,12 +34,19 @@ from cyclip_bench.data.labelled import (
     load_image_folder,
     load_labels_csv,
 )
-from cyclip_bench.data.metadata import ClassMetadata, builtin_metadata, imagenet_subset_wnids, load_class_metadata
+from cyclip_bench.data.metadata import (
+    ClassMetadata,
+    builtin_metadata,
+    dataset_main_metric,
+    imagenet_subset_wnids,
+    load_class_metadata,
+)
 from cyclip_bench.data.wds import (
     CLASSNAMES_FILE,
     NSHARDS_FILE,
     TEMPLATES_FILE,
     TYPE_FILE,
+    WdsMultilabelDataset,
     WdsRetrievalDataset,
     WdsType,
     load_wds,
@@ -136,9 +143,37 @@ class _Retrieval(DataKind):
         return data.images
 
 
+class _Multilabel(DataKind):
+    """Images with multi-hot targets (``.targets`` [N, C], e.g. VOC2007 whole images): zero-shot scores them by
+    11-point mAP; a task that fits on one label per image (linear probe, consistency@k) refuses them."""
+
+    name, unit, splits = "multilabel", "examples", SPLITS
+
+    def build(
+        self, ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str, transform: Any = None
+    ) -> WdsMultilabelDataset:
+        return build_multilabel_dataset(ref, data_root, split, transform)
+
+    def with_transform(self, data: Any, transform: Any) -> Any:
+        data = images_with_transform(data, transform)  # ``images(data)[i]``: the image, transformed
+        data.transform = transform  # ``data[i]``: (the image, transformed; targets[i])
+        return data
+
+    def size(self, data: Any) -> int:
+        return len(data)
+
+    def images(self, data: Any) -> Any:
+        return data.images
+
+
 LABELLED: DataKind = _Labelled()
 RETRIEVAL: DataKind = _Retrieval()
-DATA_KINDS: dict[str, DataKind] = {kind.name: kind for kind in (LABELLED, RETRIEVAL)}
+MULTILABEL: DataKind = _Multilabel()
+DATA_KINDS: dict[str, DataKind] = {kind.name: kind for kind in (LABELLED, RETRIEVAL, MULTILABEL)}
+# The kinds a zero-shot classifier reads (one label per image, or multi-hot targets).
+CLASS_KINDS = (LABELLED, MULTILABEL)
+# Main metrics that only a multilabel set has: a dataset whose shipped metadata names one is read as MULTILABEL.
+MULTILABEL_METRICS = ("map_11point", "mean_average_precision")
 
 
 def data_kind(kind: DataKind | str) -> DataKind:
@@ -509,7 +544,11 @@ def _build_from_mapping(ref: Mapping[str, Any], data_root: Path | None, split: s
 WDS_PREFIX = "wds/"
 WDS_PUBLISHED = "https://huggingface.co/datasets/clip-benchmark/wds_{flat}"
 DATACOMP_PUBLISHED = "https://huggingface.co/datasets/djghosh/wds_{flat}_test"
-_WDS_KINDS: dict[WdsType, DataKind] = {WdsType.CLASSIFICATION: LABELLED, WdsType.RETRIEVAL: RETRIEVAL}
+_WDS_KINDS: dict[WdsType, DataKind] = {
+    WdsType.CLASSIFICATION: LABELLED,
+    WdsType.RETRIEVAL: RETRIEVAL,
+    WdsType.MULTILABEL: MULTILABEL,
+}
 
 
 def is_wds_name(ref: Any) -> bool:
@@ -569,9 +608,10 @@ def _missing(name: str, entry: DatasetEntry | None, root: Path) -> DataError:
 
 
 def _refuse_multilabel(folder: Path, name: str) -> DataError:
+    """A multilabel set asked for as a labelled one: what reads one label per image cannot use it."""
     return DataError(
-        f"{folder / TYPE_FILE}: dataset {name!r} is a multilabel set; multilabel evaluation (11-point mAP) is not "
-        f"supported yet — evaluate a classification or retrieval set"
+        f"{folder / TYPE_FILE}: dataset {name!r} is a multilabel set (multi-hot .npy targets); linear probes and "
+        f"consistency@k need one label per image — evaluate it with zeroshot (11-point mAP)"
     )
 
 
@@ -579,9 +619,9 @@ def _build_wds(
     folder: Path, name: str, kind: DataKind | None, split: str, transform: Any, metadata: ClassMetadata | None
 ) -> Any:
     info = wds_info(folder, metadata)
-    if info.dataset_type is WdsType.MULTILABEL:
-        raise _refuse_multilabel(folder, name)
     found = _WDS_KINDS[info.dataset_type]
+    if kind is LABELLED and found is MULTILABEL:
+        raise _refuse_multilabel(folder, name)
     if kind is not None and found is not kind:
         raise DataError(
             f"{folder}: a {info.dataset_type.value} webdataset ({TYPE_FILE}), but dataset {name!r} is read here as "
@@ -589,7 +629,8 @@ def _build_wds(
         )
     if kind is RETRIEVAL and split != "test":
         raise UserError(f"dataset {name!r}: a retrieval dataset has the split 'test' only, not {split!r}")
-    return load_wds(folder, split, transform, name=f"{name}/{split}", metadata=metadata)
+    data = load_wds(folder, split, transform, name=f"{name}/{split}", metadata=metadata)
+    return MULTILABEL.with_transform(data, transform) if found is MULTILABEL else data
 
 
 def _entry(ref: str) -> tuple[str, DatasetEntry]:
@@ -606,6 +647,11 @@ def _build_named(ref: str, root: Path | None, split: str, transform: Any, kind: 
             raise _missing(ref, None, root)
         return _build_wds(folder, ref, kind, split, transform, None)
     name, entry = _entry(ref)
+    if kind is LABELLED and entry.kind is MULTILABEL:
+        raise UserError(
+            f"dataset {name!r} is a multilabel set (multi-hot targets); linear probes and consistency@k need one "
+            f"label per image — evaluate it with zeroshot (11-point mAP)"
+        )
     if kind is not None and entry.kind is not kind:
         raise UserError(f"dataset {ref!r} is a {entry.kind} dataset, not a {kind} one")
     if split not in entry.splits:
@@ -644,8 +690,8 @@ def build_any(
 
 
 def dataset_kind(ref: str | Mapping[str, Any], data_root: str | os.PathLike | None) -> DataKind:
-    """What ``ref`` holds: a catalog entry's kind; a ``wds/`` name's from its folder's ``dataset_type.txt`` (a
-    multilabel set refused); a path mapping's from its format."""
+    """What ``ref`` holds: a catalog entry's kind; a ``wds/`` name's from its folder's ``dataset_type.txt``
+    (``MULTILABEL`` for a multilabel set); a path mapping's from its format."""
     if isinstance(ref, Mapping):
         return RETRIEVAL if ref.get("format") == "captions" else LABELLED
     if not is_wds_name(ref):
@@ -655,10 +701,23 @@ def dataset_kind(ref: str | Mapping[str, Any], data_root: str | os.PathLike | No
     folder = wds_folder(data_root, ref)
     if folder is None:
         raise _missing(ref, None, Path(data_root))
-    info = wds_info(folder)
-    if info.dataset_type is WdsType.MULTILABEL:
-        raise _refuse_multilabel(folder, ref)
-    return _WDS_KINDS[info.dataset_type]
+    return _WDS_KINDS[wds_info(folder).dataset_type]
+
+
+def classes_kind(ref: str | Mapping[str, Any]) -> DataKind:
+    """The kind a zero-shot classifier reads ``ref`` as, known without reading it: ``MULTILABEL`` for a catalog
+    entry of that kind, or a ``wds/`` name whose shipped class metadata names a multilabel main metric
+    (``MULTILABEL_METRICS``: ``wds/voc2007_multilabel``); ``LABELLED`` otherwise."""
+    if isinstance(ref, Mapping):
+        return LABELLED
+    if ref in DATASETS and not is_wds_name(ref):
+        entry = DATASETS.get(ref)
+        return entry.kind if entry.kind in CLASS_KINDS else LABELLED
+    try:
+        main = dataset_main_metric(ref)
+    except UserError:  # no metadata ships for it: its copy's files say what it is, read as labelled
+        return LABELLED
+    return MULTILABEL if main in MULTILABEL_METRICS else LABELLED
 
 
 def has_split(ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str) -> bool:
@@ -710,11 +769,23 @@ def build_dataset(
 ) -> LabelledDataset:
     """A labelled dataset by catalog name, ``wds/<name>`` or ``{"path", "format": "labels-csv"|"imagefolder",
     "metadata"}``."""
-    if not isinstance(ref, Mapping) and not is_wds_name(ref) and DATASETS.get(ref).kind is not LABELLED:
+    if not isinstance(ref, Mapping) and not is_wds_name(ref) and DATASETS.get(ref).kind is RETRIEVAL:
         raise UserError(f"dataset {ref!r} is a retrieval (captions) dataset, not a labelled one")
     ds = _build(ref, data_root, split, transform, LABELLED)
     if not isinstance(ds, LabelledDataset):
         raise UserError(f"dataset {ref!r} is a retrieval (captions) dataset, not a labelled one")
+    return ds
+
+
+def build_multilabel_dataset(
+    ref: str | Mapping[str, Any], data_root: str | os.PathLike | None, split: str = "test", transform: Any = None
+) -> WdsMultilabelDataset:
+    """A multilabel dataset (multi-hot ``.targets``) by catalog name or ``wds/<name>`` (its webdataset copy)."""
+    if isinstance(ref, Mapping):
+        raise UserError(f"dataset {ref.get('path')!r}: a multilabel set is read from its webdataset copy by name")
+    ds = _build(ref, data_root, split, transform, MULTILABEL)
+    if not isinstance(ds, WdsMultilabelDataset):
+        raise UserError(f"dataset {ref!r} is not a multilabel dataset")
     return ds
 
 

@@ -1,7 +1,8 @@
 """``eval --dataset NAME …`` without a suite file: an in-memory suite whose tasks follow what each dataset holds.
 
 A labelled dataset gets ``zeroshot``, and ``linear_probe`` + ``consistency`` when its train split is on disk; a
-retrieval dataset gets ``retrieval`` and ``geometry`` (the consistency measurements of its image-caption pairs).
+retrieval dataset gets ``retrieval`` and ``geometry`` (the consistency measurements of its image-caption pairs); a
+multilabel dataset (multi-hot targets, e.g. VOC2007) gets ``zeroshot`` (11-point mAP) only.
 ``--task`` narrows to the kinds it names (``consistency`` on a retrieval set is its ``geometry`` task). The suite
 is named after the datasets, so the results file name (``<label>__<suite>.json``) is stable across runs:
 ``datasets-<d1>+<d2>…`` with each dataset spelt as a file name (``/`` → ``-``; ``FORMAT:PATH`` → ``FORMAT-<folder
@@ -14,20 +15,31 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from cyclip_bench.data.catalog import LABELLED, REF_FORMATS, check_dataset_name, dataset_kind, has_split
+from cyclip_bench.data.catalog import (
+    LABELLED,
+    MULTILABEL,
+    REF_FORMATS,
+    RETRIEVAL,
+    DataKind,
+    check_dataset_name,
+    dataset_kind,
+    has_split,
+)
 from cyclip_bench.errors import ConfigError, DataError
 from cyclip_bench.eval.suite import DatasetRef, SuiteSpec, TaskSpec, suite_sha256
 
 SUITE_PREFIX = "datasets-"
 SUITE_VERSION = 1
 MAX_NAME = 120
-# --task name → the task kind it means for a labelled and for a retrieval dataset (None: not applicable).
-TASK_KINDS: dict[str, tuple[str | None, str | None]] = {
-    "zeroshot": ("zeroshot", None),
-    "linear_probe": ("linear_probe", None),
-    "retrieval": (None, "retrieval"),
-    "consistency": ("consistency", "geometry"),
+# --task name → the task kind it means for a labelled, a retrieval and a multilabel dataset (None: not applicable).
+TASK_KINDS: dict[str, tuple[str | None, str | None, str | None]] = {
+    "zeroshot": ("zeroshot", None, "zeroshot"),
+    "linear_probe": ("linear_probe", None, None),
+    "retrieval": (None, "retrieval", None),
+    "consistency": ("consistency", "geometry", None),
 }
+_COLUMNS: tuple[DataKind, ...] = (LABELLED, RETRIEVAL, MULTILABEL)
+_HELD = {LABELLED: "labelled images", RETRIEVAL: "images with captions", MULTILABEL: "images with multi-hot labels"}
 _NEEDS_TRAIN = ("linear_probe", "consistency")
 
 
@@ -58,9 +70,10 @@ def suite_name(labels: Sequence[str]) -> str:
     return f"{SUITE_PREFIX}{'+'.join(labels[:3])}+{len(labels) - 3}-more-{digest}"
 
 
-def _kinds(value: str, ref: DatasetRef, labelled: bool, wanted: Sequence[str], data_root: Path | None) -> list[str]:
-    """The task kinds for one dataset, in a fixed order."""
-    column = 0 if labelled else 1
+def _kinds(value: str, ref: DatasetRef, data: DataKind, wanted: Sequence[str], data_root: Path | None) -> list[str]:
+    """The task kinds for one dataset of kind ``data``, in a fixed order."""
+    column = _COLUMNS.index(data)
+    labelled = data is LABELLED
     has_train = labelled and has_split(ref, data_root, "train")
     chosen = []
     for task, kinds in TASK_KINDS.items():
@@ -76,7 +89,7 @@ def _kinds(value: str, ref: DatasetRef, labelled: bool, wanted: Sequence[str], d
             continue
         chosen.append(kind)
     if not chosen:
-        held = "labelled images" if labelled else "images with captions"
+        held = _HELD[data]
         fits = [t for t, k in TASK_KINDS.items() if k[column] is not None]
         raise ConfigError(
             f"--dataset {value} holds {held}: --task {', '.join(wanted)} has nothing to run on it (it supports "
@@ -99,8 +112,7 @@ def dataset_suite(
         if label in labels:
             raise ConfigError(f"--dataset {value}: given twice (each dataset once)")
         labels.append(label)
-        labelled = dataset_kind(ref, root) is LABELLED
-        for kind in _kinds(value, ref, labelled, tasks, root):
+        for kind in _kinds(value, ref, dataset_kind(ref, root), tasks, root):
             specs.append(TaskSpec(name=f"{label}-{kind}", kind=kind, dataset=ref))
     name = suite_name(labels)
     shown = " ".join(f"--dataset {d}" for d in datasets) + "".join(f" --task {t}" for t in tasks)

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from cyclip_bench.data.catalog import LABELLED, classes_kind
 from cyclip_bench.data.metadata import (
     DEFAULT_MAIN_METRIC,
     ClassMetadata,
@@ -20,6 +21,7 @@ from cyclip_bench.data.metadata import (
 from cyclip_bench.errors import ConfigError, DataError, UserError
 from cyclip_bench.eval.calibration import CALIBRATION_METRICS, model_logit_scale, zeroshot_calibration
 from cyclip_bench.eval.context import EvalContext
+from cyclip_bench.eval.needs import DataNeed
 from cyclip_bench.eval.suite import DatasetRef, TaskSpec
 from cyclip_bench.eval.tasks.base import TASKS, TaskKind, as_int_list, fraction
 from cyclip_bench.metrics import (
@@ -95,7 +97,8 @@ def zeroshot_logits(
     """(logits [N, C], labels [N] — or multi-hot targets [N, C] for a multilabel dataset —, dataset). The head
     is built from ``metadata`` when given (a suite's override, same class count), else the dataset's own.
     Classes outside the dataset's ``class_subset`` get −inf."""
-    dataset = ctx.labelled(ref, split)
+    need = DataNeed(classes_kind(ref), ref, split)
+    dataset = ctx.labelled(ref, split) if need.kind is LABELLED else ctx.dataset(need)
     multilabel = is_multilabel(dataset)
     if metadata is not None and len(metadata.classes) != len(dataset.metadata.classes):
         raise DataError(
@@ -105,7 +108,8 @@ def zeroshot_logits(
     if not multilabel:
         check_labels(dataset, label)
     head = ctx.zeroshot_head(metadata or dataset.metadata, label)
-    images = torch.nn.functional.normalize(ctx.image_features(ref, split), dim=-1)
+    features = ctx.image_features(ref, split) if need.kind is LABELLED else ctx.need_image_features(need)
+    images = torch.nn.functional.normalize(features, dim=-1)
     logits = images @ head.T
     subset = getattr(dataset, "class_subset", None)
     if subset is not None:  # in place: at 50,000 × 1,000 a masked copy would be another 200 MB
@@ -132,12 +136,16 @@ class ZeroShot(TaskKind):
     def __init__(self, spec: TaskSpec) -> None:
         super().__init__(spec)
         where = f"task {spec.name!r} ({spec.kind})"
+        self.data_kind = classes_kind(spec.dataset)  # LABELLED, or MULTILABEL (multi-hot targets: 11-point mAP)
         # Read at plan time, so a bad file fails a --dry-run rather than the run.
         self.class_metadata, self.class_metadata_source = (
             resolve_class_metadata(self.options.class_metadata, where)
             if self.options.class_metadata is not None
             else (None, None)
         )
+
+    def needs(self) -> list[DataNeed]:
+        return [DataNeed(self.data_kind, self.spec.dataset, self.spec.split)]
 
     def run(self, ctx: EvalContext) -> TaskResult:
         label = f"{self.result({}, {}).dataset}/{self.spec.split}"
@@ -152,7 +160,7 @@ class ZeroShot(TaskKind):
             return self._multilabel(logits, targets, meta, extra)
         metrics, info, per_example = {}, {}, {}
         labels = targets
-        for k in sorted({*self.options.topk, *_topk_of(main)}):  # ties pessimistic: docs/evaluation.md, "Ties"
+        for k in sorted({*self.options.topk, *_topk_of(main.removeprefix(GROUP_METRIC_PREFIX))}):  # ties pessimistic: docs/evaluation.md, "Ties"
             hits = topk_correct(logits, labels, k)
             metrics[f"top{k}"] = fraction(hits)
             info[f"top{k}"] = self.metric_info(f"top{k}", f"top{k}")
@@ -171,6 +179,15 @@ class ZeroShot(TaskKind):
                 metrics[name] = worst_group_accuracy(topk_correct(logits, labels, k), groups)
                 info[name] = self.metric_info(name)
             per_example["group"] = as_int_list(groups)
+        elif main.startswith(GROUP_METRIC_PREFIX):
+            # The group of each example (FMoW's region, Dollar Street's income bucket, GeoDE's region) is
+            # per-example metadata the dataset as read here does not carry: say so, and stand in with top-k.
+            stand_in = main[len(GROUP_METRIC_PREFIX) :]
+            extra["main_metric_missing"] = (
+                f"{main} needs the group of each example (per-example metadata this copy of the dataset does not "
+                f"supply); {stand_in} is reported as the main metric instead"
+            )
+            extra["main_metric_wanted"], extra["main_metric"] = main, stand_in
         per_example["label"] = as_int_list(labels)
         per_example["prediction"] = as_int_list(predictions)
         calibration, calibration_extra = zeroshot_calibration(
@@ -196,6 +213,9 @@ class ZeroShot(TaskKind):
         extra["ap_per_class"] = [float(x) for x in found["ap_per_class"].tolist()]
         extra["positives_per_class"] = [int(x) for x in (targets > 0).sum(dim=0).tolist()]
         return self.result(metrics, info, class_names=list(meta.classes), extra=extra)
+
+
+GROUP_METRIC_PREFIX = "worst_group_"
 
 
 def _topk_of(metric: str) -> tuple[int, ...]:
