@@ -233,11 +233,22 @@ def equivalence(checkpoint: Path, world: Path, suite: str, work: Path) -> dict:
         "wall_s": wall,
         "zeroshot": zeroshot,
         "gaps": gaps,
-        "thresholds": {
-            "top1_within_ci": all(z["bf16_within_fp32_ci"] for z in zeroshot),
-            "identical_argmax_ge_0_99": all(z["identical_argmax"] >= 0.99 for z in zeroshot),
-            "gaps_rel_le_1e-2": all(g["rel_diff"] <= 1e-2 for g in gaps) if gaps else None,  # None: no gaps
-        },
+        "thresholds": thresholds(zeroshot, gaps),
+    }
+
+
+# bf16 may become a default only where, against fp32 on the same suite: every zero-shot top-1 lies within fp32's
+# bootstrap CI, ≥ 99% of the argmax predictions are identical, and every gap is within 1e-2 relative (issue 26).
+MIN_IDENTICAL_ARGMAX = 0.99
+MAX_GAP_REL_DIFF = 1e-2
+
+
+def thresholds(zeroshot: list[dict], gaps: list[dict]) -> dict:
+    """Which equivalence thresholds the fp32/bf16 comparison meets (None: no gap metric to compare)."""
+    return {
+        "top1_within_ci": all(z["bf16_within_fp32_ci"] for z in zeroshot),
+        "identical_argmax_ge_0_99": all(z["identical_argmax"] >= MIN_IDENTICAL_ARGMAX for z in zeroshot),
+        "gaps_rel_le_1e-2": all(g["rel_diff"] <= MAX_GAP_REL_DIFF for g in gaps) if gaps else None,
     }
 
 

@@ -223,6 +223,23 @@ def test_precision_bench_interleaves_rounds_and_tables_every_configuration():
     assert "| `RN50` | image encoder | 8.0 | — | — | 20.0 | 2.5x (bf16+CL) |" in bench.speed_table([row])
 
 
+def test_precision_bench_equivalence_thresholds():
+    """bf16 may become a default only where all three hold against fp32 (issue 26): top-1 within fp32's CI,
+    ≥ 99% identical argmax, gaps within 1e-2 relative."""
+    bench = _bench_module("precision_bench")
+    ok = {"bf16_within_fp32_ci": True, "identical_argmax": 0.99}
+    gap = {"rel_diff": 0.01}
+    assert bench.thresholds([ok, ok], [gap]) == {
+        "top1_within_ci": True,
+        "identical_argmax_ge_0_99": True,
+        "gaps_rel_le_1e-2": True,
+    }
+    assert bench.thresholds([ok, {**ok, "identical_argmax": 0.9899}], [gap])["identical_argmax_ge_0_99"] is False
+    assert bench.thresholds([ok, {**ok, "bf16_within_fp32_ci": False}], [gap])["top1_within_ci"] is False
+    assert bench.thresholds([ok], [gap, {"rel_diff": 0.0101}])["gaps_rel_le_1e-2"] is False
+    assert bench.thresholds([ok], [])["gaps_rel_le_1e-2"] is None
+
+
 @pytest.mark.slow
 def test_precision_bench_times_the_tiny_encoders_and_training_step():
     bench = _bench_module("precision_bench")
