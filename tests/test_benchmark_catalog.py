@@ -12,7 +12,6 @@ import pytest
 from cyclip_bench.data.benchmarks import BENCHMARKS
 from cyclip_bench.data.catalog import (
     DATASETS,
-    LABELLED,
     build_dataset,
     catalog_names,
     check_dataset_name,
@@ -91,7 +90,7 @@ def _copy(folder: Path, n_classes: int, n: int = 5, splits: tuple[str, ...] = ("
     return folder
 
 
-@pytest.mark.parametrize("benchmark", [b for b in BENCHMARKS if b.kind is LABELLED], ids=lambda b: b.name)
+@pytest.mark.parametrize("benchmark", [b for b in BENCHMARKS if b.kind == "labelled"], ids=lambda b: b.name)
 def test_every_wds_spelling_of_an_entry_is_found(benchmark, tmp_path: Path) -> None:
     pytest.importorskip("webdataset")
     for i, wds_name in enumerate(benchmark.wds_names):

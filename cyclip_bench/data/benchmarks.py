@@ -4,24 +4,22 @@ Each entry is named by its class-metadata file stem (``food101``, ``vtab/pets`` 
 CLIP_benchmark/DataComp spelling of the same data (``wds_names``), so ``DATA_ROOT/wds_vtab-pets``,
 ``DATA_ROOT/wds_vtab-pets_test`` (DataComp's copy) and ``DATA_ROOT/wds_pets`` are all found. A dataset whose
 released layout has a reader (``cyclip_bench.data.released.RELEASED_LAYOUTS``) is read from it when no
-webdataset copy is there; the others are read from their webdataset copy only. Imported once, at the bottom of
-``cyclip_bench.data.catalog``; importing it registers these entries beside the catalog's own (CIFAR, the
-ImageNets, retrieval).
+webdataset copy is there; the others are read from their webdataset copy only. ``cyclip_bench.data.catalog``
+registers these entries (``catalog_entries``) at its end, beside its own (CIFAR, the ImageNets, retrieval).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cyclip_bench.data.catalog import DATA_KINDS, DATASETS, LABELLED, SPLITS, DataKind, DatasetEntry, _missing
 from cyclip_bench.data.metadata import BUILTIN_NAMES, ClassMetadata, builtin_metadata
 from cyclip_bench.data.released import RELEASED_LAYOUTS, ReleasedLayout
 
+SPLITS = ("train", "test")
 TEST = ("test",)
-# VOC2007's whole images carry multi-hot targets: the catalog's multilabel kind where it has one.
-_MULTILABEL = DATA_KINDS.get("multilabel", LABELLED)
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ class Benchmark:
     wds_names: tuple[str, ...]
     published: str
     splits: tuple[str, ...] = SPLITS
-    kind: DataKind = LABELLED
+    kind: str = "labelled"  # the catalog's data kind, by name (``catalog.DATA_KINDS``)
 
     def metadata(self) -> ClassMetadata | None:
         """The shipped class names and templates, or None: then the wds copy's classnames.txt gives them."""
@@ -123,7 +121,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "PASCAL VOC2007 whole images, multilabel: 20 classes, 4,952 test images (main metric: 11-point mAP)",
         ("voc2007_multilabel",),
         "http://host.robots.ox.ac.uk/pascal/VOC/voc2007/",
-        kind=_MULTILABEL,
+        kind="multilabel",
     ),
     # --- ImageNet distribution shifts not in the catalog's core -----------------------------------------------
     Benchmark(
@@ -287,19 +285,24 @@ BENCHMARKS: tuple[Benchmark, ...] = (
 # and mscoco (DataComp's retrieval/... names).
 
 
-def _wds_only(benchmark: Benchmark) -> Any:
+Missing = Callable[[str, Path], Exception]
+
+
+def _wds_only(name: str, missing: Missing) -> Callable[[Path, str, Any], Any]:
     def build(root: Path, split: str, transform: Any) -> Any:
         # Reached only when no webdataset copy is under root: this dataset has no released-layout reader.
-        raise _missing(benchmark.name, DATASETS.get(benchmark.name), root)
+        raise missing(name, root)
 
     return build
 
 
-def _entry(benchmark: Benchmark) -> DatasetEntry:
-    """The catalog entry: its released layout's reader where ``RELEASED_LAYOUTS`` has one, else webdataset only
-    (``released`` empty: a missing copy is reported as such)."""
+def _fields(benchmark: Benchmark, missing: Missing) -> dict[str, Any]:
+    """The ``catalog.DatasetEntry`` fields: its released layout's reader where ``RELEASED_LAYOUTS`` has one, else
+    webdataset only (``released`` empty: a missing copy is reported as such)."""
     layout: ReleasedLayout | None = RELEASED_LAYOUTS.get(benchmark.name)
     common = {
+        "kind": benchmark.kind,
+        "splits": benchmark.splits,
         "description": benchmark.description,
         "wds_names": benchmark.wds_names,
         "published": benchmark.published,
@@ -307,23 +310,11 @@ def _entry(benchmark: Benchmark) -> DatasetEntry:
     }
     if layout is None:
         location = f"DATA_ROOT/wds_{benchmark.wds_names[0].replace('/', '-')} (webdataset copy only)"
-        return DatasetEntry(benchmark.kind, benchmark.splits, location, _wds_only(benchmark), released={}, **common)
-    return DatasetEntry(
-        benchmark.kind,
-        benchmark.splits,
-        layout.location,
-        layout.builder(benchmark.name),
-        released=layout.released,
-        **common,
-    )
+        return {**common, "location": location, "build": _wds_only(benchmark.name, missing), "released": {}}
+    return {**common, "location": layout.location, "build": layout.builder(benchmark.name), "released": layout.released}
 
 
-def register_benchmarks() -> None:
-    """Add every ``BENCHMARKS`` entry to the catalog (once: at this module's import, which
-    ``cyclip_bench.data.catalog`` does at its end)."""
-    for benchmark in BENCHMARKS:
-        if benchmark.name not in DATASETS:
-            DATASETS.add(benchmark.name, _entry(benchmark))
-
-
-register_benchmarks()
+def catalog_entries(missing: Missing) -> list[tuple[str, dict[str, Any]]]:
+    """(name, ``DatasetEntry`` fields) of every ``BENCHMARKS`` dataset, for ``cyclip_bench.data.catalog`` to
+    register; ``missing(name, data_root)`` is the error of a dataset found in neither layout."""
+    return [(b.name, _fields(b, missing)) for b in BENCHMARKS]

@@ -826,5 +826,8 @@ def _imagefolder(root: Path, split: str, transform: Any) -> LabelledDataset:
     return _build_from_mapping({"path": str(root), "format": "imagefolder"}, None, split, transform)
 
 
-# The datasets of DataComp's 38 tasks and CLIP_benchmark's vtab+ collection: registered by importing them.
-from cyclip_bench.data import benchmarks  # noqa: E402, F401
+# The datasets of DataComp's 38 tasks and CLIP_benchmark's vtab+ collection (cyclip_bench/data/benchmarks.py).
+from cyclip_bench.data.benchmarks import catalog_entries  # noqa: E402
+
+for _name, _fields in catalog_entries(lambda name, root: _missing(name, DATASETS.get(name), root)):
+    DATASETS.add(_name, DatasetEntry(**_fields))
