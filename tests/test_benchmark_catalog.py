@@ -141,3 +141,9 @@ def test_existing_entries_know_the_anchors_other_spellings() -> None:
     assert "vtab/cifar100" in DATASETS.get("cifar100").wds_names
     assert "retrieval/flickr_1k_test_image_text_retrieval" in DATASETS.get("flickr30k").wds_names
     assert "retrieval/mscoco_2014_5k_test_image_text_retrieval" in DATASETS.get("mscoco").wds_names
+
+
+def test_the_fixture_knows_every_benchmark_dataset() -> None:
+    from cyclip_bench.data.fixture_config import BENCHMARK_DATASETS
+
+    assert BENCHMARK_DATASETS == tuple(b.name for b in BENCHMARKS)

@@ -15,6 +15,7 @@ import pytest
 from cli_runner import cli
 from PIL import Image
 
+from cyclip_bench.data.benchmarks import BENCHMARKS
 from cyclip_bench.data.catalog import DATASETS, build_dataset, has_split
 from cyclip_bench.data.fixture_benchmarks import RELEASED_WRITERS, Sizes, write_released, write_wds_copy
 from cyclip_bench.data.metadata import builtin_metadata
@@ -402,3 +403,45 @@ def test_eval_dataset_gives_the_same_labels_on_both_layouts(tmp_path: Path, same
     released, wds = docs
     assert released["extra"]["num_examples"] == wds["extra"]["num_examples"] == 43
     assert released["per_example"] == wds["per_example"] and released["metrics"] == wds["metrics"]
+
+
+# --- `cyclip-bench data fixture` --------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(b.name for b in BENCHMARKS))
+def test_every_wds_copy_is_written_at_its_real_class_count(name: str, tmp_path: Path) -> None:
+    pytest.importorskip("webdataset")
+    from cyclip_bench.data.catalog import build_any
+    from cyclip_bench.data.fixture_benchmarks import WDS_ONLY_CLASS_COUNTS
+
+    counts = write_wds_copy(name, tmp_path, Sizes(per_class=1, train_per_class=0, image_size=16))
+    data = build_any(name, tmp_path, "test")
+    n_classes = (
+        len(builtin_metadata(name).classes) if name not in WDS_ONLY_CLASS_COUNTS else WDS_ONLY_CLASS_COUNTS[name]
+    )
+    assert len(data.metadata.classes) == n_classes and counts["test"] == len(data) >= n_classes
+    if name == "voc2007_multilabel":
+        assert data.targets.shape == (len(data), 20) and data.targets.sum(axis=1).min() >= 1
+    else:
+        assert set(data.labels) == set(range(n_classes))
+
+
+def test_cli_fixture_writes_benchmark_layouts(tmp_path: Path) -> None:
+    pytest.importorskip("webdataset")
+    out = tmp_path / "fx"
+    args = ["--per-class", "1", "--train-per-class", "1", "--image-size", "32"]
+    result = cli("data", "fixture", str(out), "-d", "mnist,iwildcam", "-d", "cifar10", *args)
+    assert result.returncode == 0, result.stderr
+    info = json.loads((out / "fixture.json").read_text())["datasets"]
+    assert info["mnist"] == {"test": 10, "train": 10, "path": "MNIST/raw", "layout": "released"}
+    assert info["iwildcam"]["path"] == "wds_wilds-iwildcam" and info["iwildcam"]["layout"] == "wds"
+    assert "mnist" in result.stdout and "cifar10" in info
+    assert build_dataset("mnist", out, "train").labels == list(range(10))
+    assert len(build_dataset("iwildcam", out, "test").metadata.classes) == 182
+
+    wds = tmp_path / "wds"
+    result = cli("data", "fixture", str(wds), "--layout", "wds", "-d", "mnist", *args)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((wds / "fixture.json").read_text())["datasets"]["mnist"]["path"] == "wds_mnist"
+    assert build_dataset("mnist", wds, "test").labels == build_dataset("mnist", out, "test").labels
+
+    result = cli("data", "fixture", str(tmp_path / "bad"), "-d", "food101", "--real-sizes")
+    assert result.returncode == 2 and "--real-sizes: not for the benchmark datasets (food101)" in result.stderr

@@ -651,6 +651,11 @@ def write_fixture(cfg: FixtureConfig) -> dict:
             write(tmp, np.concatenate(parts) if parts else np.zeros((0, 3072), dtype=np.uint8))
         for write in plan.after:
             write(tmp)
+        from cyclip_bench.data.fixture_benchmarks import write_benchmarks
+
+        benchmark_counts, benchmark_images = write_benchmarks(cfg, tmp)
+        plan.counts.update(benchmark_counts)
+        images += benchmark_images
         info = {
             "generator": "cyclip-bench fixture",
             "fixture_version": FIXTURE_VERSION,

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from cyclip_bench.data.fixture_config import BENCHMARK_DATASETS, FixtureConfig
 from cyclip_bench.data.metadata import BUILTIN_NAMES, builtin_metadata
 from cyclip_bench.data.released import (
     CALTECH101_FOLDERS,
@@ -405,7 +406,11 @@ def _kitti(out: Path, sizes: Sizes) -> dict[str, int]:
 def _clevr(out: Path, sizes: Sizes) -> dict[str, int]:
     base = out / "clevr" / "CLEVR_v1.0"
     if (base / "scenes").is_dir():  # both CLEVR tasks read the same release: written once
-        return json.loads((base / "counts.json").read_text(encoding="utf-8"))
+        return {
+            "test" if part == "val" else part: len(json.loads(path.read_text(encoding="utf-8"))["scenes"])
+            for part in ("train", "val")
+            if (path := base / "scenes" / f"CLEVR_{part}_scenes.json").is_file()
+        }
     lows = CLEVR_DISTANCE_THRESHOLDS
     depths = [(lows[b] + lows[b + 1]) / 2 for b in range(len(lows) - 1)]  # one depth inside each distance bin
     counts = {}
@@ -422,7 +427,6 @@ def _clevr(out: Path, sizes: Sizes) -> dict[str, int]:
         scene_file = base / "scenes" / f"CLEVR_{part}_scenes.json"
         scene_file.write_text(json.dumps({"info": {"split": part}, "scenes": scenes}), encoding="utf-8")
         counts[split] = len(scenes)
-    (base / "counts.json").write_text(json.dumps(counts), encoding="utf-8")
     return counts
 
 
@@ -554,3 +558,23 @@ def write_wds_copy(name: str, out: Path, sizes: Sizes) -> dict[str, int]:
         shutil.rmtree(folder)
     shards = write_wds_fixture(folder, kind, classes, templates, sizes.shard_size, splits)
     return {split: len(samples) for split, samples in splits.items()} | {"shards": sum(shards.values())}
+
+
+def write_benchmarks(cfg: FixtureConfig, out: Path) -> tuple[dict[str, dict], int]:
+    """Write every benchmark dataset ``cfg.datasets`` names under ``out`` (``cyclip-bench data fixture``): its
+    released layout with ``--layout released`` where the catalog reads one, else its webdataset copy. Returns
+    (fixture.json's entry per dataset, images written)."""
+    sizes = Sizes(cfg.test_per_class, cfg.train_count, cfg.image_size, cfg.seed, cfg.wds_shard_size)
+    entries: dict[str, dict] = {}
+    images = 0
+    for name in (n for n in BENCHMARK_DATASETS if n in cfg.datasets):  # a fixed order, as the core datasets
+        if cfg.layout == "released" and name in RELEASED_WRITERS:
+            counts = write_released(name, out, sizes)
+            where = RELEASED_LAYOUTS[name].location.split()[0].removeprefix("DATA_ROOT/")
+            entries[name] = {**counts, "path": where, "layout": "released"}
+        else:
+            counts = write_wds_copy(name, out, sizes)
+            shards = counts.pop("shards")
+            entries[name] = {**counts, "path": wds_folder_name(name), "layout": "wds", "shards": shards}
+        images += sum(counts.values())
+    return entries, images

@@ -29,6 +29,17 @@ DATASETS = (
     "flickr30k",
     "mscoco",
 )
+# The datasets of DataComp's 38 tasks and CLIP_benchmark's vtab+ (cyclip_bench/data/benchmarks.py), written only
+# when named (cyclip_bench/data/fixture_benchmarks.py): their released layout where the catalog reads one, else
+# (and with --layout wds) their webdataset copy. The same names as benchmarks.BENCHMARKS (tested).
+BENCHMARK_DATASETS = tuple(
+    "food101 sun397 cars fgvc_aircraft dtd pets caltech101 flowers mnist stl10 fer2013 voc2007 voc2007_multilabel "
+    "imagenet-o objectnet eurosat gtsrb country211 pcam renderedsst2 svhn resisc45 kitti_closest_vehicle_distance "
+    "clevr_count_all clevr_closest_object_distance dmlab diabetic_retinopathy dsprites_label_orientation "
+    "dsprites_label_x_position dsprites_label_y_position smallnorb_label_azimuth smallnorb_label_elevation "
+    "camelyon17 fmow iwildcam dollar_street geode".split()
+)
+FIXTURE_DATASETS = (*DATASETS, *BENCHMARK_DATASETS)
 CIFAR_TEST_SIZE = 10_000  # the real test batch of CIFAR-10 and of CIFAR-100
 CIFAR_TRAIN_SIZE = 50_000
 # --real-sizes: the released test sets' image counts, spread evenly over the classes (the releases of Sketch, A and
@@ -62,11 +73,11 @@ def suite_fixture_flags(
     """The ``datasets`` and ``train_per_class`` that ``--suite`` implies: the suite's datasets after any named
     with ``--dataset``, and no train images when no task of the suite reads a train split (unless given).
     ``needed`` maps each catalog dataset the suite reads to its splits (``cyclip_bench.eval.suite_datasets``)."""
-    other = [name for name in needed if name not in DATASETS]
+    other = [name for name in needed if name not in FIXTURE_DATASETS]
     if not needed or other:
         raise DataError(
             f"--suite {suite}: reads datasets the fixture does not write ({', '.join(other) or 'none by name'}); "
-            f"it writes {', '.join(DATASETS)}"
+            f"it writes {', '.join(FIXTURE_DATASETS)}"
         )
     names = list(datasets or ())
     names += [name for name in needed if name not in names]
@@ -92,7 +103,8 @@ class FixtureConfig:
     )
     datasets: Names = option(
         DATASETS,
-        f"Dataset to write (repeat, or a comma list): {', '.join(DATASETS)}.",
+        f"Dataset to write (repeat, or a comma list): {', '.join(DATASETS)}; or a benchmark dataset of DataComp / "
+        "CLIP_benchmark vtab+ by catalog name (food101, pets, dsprites_label_orientation, ...: docs/formats.md).",
         flag="--dataset",
         short="-d",
         cli_type=list[str],
@@ -142,11 +154,16 @@ class FixtureConfig:
         if not self.datasets:
             raise ConfigError(f"--dataset: name at least one of {', '.join(DATASETS)}")
         for name in self.datasets:
-            if name not in DATASETS:
+            if name not in FIXTURE_DATASETS:
                 raise ConfigError(
-                    f"--dataset {name!r}: not a dataset the fixture writes.{did_you_mean(name, list(DATASETS))} "
-                    f"Known: {', '.join(DATASETS)}"
+                    f"--dataset {name!r}: not a dataset the fixture writes."
+                    f"{did_you_mean(name, list(FIXTURE_DATASETS))} Known: {', '.join(FIXTURE_DATASETS)}"
                 )
+        benchmarks = [name for name in self.datasets if name in BENCHMARK_DATASETS]
+        if self.real_sizes and benchmarks:
+            raise ConfigError(
+                f"--real-sizes: not for the benchmark datasets ({', '.join(benchmarks)}); use --per-class"
+            )
         given = [f for f in ("per_class", "cifar_test_size", "retrieval_images") if getattr(self, f) is not None]
         if self.real_sizes and given:
             raise ConfigError(f"--real-sizes sets every test set's size: drop {', '.join(flag_name(f) for f in given)}")
