@@ -13,7 +13,7 @@ from cli_runner import cli
 import cyclip_bench
 from cyclip_bench.cli.derive import config_from_flags
 from cyclip_bench.data import catalog
-from cyclip_bench.data.catalog import DATASETS, LABELLED, RETRIEVAL, DatasetEntry
+from cyclip_bench.data.catalog import DATASETS, LABELLED, MULTILABEL, RETRIEVAL, DatasetEntry
 from cyclip_bench.errors import UserError
 from cyclip_bench.eval import EvalConfig, evaluate, make_plan
 from cyclip_bench.eval.features import Encoder
@@ -158,7 +158,7 @@ def test_eval_flags_map_onto_the_config(tmp_path):
 
 def test_catalog_kinds_are_typed_and_a_plugin_may_name_its_kind():
     assert DATASETS.get("world-shapes").kind is LABELLED and DATASETS.get("mscoco").kind is RETRIEVAL
-    assert {DATASETS.get(name).kind for name in DATASETS.names()} == {LABELLED, RETRIEVAL}
+    assert {DATASETS.get(name).kind for name in DATASETS.names()} == {LABELLED, RETRIEVAL, MULTILABEL}
     named = DatasetEntry("retrieval", ("test",), "somewhere", lambda root, split, transform: None)
     assert named.kind is RETRIEVAL
     with pytest.raises(UserError, match="unknown data kind 'captions'"):
@@ -168,7 +168,7 @@ def test_catalog_kinds_are_typed_and_a_plugin_may_name_its_kind():
 
 
 # A data kind's name compared with a string, in either order, or looked up in a literal tuple/list/set.
-_KIND = r"""["'](?:labelled|retrieval)["']"""
+_KIND = r"""["'](?:labelled|retrieval|multilabel)["']"""
 _DISPATCH = re.compile(rf"(?:==|!=)\s*{_KIND}|{_KIND}\s*(?:==|!=)|\bin\s*[(\[{{][^)\]}}]*{_KIND}")
 # The generated world's part kinds (how its images are rendered) are another vocabulary that shares a word.
 _OTHER_VOCABULARY = {Path("data") / "synth.py"}

@@ -18,6 +18,9 @@ class DataNeed:
     kind: DataKind
     ref: DatasetRef
     split: str = "test"
+    # An optional split is read when it is on disk and skipped otherwise (``eval.splits.build_needs``): the
+    # train split of a consistency task with ``skip_without_train``, absent from test-only copies.
+    optional: bool = False
 
     @property
     def dataset_key(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cyclip_bench.data.catalog import LABELLED, DataKind
+from cyclip_bench.data.catalog import LABELLED, DataKind, has_split
 from cyclip_bench.errors import ConfigError, DataError
 from cyclip_bench.eval.needs import DataNeed
 from cyclip_bench.eval.suite import dataset_label
@@ -53,6 +53,8 @@ def build_needs(tasks: list[Any], data_root: Path | None) -> dict[str, Any]:
         for need in task.needs():
             if need.key in built:
                 continue
+            if need.optional and not has_split(need.ref, data_root, need.split):
+                continue  # not on disk: the task runs without it (it says so in its result)
             try:
                 built[need.key] = need.kind.build(need.ref, data_root, need.split, None)
             except (DataError, ConfigError) as err:
@@ -105,6 +107,8 @@ def check_distinct_split_names(task: Any) -> None:
 def check_separate_splits(task: Any, built: dict[str, Any]) -> None:
     """Refuse ``task`` when two splits it reads of one dataset have other classes or share image files."""
     for test, fit, where in _split_pairs(task):
+        if fit.key not in built or test.key not in built:  # an optional split that is not on disk
+            continue
         fit_data, test_data = built[fit.key], built[test.key]
         fit_classes, test_classes = list(fit_data.metadata.classes), list(test_data.metadata.classes)
         if fit_classes != test_classes:  # label i would be another class in each split
@@ -141,6 +145,8 @@ def describe(tasks: list[Any], built: dict[str, Any]) -> list[SplitUse]:
     uses = []
     for task in tasks:
         for need in task.needs():
+            if need.key not in built:  # an optional split that is not on disk
+                continue
             data = built[need.key]
             source, size = data_source(data), need.kind.size(data)
             uses.append(

@@ -64,7 +64,7 @@ def suites_table(suites: list[SuiteSpec]) -> Table:
 
     table = Table(title="built-in suites (cyclip-bench eval --suite NAME | FILE.toml)")
     for col in ("suite", "version", "task", "kind", "datasets read (splits)"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # long task names (DataComp's keys) wrap, never cut
     for suite in suites:
         kinds = load_tasks(suite)[1]
         for i, (task, kind) in enumerate(zip(suite.tasks, kinds, strict=True)):

@@ -9,5 +9,7 @@ from cyclip_bench.eval.tasks import retrieval as _retrieval  # noqa: F401  isort
 from cyclip_bench.eval.tasks import consistency as _consistency  # noqa: F401  isort: skip
 from cyclip_bench.eval.tasks import compositional as _compositional  # noqa: F401  isort: skip
 from cyclip_bench.eval.tasks import geometry as _geometry  # noqa: F401  isort: skip
+from cyclip_bench.eval.tasks import association as _association  # noqa: F401  isort: skip
+from cyclip_bench.eval.tasks import aggregate as _aggregate  # noqa: F401  isort: skip
 
 __all__ = ["TASKS", "DataNeed", "TaskKind", "make_task", "parse_options"]

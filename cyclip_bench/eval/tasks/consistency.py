@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from cyclip_bench.data.catalog import LABELLED, RETRIEVAL
+from cyclip_bench.data.catalog import LABELLED, RETRIEVAL, has_split
 from cyclip_bench.eval.context import EvalContext
 from cyclip_bench.eval.suite import dataset_label
 from cyclip_bench.eval.tasks.base import TASKS, DataNeed, TaskKind, as_int_list, fraction
@@ -57,6 +57,9 @@ class ConsistencyOptions:
     pairs: str | dict = ""
     # k of mutual k-NN alignment, CKNNA (k ≥ 2 only) and hubness on the pairs; capped at the number of pairs − 1.
     neighbours: PositiveInts = (10,)
+    # True: where the train split is not on disk (a test-only copy, e.g. DataComp's), consistency@k is skipped
+    # (recorded in extra.skipped_consistency) and the rest measured; False: a missing train split is an error.
+    skip_without_train: bool = False
 
 
 def first_caption_pairs(caption_image: torch.Tensor, num_images: int) -> torch.Tensor:
@@ -161,7 +164,7 @@ class Consistency(TaskKind):
         ref = self.spec.dataset
         needs = [
             DataNeed(LABELLED, ref, self.spec.split),
-            DataNeed(LABELLED, ref, self.options.train_split),
+            DataNeed(LABELLED, ref, self.options.train_split, optional=self.options.skip_without_train),
         ]
         if self.options.pairs:
             needs.append(DataNeed(RETRIEVAL, self.options.pairs))
@@ -171,24 +174,16 @@ class Consistency(TaskKind):
         ref, opts = self.spec.dataset, self.options
         label = f"{self.result({}, {}).dataset}/{self.spec.split}"
         logits, labels, dataset = zeroshot_logits(ctx, ref, self.spec.split, label)
-        train_set = ctx.labelled(ref, opts.train_split)
-        check_labels(train_set, f"{self.spec.name}/{opts.train_split}")
         predictions = predictions_against(logits, labels)  # ties as in zero-shot top-1 (docs/evaluation.md)
-        test_feats, train_feats = (
-            ctx.image_features(ref, self.spec.split),
-            ctx.image_features(ref, opts.train_split),
-        )
-        train_labels = ctx.labels(ref, opts.train_split)
         metrics, info, per_example = {}, {}, {}
-        for k in opts.k:
-            hits = consistency_at_k(predictions, test_feats, train_feats, train_labels, k)
-            name = f"consistency@{k}"
-            metrics[name], info[name], per_example[name] = (
-                float(hits.float().mean()),
-                self.metric_info(name, name),
-                as_int_list(hits),
-            )
         extra: dict[str, Any] = {"zeroshot_top1": fraction(predictions == labels)}
+        if opts.skip_without_train and not has_split(ref, ctx.data_root, opts.train_split):
+            extra["skipped_consistency"] = (
+                f"consistency@k: no {opts.train_split!r} split of {dataset_label(ref)} under the data root "
+                f"(a test-only copy)"
+            )
+        else:
+            self._consistency_at_k(ctx, predictions, metrics, info, per_example)
         superclasses = dataset.metadata.superclasses
         if superclasses:
             for name, hits in (
@@ -219,3 +214,20 @@ class Consistency(TaskKind):
         return self.result(
             metrics, info, per_example=per_example, class_names=list(dataset.metadata.classes), extra=extra
         )
+
+    def _consistency_at_k(
+        self, ctx: EvalContext, predictions: torch.Tensor, metrics: dict, info: dict, per_example: dict
+    ) -> None:
+        """consistency@k for every k: each test image's zero-shot prediction against its k nearest train images."""
+        ref, opts = self.spec.dataset, self.options
+        check_labels(ctx.labelled(ref, opts.train_split), f"{self.spec.name}/{opts.train_split}")
+        test_feats, train_feats = ctx.image_features(ref, self.spec.split), ctx.image_features(ref, opts.train_split)
+        train_labels = ctx.labels(ref, opts.train_split)
+        for k in opts.k:
+            hits = consistency_at_k(predictions, test_feats, train_feats, train_labels, k)
+            name = f"consistency@{k}"
+            metrics[name], info[name], per_example[name] = (
+                float(hits.float().mean()),
+                self.metric_info(name, name),
+                as_int_list(hits),
+            )

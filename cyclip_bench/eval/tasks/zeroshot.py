@@ -13,6 +13,7 @@ import torch
 from cyclip_bench.data.catalog import LABELLED, classes_kind
 from cyclip_bench.data.metadata import (
     DEFAULT_MAIN_METRIC,
+    MAIN_METRICS,
     ClassMetadata,
     dataset_main_metric,
     dataset_metadata,
@@ -32,6 +33,7 @@ from cyclip_bench.metrics import (
     worst_group_accuracy,
     zeroshot_multilabel_metrics,
 )
+from cyclip_bench.registry import did_you_mean
 from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import NonEmptyStr, PositiveInts
 
@@ -43,6 +45,9 @@ class ZeroShotOptions:
     # the working directory) or a shipped dataset's name ("food101", "vtab/pets"); its class count must be the
     # dataset's. None: the dataset's own (a wds copy's txt files, else the shipped JSON).
     class_metadata: NonEmptyStr | None = None
+    # The task's main metric (``metadata.MAIN_METRICS``), as a suite states it (suites/datacomp.toml); None: the
+    # dataset's own (its metadata's ``main_metric``, else top1).
+    main_metric: NonEmptyStr | None = None
 
 
 def resolve_class_metadata(value: str, where: str) -> tuple[ClassMetadata, str]:
@@ -137,6 +142,12 @@ class ZeroShot(TaskKind):
         super().__init__(spec)
         where = f"task {spec.name!r} ({spec.kind})"
         self.data_kind = classes_kind(spec.dataset)  # LABELLED, or MULTILABEL (multi-hot targets: 11-point mAP)
+        main = self.options.main_metric
+        if main is not None and main not in MAIN_METRICS:
+            raise ConfigError(
+                f"{where}: main_metric {main!r} is not a known metric.{did_you_mean(main, list(MAIN_METRICS))} "
+                f"Known: {', '.join(MAIN_METRICS)}"
+            )
         # Read at plan time, so a bad file fails a --dry-run rather than the run.
         self.class_metadata, self.class_metadata_source = (
             resolve_class_metadata(self.options.class_metadata, where)
@@ -151,7 +162,7 @@ class ZeroShot(TaskKind):
         label = f"{self.result({}, {}).dataset}/{self.spec.split}"
         logits, targets, dataset = zeroshot_logits(ctx, self.spec.dataset, self.spec.split, label, self.class_metadata)
         meta = self.class_metadata or dataset.metadata
-        main = main_metric_for(self.spec.dataset, self.class_metadata, dataset.metadata)
+        main = main_metric_for(self.spec.dataset, self.options, self.class_metadata, dataset.metadata)
         extra: dict[str, Any] = {"num_classes": len(meta.classes), "num_examples": int(targets.shape[0])}
         extra["main_metric"] = main
         if self.class_metadata_source is not None:
@@ -160,7 +171,8 @@ class ZeroShot(TaskKind):
             return self._multilabel(logits, targets, meta, extra)
         metrics, info, per_example = {}, {}, {}
         labels = targets
-        for k in sorted({*self.options.topk, *_topk_of(main.removeprefix(GROUP_METRIC_PREFIX))}):  # ties pessimistic: docs/evaluation.md, "Ties"
+        wanted_k = _topk_of(main.removeprefix(GROUP_METRIC_PREFIX))  # a worst-group top-k's stand-in is top-k
+        for k in sorted({*self.options.topk, *wanted_k}):  # ties pessimistic: docs/evaluation.md, "Ties"
             hits = topk_correct(logits, labels, k)
             metrics[f"top{k}"] = fraction(hits)
             info[f"top{k}"] = self.metric_info(f"top{k}", f"top{k}")
