@@ -21,7 +21,7 @@ from cyclip_bench.data.catalog import (
     dataset_kind,
 )
 from cyclip_bench.data.wds import WdsMultilabelDataset, synthetic_wds_samples, write_wds_fixture
-from cyclip_bench.errors import DataError
+from cyclip_bench.errors import DataError, UserError
 
 pytest.importorskip("webdataset")
 
@@ -54,6 +54,13 @@ def test_multilabel_copy_is_its_own_kind(voc_root: Path) -> None:
     with pytest.raises(DataError, match=r"dataset_type.txt: dataset 'wds/voc2007_multilabel' is a multilabel set .* "
                        r"need one label per image — evaluate it with zeroshot \(11-point mAP\)"):  # fmt: skip
         build_dataset(name, voc_root, "train")
+    # The catalog name reads the same copy (its entry is of the multilabel kind).
+    assert (
+        classes_kind("voc2007_multilabel") is MULTILABEL and dataset_kind("voc2007_multilabel", voc_root) is MULTILABEL
+    )
+    assert build_multilabel_dataset("voc2007_multilabel", voc_root, "train").targets.shape == (5, len(CLASSES))
+    with pytest.raises(UserError, match="'voc2007_multilabel' is a multilabel set .* evaluate it with zeroshot"):
+        build_dataset("voc2007_multilabel", voc_root, "train")
 
 
 def _eval(*args: str) -> object:
