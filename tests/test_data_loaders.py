@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -260,3 +261,29 @@ def test_every_world_dataset_loads(world_dir: Path) -> None:
     assert len(fine.metadata.classes) == 80 and len(fine.metadata.superclasses) == 10
     sup = fine.metadata.superclass_of()
     assert all(fine.metadata.classes[c].endswith(shapes.classes[sup[c]]) for c in range(80))
+
+
+def test_file_fingerprint_items_are_the_paths_relative_to_the_root_whatever_their_spelling(tmp_path: Path) -> None:
+    """The fast suffix path must give exactly what os.path.relpath gives (the fingerprint keys cached features)."""
+    from cyclip_bench.data.labelled import FileLabelledDataset
+    from cyclip_bench.data.metadata import ClassMetadata
+
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    (tmp_path / "outside.png").write_bytes(b"xyz")
+    for name in ("x.png", "a/y.png"):
+        (root / name).write_bytes(b"12345")
+    link = tmp_path / "link"
+    link.symlink_to(root)
+    files = [
+        str(root.resolve() / "x.png"),
+        str(root.resolve() / "a" / "y.png"),
+        f"{root.resolve()}/a/../x.png",  # not normalised: relpath's answer
+        f"{root.resolve()}/./a/y.png",
+        str(link / "x.png"),  # under the root by another name
+        str(tmp_path / "outside.png"),
+    ]
+    meta = ClassMetadata(classes=["c"], templates=["{}"])
+    items = FileLabelledDataset("d", root, files, [0] * len(files), meta)._fingerprint_items()
+    assert items == [f"{os.path.relpath(f, str(root.resolve()))}\t{os.path.getsize(f)}" for f in files]
+    assert items[:4] == ["x.png\t5", "a/y.png\t5", "x.png\t5", "a/y.png\t5"]

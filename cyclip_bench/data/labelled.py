@@ -90,9 +90,12 @@ class FileLabelledDataset(LabelledDataset):
 
     def _fingerprint_items(self) -> list[str]:
         root = str(self.root.resolve())
+        prefix = root.rstrip(os.sep) + os.sep
         items = []
         for f in self.files:
-            rel = os.path.relpath(f, root)
+            # relpath is ~20 µs a call (36,000 world files: 0.8 s a run); a plain file under root is its suffix
+            plain = f.startswith(prefix) and os.path.normpath(f) == f
+            rel = f[len(prefix) :] if plain else os.path.relpath(f, root)
             items.append(f"{rel}\t{os.path.getsize(f)}")
         return items
 

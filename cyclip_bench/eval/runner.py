@@ -140,7 +140,8 @@ def run_plan(plan: Plan) -> Outcome:
     cache = FeatureCache(cfg.resolved_cache_dir)
     tokens = TokenStore()
     tokenizers = [get_tokenizer(ckpt.info) for ckpt in loaded]
-    identities = [tokens.identity(t) for t in tokenizers]
+    # a tokenizer's identity (hashing its whole vocabulary: ~0.5 s) matters only where several models may share it
+    identities = [tokens.identity(t) for t in tokenizers] if len(tokenizers) > 1 else [None]
     outcomes: dict[str, CheckpointOutcome] = {}
     progress = _progress(cfg.progress and dist.is_main)
     if progress:
