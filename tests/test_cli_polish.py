@@ -116,9 +116,10 @@ def test_suites_lists_every_dataset_a_task_reads(monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")
     result = cli("suites")
     assert result.returncode == 0
-    rows = {
-        line.split("│")[3].strip(): line.split("│")[5].strip() for line in result.stdout.splitlines() if "│" in line
-    }
+    rows: dict[str, str] = {}  # task → datasets read, first listing wins (other suites reuse task names)
+    for line in result.stdout.splitlines():
+        if "│" in line:
+            rows.setdefault(line.split("│")[3].strip(), line.split("│")[5].strip())
     assert rows["cifar10-consistency"] == "cifar10 (test, train), mscoco (test)"
     assert rows["cifar10-linear-probe"] == "cifar10 (train, test)"
     assert rows["shapes-zeroshot"] == "world-shapes (test)"
