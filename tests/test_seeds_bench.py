@@ -1,0 +1,71 @@
+"""bench/seeds_bench.py: each method's step runs through the trainer's code, and its K-seed batched model (the
+vmap candidate) trains what K single-seed runs train, so its figure compares like with like."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("seeds_bench", ROOT / "bench" / "seeds_bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def one_thread():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_measure_interleaves_methods_and_reports_per_seed_figures(world_dir, one_thread, capsys):
+    bench = _bench()
+    train = str(world_dir / "captions" / "train.csv")
+    figures = bench.measure(["eager", "vmap2"], train, rounds=2, chunk=1, skip=1)
+    assert len(figures["rounds"]) == 2 and len(capsys.readouterr().out.strip().splitlines()) == 2
+    rows = figures["methods"]
+    assert rows["eager"]["seeds_per_step"] == 1 and rows["vmap2"]["seeds_per_step"] == 2
+    assert rows["eager"]["speed_vs_first"] == rows["eager"]["cpu_speed_vs_first"] == 1.0
+    for method, row in rows.items():
+        wall = statistics.median(r[method]["wall_per_seed_s"] for r in figures["rounds"])
+        assert row["pairs_per_s_per_seed"] == pytest.approx(64 / wall, rel=1e-2)
+        hours = (2000 * wall + row["warmup_s"] / row["seeds_per_step"]) / (2 * 3600)
+        assert row["seeds_per_hour"] == pytest.approx(1 / hours, rel=2e-2)
+    assert torch.get_num_threads() >= 1
+
+
+def test_batched_seeds_train_what_single_seed_runs_train(world_dir, tmp_path, one_thread):
+    """Two steps of the 2-seed vmap model equal two steps of each seed's own run, BatchNorm running statistics
+    included — to float tolerance, not bitwise: the batched kernels sum in another order, and Adam's first steps
+    move a weight by ±lr whatever its gradient's size, so a gradient that is zero in exact arithmetic (a key bias
+    under softmax) can take either sign: parameters agree within 2·Σlr, buffers within 1e-5. Seed 1's run is
+    far from seed 0's copy, so the comparison can fail."""
+    from cyclip_bench.train import loop
+
+    bench = _bench()
+    torch.set_num_threads(1)
+    train = str(world_dir / "captions" / "train.csv")
+    step, seeds = bench.METHODS["vmap2"](train, tmp_path / "batched")
+    for _ in range(2):
+        step()
+    for seed in range(seeds):
+        run, batches = bench._setup(train, seed, tmp_path / f"single{seed}")
+        for _ in range(2):
+            loop._optimizer_step(run, batches)
+        moved = 2 * sum(loop.lr_at(k, run.cfg.lr, run.cfg.warmup, run.total_steps) for k in range(2))
+        for name, value in run.raw_model.named_parameters():
+            torch.testing.assert_close(step.params[name][seed], value, rtol=0, atol=moved + 1e-6, msg=name)
+        other = step.params["visual.conv1.weight"][1 - seed]
+        assert (other - run.raw_model.visual.conv1.weight).abs().max() > 100 * moved
+        for name, value in run.raw_model.named_buffers():
+            if name in step.buffers:
+                torch.testing.assert_close(step.buffers[name][seed], value, rtol=1e-4, atol=1e-5, msg=name)
