@@ -224,8 +224,13 @@ CLASSES = ["red circle", "blue square", "green star"]
 
 @pytest.fixture(scope="module")
 def datacomp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every DataComp task as its test-only copy ``wds_<key, / → ->_test`` (3 classes, 4 images, 2 shards), CIFAR-10
-    also with a train split (so one consistency@k runs), and WinoGAViL in its released layout."""
+    """Every DataComp task as its test-only copy ``wds_<key, / → ->_test`` (3 classes, 4 images, 2 shards; the
+    WILDS and fairness sets with their per-sample metadata .npy), CIFAR-10 also with a train split (so one
+    consistency@k runs), and WinoGAViL in its released layout."""
+    from dataclasses import replace
+
+    from cyclip_bench.data.fixture_benchmarks import sample_metadata_row
+    from cyclip_bench.data.metadata import metadata_key
     from cyclip_bench.data.wds import synthetic_wds_samples, write_wds_fixture
 
     pytest.importorskip("webdataset")
@@ -237,7 +242,11 @@ def datacomp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if key.startswith("retrieval/"):
             write_wds_fixture(folder, "retrieval", [], [], 2, {"test": synthetic_wds_samples("retrieval", 4, seed=i)})
             continue
-        splits = {"test": synthetic_wds_samples("classification", 4, 3, seed=i)}
+        test = synthetic_wds_samples("classification", 4, 3, seed=i)
+        rows = [sample_metadata_row(metadata_key(key), j, s.label) for j, s in enumerate(test)]
+        if rows[0] is not None:
+            test = [replace(s, extra={"npy": row}) for s, row in zip(test, rows, strict=True)]
+        splits = {"test": test}
         if key == "cifar10":
             splits["train"] = synthetic_wds_samples("classification", 6, 3, seed=100)
         write_wds_fixture(folder, "classification", CLASSES, ["a photo of a {c}."], 2, splits)
@@ -262,7 +271,10 @@ def test_eval_suite_datacomp_end_to_end(datacomp_root: Path, same_label_checkpoi
         else:
             assert task["metrics"][task["extra"]["main_metric"]] is not None, key
     assert tasks["vtab/pets"]["extra"]["main_metric"] == "mean_per_class_recall"
-    assert tasks["wilds/fmow"]["extra"]["main_metric_wanted"] == "worst_group_top1"
+    for key, main in (("wilds/fmow", "worst_group_top1"), ("fairness/dollar_street", "worst_group_top5"),
+                      ("fairness/geode", "worst_group_top1"), ("wilds/iwildcam", "macro_f1")):  # fmt: skip
+        assert tasks[key]["extra"]["main_metric"] == main and "main_metric_missing" not in tasks[key]["extra"], key
+    assert tasks["wilds/fmow"]["extra"]["groups"]["by"] == "region"
     assert "consistency@1" in tasks["cifar10-consistency"]["metrics"]
     assert "skipped_consistency" in tasks["food101-consistency"]["extra"]
     assert "modality_gap" in tasks["mscoco-geometry"]["metrics"]
@@ -272,7 +284,7 @@ def test_eval_suite_datacomp_end_to_end(datacomp_root: Path, same_label_checkpoi
     mains = agg["extra"]["main_metrics"]
     assert len(mains) == 38 and agg["metrics"]["average"] == pytest.approx(sum(m["value"] for m in mains.values()) / 38)
     assert agg["metrics"]["imagenet"] == tasks["imagenet1k"]["metrics"]["top1"]
-    assert set(agg["extra"]["stand_ins"]) == {"wilds/fmow", "fairness/dollar_street", "fairness/geode"}
+    assert agg["extra"]["stand_ins"] == {}  # the group metrics come from the copies' metadata
     assert not math.isnan(agg["metrics"]["vtab"])
 
     report = cli("report", str(out), "--out", str(tmp_path / "report"))
@@ -280,3 +292,6 @@ def test_eval_suite_datacomp_end_to_end(datacomp_root: Path, same_label_checkpoi
     text = (tmp_path / "report" / "report.md").read_text()
     aggregate_section = text.split("### datacomp-aggregate", 1)[1]
     assert "| imagenet\\_dist\\_shifts (%) ↑ |" in aggregate_section and "| average (%) ↑ |" in aggregate_section
+    # A consistency task without a train split says why it has no metrics, instead of an empty table.
+    food = text.split("### food101-consistency", 1)[1].split("###", 1)[0]
+    assert "Skipped: consistency@k: no 'train' split of food101" in food and "| metric |" not in food

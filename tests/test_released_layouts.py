@@ -359,6 +359,27 @@ def test_a_missing_dataset_names_both_layouts_and_where_published(tmp_path: Path
     assert "djghosh/wds_fgvc_aircraft_test" in message and "downloads nothing" in message
 
 
+@pytest.mark.parametrize("name", ["pets", "dtd", "food101"])
+def test_a_missing_dataset_lists_every_folder_the_lookup_checks(tmp_path: Path, name: str) -> None:
+    """A dataset with several CLIP_benchmark spellings (vtab/pets and pets): the error names each folder the
+    lookup tries for every spelling — wds_<N>, wds_<N>_test and <N> — and a copy in any of them is found."""
+    from cyclip_bench.data.wds import wds_folder_candidates
+
+    spellings = DATASETS.get(name).wds_names
+    assert len(spellings) > 1
+    with pytest.raises(DataError) as err:
+        build_dataset(name, tmp_path, "test")
+    message = str(err.value)
+    tried = [p for spelling in spellings for p in wds_folder_candidates(tmp_path, spelling)]
+    for path in tried:
+        assert f"{path}/" in message or f"{path}," in message or f"{path})" in message, (path, message)
+    assert f"{tmp_path}/wds_{spellings[1].replace('/', '-')}," in message  # the second spelling's wds_<N>
+    write_wds_copy(name, tmp_path, Sizes(per_class=1, train_per_class=0, image_size=16))
+    target = tried[3]  # the second spelling's wds_<N> folder: found by the lookup the error describes
+    (tmp_path / f"wds_{spellings[0].replace('/', '-')}").rename(target)
+    assert len(build_dataset(name, tmp_path, "test")) == len(builtin_metadata(name).classes)
+
+
 def test_cli_missing_released_dataset_is_one_line_exit_2(tmp_path: Path, same_label_checkpoints: dict) -> None:
     (tmp_path / "empty").mkdir()
     result = cli(

@@ -592,7 +592,9 @@ def _missing(name: str, entry: DatasetEntry | None, root: Path) -> DataError:
     """One line: where the dataset was looked for in both layouts, and where it is published."""
     names = _wds_names(name, entry)
     wds = f"{root}/wds_{_flat(names[0])}/test/{NSHARDS_FILE} + 0.tar.. with {CLASSNAMES_FILE} and {TEMPLATES_FILE}"
-    other = ", ".join(str(p) for n in names for p in wds_folder_candidates(root, n)[1:])
+    # Every folder wds_folder checks, less the first (named in ``wds``): all of each later spelling's.
+    tried = [p for n in names for p in wds_folder_candidates(root, n)]
+    other = ", ".join(str(p) for p in tried[1:])
     published = ", ".join(url.format(flat=_flat(n)) for n in names for url in (WDS_PUBLISHED, DATACOMP_PUBLISHED))
     if entry is None or entry.released == {}:  # a wds/ name, or a catalog dataset read from its copy only
         return DataError(

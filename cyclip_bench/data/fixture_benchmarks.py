@@ -9,7 +9,10 @@ a class are train: 30 + ``per_class`` a class), EuroSAT (5 × ``per_class`` a cl
 (test = the last 10% of images: 40 × ``per_class`` images). A webdataset copy (``write_wds_copy``) of a dataset
 with a released layout is its released fixture read back through the catalog's reader and exported as
 CLIP_benchmark's exporter does (webp lossless, keys ``s%07d``), so both layouts hold the same images and labels;
-the others (webdataset-only sets) hold generated images, labels cycling over the classes.
+the others (webdataset-only sets) hold generated images, labels cycling over the classes. The copies of DataComp's
+WILDS and fairness sets also carry each sample's ``.npy`` metadata row in DataComp's columns
+(``sample_metadata_row``), so their group metrics (worst-region, worst-income-group) are computed, not stood in for.
+WinoGAViL (``winogavil``, no webdataset copy exists) is written in its released layout (``write_winogavil``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from cyclip_bench.data.fixture_config import BENCHMARK_DATASETS, FixtureConfig
+from cyclip_bench.data.fixture_config import BENCHMARK_DATASETS, WINOGAVIL, FixtureConfig
 from cyclip_bench.data.metadata import BUILTIN_NAMES, builtin_metadata
 from cyclip_bench.data.released import (
     CALTECH101_FOLDERS,
@@ -39,6 +42,7 @@ from cyclip_bench.data.released import (
     KITTI_TEST_FRACTION,
     RELEASED_LAYOUTS,
 )
+from cyclip_bench.metrics.fairness import SAMPLE_METADATA
 
 # Class counts of the webdataset-only sets without shipped names (DataComp's tasklist); their fixture names are
 # generated, as their copies' classnames.txt would give the real ones.
@@ -520,6 +524,35 @@ def _names_and_templates(name: str) -> tuple[list[str], list[str]]:
     return [f"{name.replace('_', ' ')} class {i}" for i in range(n)], ["a photo of a {c}."]
 
 
+# How many values the generated metadata of each field takes: a group field's count covers every group (FMoW's
+# six regions include "Other", which its worst-region accuracy leaves out); other fields cycle over a few ids.
+_GROUP_VALUES = {"fmow": 6, "dollar_street": 4, "geode": 6}
+_OTHER_VALUES = 3
+
+
+def sample_metadata_row(name: str, index: int, label: int) -> np.ndarray | None:
+    """The generated ``.npy`` metadata of sample ``index`` (class ``label``) of ``name``'s copy, in DataComp's
+    columns (``SAMPLE_METADATA``): the group field cycles over ``_GROUP_VALUES`` groups, ``y`` is the label, other
+    fields cycle over a few ids; None for a dataset whose copy has no per-sample metadata."""
+    layout = SAMPLE_METADATA.get(name)
+    if layout is None:
+        return None
+    row = []
+    for field in layout.fields:
+        if field == "y":
+            row.append(label)
+        elif field == layout.group_by:
+            row.append(index % _GROUP_VALUES[name])
+        else:
+            row.append(index % _OTHER_VALUES)
+    return np.array(row, dtype=np.int64)
+
+
+def _with_metadata(name: str, index: int, label: int) -> dict[str, np.ndarray]:
+    row = sample_metadata_row(name, index, label)
+    return {} if row is None else {"npy": row}
+
+
 def write_wds_copy(name: str, out: Path, sizes: Sizes) -> dict[str, int]:
     """Write ``name``'s webdataset copy as ``out/wds_<name>``: its released fixture read back through the catalog
     and exported (webp lossless) where it has a released layout, else generated images at its real class count.
@@ -551,7 +584,10 @@ def write_wds_copy(name: str, out: Path, sizes: Sizes) -> dict[str, int]:
             if split in entry.splits:
                 labels = _labels(len(classes), n)
                 images = [_picture(sizes, f"{name}/{split}", i, label, 32, 32) for i, label in enumerate(labels)]
-                splits[split] = [WdsSample(_webp(im), label=label) for im, label in zip(images, labels, strict=True)]
+                splits[split] = [
+                    WdsSample(_webp(im), label=label, extra=_with_metadata(name, i, label))
+                    for i, (im, label) in enumerate(zip(images, labels, strict=True))
+                ]
     kind = "multilabel" if name == "voc2007_multilabel" else "classification"
     folder = out / wds_folder_name(name)
     if folder.exists():
@@ -577,4 +613,18 @@ def write_benchmarks(cfg: FixtureConfig, out: Path) -> tuple[dict[str, dict], in
             shards = counts.pop("shards")
             entries[name] = {**counts, "path": wds_folder_name(name), "layout": "wds", "shards": shards}
         images += sum(counts.values())
+    if WINOGAVIL in cfg.datasets:
+        entries[WINOGAVIL], written = write_winogavil(out, sizes)
+        images += written
     return entries, images
+
+
+def write_winogavil(out: Path, sizes: Sizes) -> tuple[dict, int]:
+    """WinoGAViL in its released layout under ``out/winogavil``: ``4 × per_class`` generated instances (5, 6, 10
+    and 12 candidates in turn). Returns (fixture.json's entry, images written)."""
+    from cyclip_bench.data.winogavil import NAME, fixture_instances, write_winogavil_fixture
+
+    instances = fixture_instances(4 * sizes.per_class, sizes.seed)
+    folder = write_winogavil_fixture(out / NAME, instances, image_size=min(sizes.image_size, 64))
+    images = len({c for _, candidates, _ in instances for c in candidates})
+    return {"test": len(instances), "images": images, "path": folder.name, "layout": "released"}, images

@@ -39,7 +39,9 @@ BENCHMARK_DATASETS = tuple(
     "dsprites_label_x_position dsprites_label_y_position smallnorb_label_azimuth smallnorb_label_elevation "
     "camelyon17 fmow iwildcam dollar_street geode".split()
 )
-FIXTURE_DATASETS = (*DATASETS, *BENCHMARK_DATASETS)
+# DataComp's association task, in its released layout (cyclip_bench/data/winogavil.py), written only when named.
+WINOGAVIL = "winogavil"
+FIXTURE_DATASETS = (*DATASETS, *BENCHMARK_DATASETS, WINOGAVIL)
 CIFAR_TEST_SIZE = 10_000  # the real test batch of CIFAR-10 and of CIFAR-100
 CIFAR_TRAIN_SIZE = 50_000
 # --real-sizes: the released test sets' image counts, spread evenly over the classes (the releases of Sketch, A and
@@ -159,7 +161,7 @@ class FixtureConfig:
                     f"--dataset {name!r}: not a dataset the fixture writes."
                     f"{did_you_mean(name, list(FIXTURE_DATASETS))} Known: {', '.join(FIXTURE_DATASETS)}"
                 )
-        benchmarks = [name for name in self.datasets if name in BENCHMARK_DATASETS]
+        benchmarks = [name for name in self.datasets if name in (*BENCHMARK_DATASETS, WINOGAVIL)]
         if self.real_sizes and benchmarks:
             raise ConfigError(
                 f"--real-sizes: not for the benchmark datasets ({', '.join(benchmarks)}); use --per-class"

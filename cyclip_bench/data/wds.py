@@ -11,7 +11,9 @@ The layout (docs/formats.md, "webdataset (wds) layout")::
 
 A sample is the tar members sharing one key (``s0000042.webp``, ``s0000042.cls``): the image is the first of
 ``webp``, ``png``, ``jpg``, ``jpeg`` present; the target is ``.cls`` (an integer label as text), ``.npy`` (a
-multi-hot vector, read with pickles refused) or ``.txt`` (every caption of the image, one a line).
+multi-hot vector, read with pickles refused) or ``.txt`` (every caption of the image, one a line). A
+classification sample may also carry a ``.npy`` of per-sample metadata (DataComp's WILDS and fairness copies: a
+vector of integers such as region, year, income bucket), read into ``WdsClassificationDataset.sample_metadata``.
 
 Public API:
 
@@ -80,6 +82,8 @@ class WdsType(str, Enum):
 
 # The member holding each kind's target.
 TARGET_EXTENSION = {WdsType.CLASSIFICATION: "cls", WdsType.MULTILABEL: "npy", WdsType.RETRIEVAL: "txt"}
+# A classification sample's optional per-sample metadata (DataComp's WILDS and fairness copies: region, income, ...).
+METADATA_EXTENSION = "npy"
 
 
 def _webdataset() -> Any:
@@ -214,11 +218,11 @@ class _Member:
     payload: bytes | None = None
 
 
-def _tar_files(shard: Path, payload_ext: str) -> Iterator[dict]:
+def _tar_files(shard: Path, payload_exts: tuple[str, ...]) -> Iterator[dict]:
     """The members of one shard as webdataset's ``tar_file_iterator`` yields them (regular files, ``__*__``
     meta entries skipped), with offsets instead of data, then webdataset's end-of-shard marker ``{}``.
 
-    Only the target members (extension ``payload_ext``) are read; image data is skipped by seeking. A shard
+    Only the small members (extensions ``payload_exts``) are read; image data is skipped by seeking. A shard
     that ends early — inside a member, or without the two zero blocks that close every tar — is a DataError."""
     wds = _webdataset()
     base_plus_ext = wds.tariterators.base_plus_ext
@@ -239,7 +243,7 @@ def _tar_files(shard: Path, payload_ext: str) -> Iterator[dict]:
                         continue
                     payload = None
                     _, ext = base_plus_ext(name)
-                    if ext is not None and ext.lower() == payload_ext:
+                    if ext is not None and ext.lower() in payload_exts:
                         extracted = tar.extractfile(info)
                         payload = extracted.read() if extracted is not None else b""
                     yield {"fname": name, "data": _Member(info.offset_data, info.size, payload), "__url__": str(shard)}
@@ -262,7 +266,8 @@ def _tar_files(shard: Path, payload_ext: str) -> Iterator[dict]:
 
 @dataclass
 class _Index:
-    """Where each sample's image lies, and its target member's bytes, in the order of the shards."""
+    """Where each sample's image lies, its target member's bytes and (classification) its ``.npy`` metadata
+    member's bytes or None, in the order of the shards."""
 
     split_dir: Path
     shards: list[Path]
@@ -272,6 +277,7 @@ class _Index:
     sizes: list[int] = field(default_factory=list)
     exts: list[str] = field(default_factory=list)
     targets: list[bytes] = field(default_factory=list)
+    metadata: list[bytes | None] = field(default_factory=list)
 
     def where(self, i: int) -> str:
         return f"{self.shards[self.shard_of[i]]}: sample {self.keys[i]!r}"
@@ -281,13 +287,15 @@ def _build_index(split_dir: Path, dataset_type: WdsType) -> _Index:
     wds = _webdataset()
     shards = _shard_paths(split_dir)
     target_ext = TARGET_EXTENSION[dataset_type]
+    with_metadata = dataset_type is WdsType.CLASSIFICATION
+    payload_exts = (target_ext, METADATA_EXTENSION) if with_metadata else (target_ext,)
     index = _Index(split_dir, shards)
     shard_ids = {str(s): i for i, s in enumerate(shards)}
 
     def files() -> Iterator[dict]:
         for shard in shards:
             current[0] = shard
-            yield from _tar_files(shard, target_ext)
+            yield from _tar_files(shard, payload_exts)
 
     current: list[Path] = [shards[0]]
     samples = wds.tariterators.group_by_keys(files(), handler=wds.handlers.reraise_exception)
@@ -315,6 +323,8 @@ def _build_index(split_dir: Path, dataset_type: WdsType) -> _Index:
             index.sizes.append(image.size)
             index.exts.append(ext)
             index.targets.append(target.payload)
+            metadata = sample.get(METADATA_EXTENSION) if with_metadata else None
+            index.metadata.append(None if metadata is None else metadata.payload)
     except ValueError as err:  # webdataset's grouping: a file name twice in one sample
         raise DataError(f"{current[0]}: {err.args[0] if err.args else err}") from None
     if not index.keys:
@@ -413,14 +423,24 @@ class _WdsImages(torch.utils.data.Dataset):
 
 # --- datasets ----------------------------------------------------------------------------------------------
 class WdsClassificationDataset(LabelledDataset):
-    """A classification split of a wds folder: ``ds[i] -> (transform(PIL RGB), label)``."""
+    """A classification split of a wds folder: ``ds[i] -> (transform(PIL RGB), label)``. ``sample_metadata``:
+    the samples' ``.npy`` members as an [N, F] int64 array when every sample has one (DataComp's WILDS and
+    fairness copies: region, income, ...; ``cyclip_bench.metrics.fairness.SAMPLE_METADATA`` names the columns),
+    else None."""
 
     def __init__(
-        self, name: str, metadata: ClassMetadata, labels: Sequence[int], images: _WdsImages, transform: Any = None
+        self,
+        name: str,
+        metadata: ClassMetadata,
+        labels: Sequence[int],
+        images: _WdsImages,
+        transform: Any = None,
+        sample_metadata: np.ndarray | None = None,
     ) -> None:
         super().__init__(name, metadata, labels, transform)
         self.images = images
         self.root = images.index.split_dir  # the split folder, for plan listings (``eval.splits.data_source``)
+        self.sample_metadata = sample_metadata
 
     @property
     def shards(self) -> list[Path]:
@@ -431,7 +451,12 @@ class WdsClassificationDataset(LabelledDataset):
         return self.images.image(index)
 
     def _fingerprint_items(self) -> list[str]:
-        return self.images.fingerprint_items()
+        items = self.images.fingerprint_items()
+        if self.sample_metadata is None:
+            return items
+        return [
+            f"{item}\t{','.join(map(str, row))}" for item, row in zip(items, self.sample_metadata.tolist(), strict=True)
+        ]
 
 
 class WdsMultilabelDataset(torch.utils.data.Dataset):
@@ -523,6 +548,48 @@ def _parse_multi_hot(raw: bytes, where: str, n_classes: int) -> np.ndarray:
     return row.astype(np.uint8)
 
 
+def _parse_sample_metadata(raw: bytes, where: str) -> np.ndarray:
+    """One sample's ``.npy`` metadata: a 1-d vector of whole numbers (pickles refused), as int64."""
+    try:
+        row = np.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError as err:
+        if "allow_pickle" in str(err):
+            raise DataError(
+                f"{where}: .npy holds pickled objects, refused (expected a vector of integer metadata)"
+            ) from None
+        raise DataError(f"{where}: .npy unreadable ({err})") from None
+    except (OSError, EOFError) as err:
+        raise DataError(f"{where}: .npy unreadable ({err})") from None
+    if not isinstance(row, np.ndarray) or row.dtype.kind not in "biuf" or row.ndim != 1:
+        shape = getattr(row, "shape", None)
+        raise DataError(f"{where}: .npy metadata must be a 1-d numeric vector, got {type(row).__name__} {shape}")
+    if row.dtype.kind == "f" and not np.all(np.isfinite(row) & (row == np.round(row))):
+        raise DataError(f"{where}: .npy metadata holds {row.tolist()!r}; expected whole numbers (ids, years, ...)")
+    return row.astype(np.int64)
+
+
+def _sample_metadata(index: _Index) -> np.ndarray | None:
+    """Every sample's ``.npy`` metadata row stacked [N, F], or None when no sample has one; some samples with
+    and some without, or rows of different lengths, is an error naming the first odd sample."""
+    present = [raw is not None for raw in index.metadata]
+    if not any(present):
+        return None
+    if not all(present):
+        i = present.index(False)
+        raise DataError(
+            f"{index.where(i)}: no .npy metadata member, but other samples of the split have one (every sample "
+            f"needs its metadata row, or none)"
+        )
+    rows = [_parse_sample_metadata(raw, index.where(i)) for i, raw in enumerate(index.metadata)]  # type: ignore[arg-type]
+    for i, row in enumerate(rows):
+        if row.shape != rows[0].shape:
+            raise DataError(
+                f"{index.where(i)}: .npy metadata has {row.shape[0]} values, but the first sample's has "
+                f"{rows[0].shape[0]} (one column layout per split)"
+            )
+    return np.stack(rows)
+
+
 def _parse_captions(raw: bytes, where: str) -> list[str]:
     try:
         text = raw.decode("utf-8")
@@ -539,7 +606,8 @@ def _parse_captions(raw: bytes, where: str) -> list[str]:
 def _classification(name: str, info: WdsInfo, index: _Index, transform: Any) -> WdsClassificationDataset:
     n = len(info.classes)
     labels = [_parse_label(raw, index.where(i), n) for i, raw in enumerate(index.targets)]
-    return WdsClassificationDataset(name, info.metadata, labels, _WdsImages(index), transform)
+    rows = _sample_metadata(index)
+    return WdsClassificationDataset(name, info.metadata, labels, _WdsImages(index), transform, rows)
 
 
 def _multilabel(name: str, info: WdsInfo, index: _Index, transform: Any) -> WdsMultilabelDataset:

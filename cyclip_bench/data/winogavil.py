@@ -157,9 +157,33 @@ class _Association(DataKind):
 ASSOCIATION: DataKind = _Association()
 
 
-def write_winogavil_fixture(out: str | os.PathLike, instances: list[tuple[str, list[str], list[str]]]) -> Path:
+# Candidates per generated instance, cycling: DataComp's two groups (5–6 and 10–12 candidates) both get instances.
+FIXTURE_CANDIDATES = (5, 6, 10, 12)
+_FIXTURE_CUES = ("fire", "ocean", "winter", "music", "garden", "night", "bread", "storm", "circus", "desert")
+
+
+def fixture_instances(count: int, seed: int = 0, pool: int = 40) -> list[tuple[str, list[str], list[str]]]:
+    """``count`` generated instances (cue, candidates, associations) for ``write_winogavil_fixture``: a pure
+    function of the arguments; candidates drawn from ``pool`` image names, their number cycling over
+    ``FIXTURE_CANDIDATES``, 2 associations with 5 or 6 candidates and 3 with 10 or 12."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    names = [f"img{j:03d}" for j in range(max(pool, max(FIXTURE_CANDIDATES)))]
+    out = []
+    for i in range(count):
+        k = FIXTURE_CANDIDATES[i % len(FIXTURE_CANDIDATES)]
+        candidates = [names[j] for j in rng.choice(len(names), size=k, replace=False)]
+        cue = _FIXTURE_CUES[i % len(_FIXTURE_CUES)] + ("" if i < len(_FIXTURE_CUES) else f" {i}")
+        out.append((cue, candidates, candidates[: 2 if k <= 6 else 3]))
+    return out
+
+
+def write_winogavil_fixture(
+    out: str | os.PathLike, instances: list[tuple[str, list[str], list[str]]], image_size: int = 16
+) -> Path:
     """Write the released layout (CSV with the release's columns + one random-pixel jpg per candidate name) for
-    tests: each instance is (cue, candidates, associations)."""
+    tests and ``cyclip-bench data fixture``: each instance is (cue, candidates, associations)."""
     import csv
 
     import numpy as np
@@ -178,7 +202,8 @@ def write_winogavil_fixture(out: str | os.PathLike, instances: list[tuple[str, l
             for c in candidates:
                 path = out / IMAGES_DIR / f"{c}.{IMAGE_EXTENSION}"
                 if not path.exists():
-                    Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(path, format="jpeg")
+                    pixels = rng.integers(0, 256, (image_size, image_size, 3), dtype=np.uint8)
+                    Image.fromarray(pixels).save(path, format="jpeg")
     return out
 
 
@@ -187,6 +212,7 @@ __all__ = [
     "Association",
     "WinogavilDataset",
     "build_winogavil",
+    "fixture_instances",
     "load_winogavil",
     "write_winogavil_fixture",
 ]

@@ -2,11 +2,12 @@
 
 A labelled dataset gets ``zeroshot``, and ``linear_probe`` + ``consistency`` when its train split is on disk; a
 retrieval dataset gets ``retrieval`` and ``geometry`` (the consistency measurements of its image-caption pairs); a
-multilabel dataset (multi-hot targets, e.g. VOC2007) gets ``zeroshot`` (11-point mAP) only.
-``--task`` narrows to the kinds it names (``consistency`` on a retrieval set is its ``geometry`` task). The suite
-is named after the datasets, so the results file name (``<label>__<suite>.json``) is stable across runs:
-``datasets-<d1>+<d2>…`` with each dataset spelt as a file name (``/`` → ``-``; ``FORMAT:PATH`` → ``FORMAT-<folder
-name>``), shortened past ``MAX_NAME`` characters to the first three and a digest of the whole list."""
+multilabel dataset (multi-hot targets, e.g. VOC2007) gets ``zeroshot`` (11-point mAP) only; ``winogavil`` (DataComp's
+association set, outside the catalog: ``NAMED_KINDS``) gets ``association`` (Jaccard), what ``--task zeroshot``
+means for it. ``--task`` narrows to the kinds it names (``consistency`` on a retrieval set is its ``geometry``
+task). The suite is named after the datasets, so the results file name (``<label>__<suite>.json``) is stable
+across runs: ``datasets-<d1>+<d2>…`` with each dataset spelt as a file name (``/`` → ``-``; ``FORMAT:PATH`` →
+``FORMAT-<folder name>``), shortened past ``MAX_NAME`` characters to the first three and a digest of the whole list."""
 
 from __future__ import annotations
 
@@ -25,21 +26,32 @@ from cyclip_bench.data.catalog import (
     dataset_kind,
     has_split,
 )
-from cyclip_bench.errors import ConfigError, DataError
+from cyclip_bench.data.winogavil import ASSOCIATION
+from cyclip_bench.data.winogavil import NAME as WINOGAVIL
+from cyclip_bench.errors import ConfigError, DataError, UserError
 from cyclip_bench.eval.suite import DatasetRef, SuiteSpec, TaskSpec, suite_sha256
+from cyclip_bench.registry import did_you_mean
 
 SUITE_PREFIX = "datasets-"
 SUITE_VERSION = 1
 MAX_NAME = 120
-# --task name → the task kind it means for a labelled, a retrieval and a multilabel dataset (None: not applicable).
-TASK_KINDS: dict[str, tuple[str | None, str | None, str | None]] = {
-    "zeroshot": ("zeroshot", None, "zeroshot"),
-    "linear_probe": ("linear_probe", None, None),
-    "retrieval": (None, "retrieval", None),
-    "consistency": ("consistency", "geometry", None),
+# Dataset names outside the catalog, and the data kind each is read as.
+NAMED_KINDS: dict[str, DataKind] = {WINOGAVIL: ASSOCIATION}
+# --task name → the task kind it means for a labelled, a retrieval, a multilabel and an association dataset (None:
+# not applicable).
+TASK_KINDS: dict[str, tuple[str | None, str | None, str | None, str | None]] = {
+    "zeroshot": ("zeroshot", None, "zeroshot", "association"),
+    "linear_probe": ("linear_probe", None, None, None),
+    "retrieval": (None, "retrieval", None, None),
+    "consistency": ("consistency", "geometry", None, None),
 }
-_COLUMNS: tuple[DataKind, ...] = (LABELLED, RETRIEVAL, MULTILABEL)
-_HELD = {LABELLED: "labelled images", RETRIEVAL: "images with captions", MULTILABEL: "images with multi-hot labels"}
+_COLUMNS: tuple[DataKind, ...] = (LABELLED, RETRIEVAL, MULTILABEL, ASSOCIATION)
+_HELD = {
+    LABELLED: "labelled images",
+    RETRIEVAL: "images with captions",
+    MULTILABEL: "images with multi-hot labels",
+    ASSOCIATION: "cues with candidate images",
+}
 _NEEDS_TRAIN = ("linear_probe", "consistency")
 
 
@@ -51,7 +63,15 @@ def dataset_ref(value: str) -> DatasetRef:
         if not path:
             raise ConfigError(f"--dataset {value}: nothing after '{head}:' (expected {head}:PATH)")
         return {"path": path, "format": head}
-    check_dataset_name(value)
+    if value in NAMED_KINDS:
+        return value
+    try:
+        check_dataset_name(value)
+    except UserError as err:
+        hint = did_you_mean(value, list(NAMED_KINDS))
+        if hint:
+            raise UserError(f"unknown dataset {value!r}.{hint}") from None
+        raise err from None
     return value
 
 
@@ -112,7 +132,8 @@ def dataset_suite(
         if label in labels:
             raise ConfigError(f"--dataset {value}: given twice (each dataset once)")
         labels.append(label)
-        for kind in _kinds(value, ref, dataset_kind(ref, root), tasks, root):
+        data = NAMED_KINDS[ref] if isinstance(ref, str) and ref in NAMED_KINDS else dataset_kind(ref, root)
+        for kind in _kinds(value, ref, data, tasks, root):
             specs.append(TaskSpec(name=f"{label}-{kind}", kind=kind, dataset=ref))
     name = suite_name(labels)
     shown = " ".join(f"--dataset {d}" for d in datasets) + "".join(f" --task {t}" for t in tasks)
@@ -127,4 +148,4 @@ def dataset_suite(
     )
 
 
-__all__ = ["TASK_KINDS", "dataset_ref", "dataset_suite", "suite_name"]
+__all__ = ["NAMED_KINDS", "TASK_KINDS", "dataset_ref", "dataset_suite", "suite_name"]

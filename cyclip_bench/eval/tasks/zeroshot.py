@@ -1,6 +1,11 @@
 """Zero-shot classification: top-1/3/5 (k capped at the class count), mean per-class recall, and the dataset's main
-metric (``extra.main_metric``: macro-F1, worst-group accuracy over the dataset's ``groups``); multilabel datasets
-(multi-hot ``targets``, e.g. VOC2007) get 11-point mAP and per-class AP instead (``zeroshot_multilabel_metrics``)."""
+metric (``extra.main_metric``: macro-F1, worst-group accuracy over the dataset's groups); multilabel datasets
+(multi-hot ``targets``, e.g. VOC2007) get 11-point mAP and per-class AP instead (``zeroshot_multilabel_metrics``).
+
+The groups of a worst-group metric (``dataset_groups``) are the dataset's own ``groups`` when it has them, else
+its webdataset copy's per-sample ``.npy`` metadata grouped as DataComp groups it (``metrics.fairness.
+SAMPLE_METADATA``: FMoW by region without "Other", GeoDE by region, Dollar Street by income bucket); without
+either, a worst-group main metric stands in with top-k and the result says so (``extra.main_metric_missing``)."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from cyclip_bench.data.metadata import (
     dataset_main_metric,
     dataset_metadata,
     load_class_metadata,
+    metadata_key,
 )
 from cyclip_bench.errors import ConfigError, DataError, UserError
 from cyclip_bench.eval.calibration import CALIBRATION_METRICS, model_logit_scale, zeroshot_calibration
@@ -33,6 +39,7 @@ from cyclip_bench.metrics import (
     worst_group_accuracy,
     zeroshot_multilabel_metrics,
 )
+from cyclip_bench.metrics.fairness import SAMPLE_METADATA, group_accuracies
 from cyclip_bench.registry import did_you_mean
 from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import NonEmptyStr, PositiveInts
@@ -94,6 +101,25 @@ def check_labels(dataset: Any, name: str) -> None:
     num_classes = len(dataset.metadata.classes)
     if labels and (max(labels) >= num_classes or min(labels) < 0):
         raise DataError(f"{name}: labels go up to {max(labels)} but the class metadata lists {num_classes} classes")
+
+
+def dataset_groups(ref: DatasetRef, dataset: Any, label: str) -> tuple[torch.Tensor | None, dict[str, Any]]:
+    """(the group id of each example, < 0 for none — or None —, how they were found for ``extra.groups``): the
+    dataset's own ``groups``, else its per-sample metadata rows (``sample_metadata``, a wds copy's ``.npy``)
+    grouped as ``SAMPLE_METADATA`` says for its catalog name. Rows that do not fit that layout are a DataError."""
+    groups = getattr(dataset, "groups", None)
+    if groups is not None:
+        return torch.as_tensor(list(groups), dtype=torch.long), {"source": "the dataset's groups"}
+    rows = getattr(dataset, "sample_metadata", None)
+    layout = SAMPLE_METADATA.get(metadata_key(ref)) if isinstance(ref, str) else None
+    if rows is None or layout is None or layout.group_by is None:
+        return None, {}
+    try:
+        ids = layout.group_ids(rows)
+    except ValueError as err:
+        raise DataError(f"{label}: per-sample metadata (.npy, columns {', '.join(layout.fields)}): {err}") from None
+    how = {"source": "per-sample metadata (.npy)", "by": layout.group_by, "excluded": list(layout.excluded)}
+    return ids, how
 
 
 def zeroshot_logits(
@@ -183,14 +209,21 @@ class ZeroShot(TaskKind):
         if main == "macro_f1":
             metrics["macro_f1"] = macro_f1(predictions, labels)
             info["macro_f1"] = self.metric_info("macro_f1")
-        groups = getattr(dataset, "groups", None)
+        groups, grouping = dataset_groups(self.spec.dataset, dataset, label)
         if groups is not None:  # per-example group ids (WILDS region, income bucket); < 0 = in no group
-            groups = torch.as_tensor(list(groups), dtype=torch.long)
+            if groups.shape != labels.shape:
+                raise DataError(f"{label}: {groups.numel()} group ids for {labels.numel()} examples")
+            member = groups >= 0
+            ids, counts = groups[member].unique(return_counts=True)
+            grouping["counts"] = {str(g): int(n) for g, n in zip(ids.tolist(), counts.tolist(), strict=True)}
             for k in (1, 5):
                 name = f"worst_group_top{k}"
-                metrics[name] = worst_group_accuracy(topk_correct(logits, labels, k), groups)
+                hits = topk_correct(logits, labels, k)
+                metrics[name] = worst_group_accuracy(hits, groups)
                 info[name] = self.metric_info(name)
+                grouping[f"top{k}"] = {str(g): a for g, a in group_accuracies(hits, groups).items()}
             per_example["group"] = as_int_list(groups)
+            extra["groups"] = grouping
         elif main.startswith(GROUP_METRIC_PREFIX):
             # The group of each example (FMoW's region, Dollar Street's income bucket, GeoDE's region) is
             # per-example metadata the dataset as read here does not carry: say so, and stand in with top-k.

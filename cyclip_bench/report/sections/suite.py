@@ -49,6 +49,34 @@ def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plo
     )
 
 
+# What a task records it left out (consistency.py: consistency@k without a train split, always shown; the gap
+# metrics without caption pairs, shown when the task has no metric at all), in the order shown.
+SKIP_KEYS = ("skipped_consistency", "skipped")
+
+
+def skipped_notes(
+    results: list, suite: str, task_name: str, labels: list[str], keys: tuple[str, ...] = SKIP_KEYS
+) -> list[str]:
+    """One note per distinct reason a task's results give for what it skipped (``keys`` of ``extra``), naming
+    the checkpoints when only some of them skipped it."""
+    by_reason: dict[str, list[str]] = {}
+    ran = []
+    for label in labels:
+        task = find_task(results, label, suite, task_name)
+        if task is None:
+            continue
+        ran.append(label)
+        for key in keys:
+            reason = task.extra.get(key)
+            if isinstance(reason, str) and reason:
+                by_reason.setdefault(reason, []).append(label)
+    notes = []
+    for reason, who in by_reason.items():
+        whom = "" if len(who) == len(ran) else f" ({', '.join(who)})"
+        notes.append(f"Skipped{whom}: {reason}.")
+    return notes
+
+
 def task_section(context: ReportContext, suite: str, task_name: str, labels: list[str]) -> Section:
     loaded = context.results
     ref = reference_task(loaded, suite, task_name)
@@ -57,7 +85,13 @@ def task_section(context: ReportContext, suite: str, task_name: str, labels: lis
         slug(f"task-{suite}-{task_name}"),
         meta=[("kind", ref.kind), ("dataset", ref.dataset or "—"), ("split", ref.split or "—")],
     )
-    section.tables.append(("metrics", tables.task_table(loaded, suite, task_name, context.n_boot, context.seed)))
+    metrics = tables.task_table(loaded, suite, task_name, context.n_boot, context.seed)
+    if not metrics.frame.empty:
+        section.notes.extend(skipped_notes(loaded, suite, task_name, labels, SKIP_KEYS[:1]))
+        section.tables.append(("metrics", metrics))
+    else:  # nothing measured: say why instead of an empty table
+        skipped = skipped_notes(loaded, suite, task_name, labels, SKIP_KEYS)
+        section.notes.extend(skipped or ["No metrics were recorded for this task."])
     if len(labels) > 1:
         comparison = tables.comparison_table(loaded, suite, task_name, context.baseline, context.n_boot, context.seed)
         if comparison is not None:
