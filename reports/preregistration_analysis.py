@@ -1,12 +1,13 @@
 """The analysis fixed in reports/preregistration.md, run on the study's results folder; prints Markdown.
 
-    python reports/preregistration_analysis.py runs/prereg/results > /tmp/prereg.md
+    python reports/preregistration_analysis.py runs/prereg/results [runs/prereg/compositional] > /tmp/prereg.md
 
 Confirmatory: four one-sided paired t-tests (CyCLIP and I-CyCLIP against CLIP, seed s against seed s, on shapes
 zero-shot top-1 and shapes consistency@1), Holm over the four at family-wise α = 0.05, each with its mean
 difference, one-sided 95% lower bound, two-sided 95% CI, wins, raw and Holm p, and the power at the observed sd.
 Exploratory (labelled so, no correction): every other measurement of the `world` suite per objective, mean ± sd
-over seeds, and the paired difference from CLIP with its two-sided 95% t CI.
+over seeds, and the paired difference from CLIP with its two-sided 95% t CI; with a second folder, the same for
+the `world-compositional` suite's results (run on the same checkpoints after the study).
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ EXPLORATORY = [
     ("shapes-consistency", "align_image_text", 1),
     ("shapes-consistency", "uniform_joint", 1),
 ]
+COMPOSITIONAL = [  # the world-compositional suite's measurements (exploratory)
+    ("compositional", "image_to_text_mean", 100),
+    ("compositional", "image_to_text/replace_att", 100),
+    ("compositional", "image_to_text/swap_att", 100),
+    ("compositional", "image_to_text/replace_obj", 100),
+    ("compositional", "image_to_text/swap_obj", 100),
+    ("compositional", "text_score", 100),
+    ("compositional", "image_score", 100),
+    ("compositional", "group_score", 100),
+    ("compositional", "disagreement", 100),
+]
 LABEL = re.compile(r"^(?P<objective>.+)-s(?P<seed>\d+)$")
 
 
@@ -83,10 +95,10 @@ class Test:
     p_holm: float = float("nan")
 
 
-def _values(folder: Path) -> dict[str, dict[int, dict[tuple[str, str], float]]]:
-    """objective → seed → (task, metric) → value, from every ``*__world.json`` in ``folder``."""
+def _values(folder: Path, suite: str = "world") -> dict[str, dict[int, dict[tuple[str, str], float]]]:
+    """objective → seed → (task, metric) → value, from every ``*__<suite>.json`` in ``folder``."""
     out: dict[str, dict[int, dict[tuple[str, str], float]]] = {}
-    for path in sorted(folder.glob("*__world.json")):
+    for path in sorted(folder.glob(f"*__{suite}.json")):
         result = load(path)
         match = LABEL.match(result.raw_label)
         if match is None:
@@ -181,13 +193,13 @@ def confirmatory_table(tests: list[Test]) -> str:
     return "\n".join(lines)
 
 
-def exploratory_table(values) -> str:
+def exploratory_table(values, rows=EXPLORATORY) -> str:
     objectives = [BASELINE, *CONFIGURATIONS]
     head = "| task · metric | " + " | ".join(
         [f"{o} (mean ± sd)" for o in objectives] + [f"{o} − clip (95% CI)" for o in CONFIGURATIONS]
     )
     lines = [head + " |", "|" + "---|" * (1 + len(objectives) + len(CONFIGURATIONS))]
-    for task, metric, scale in EXPLORATORY:
+    for task, metric, scale in rows:
         if not all((task, metric) in values[o][s] for o in objectives for s in values[o]):
             continue
         cells = []
@@ -207,7 +219,7 @@ def exploratory_table(values) -> str:
     return "\n".join(lines)
 
 
-def main(folder: str) -> None:
+def main(folder: str, compositional: str | None = None) -> None:
     values = _values(Path(folder))
     missing = [o for o in (BASELINE, *CONFIGURATIONS) if o not in values]
     if missing:
@@ -218,9 +230,12 @@ def main(folder: str) -> None:
     print(confirmatory_table(confirmatory(values)))
     print("\n## Exploratory (not pre-registered; no correction)\n")
     print(exploratory_table(values))
+    if compositional is not None:
+        print("\n## Exploratory: compositional consistency (world-compositional)\n")
+        print(exploratory_table(_values(Path(compositional), "world-compositional"), COMPOSITIONAL))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         raise SystemExit(__doc__)
-    main(sys.argv[1])
+    main(*sys.argv[1:])
