@@ -250,3 +250,151 @@ def test_precision_bench_times_the_tiny_encoders_and_training_step():
         ("tiny", "training step (pairs)"),
     ]
     assert all(set(r["per_s"]) == {"fp32", "bf16"} and min(r["per_s"].values()) > 0 for r in rows)
+
+
+# --- bench/clip_benchmark_wds.py: the parts that do not need CLIP_benchmark -------------------------------------
+_WDS_FAKE_CLI = r"""
+import json, sys
+from clip_benchmark.metrics import zeroshot_classification as zs, zeroshot_retrieval as zr
+from clip_benchmark import models
+
+def load_clip(**kwargs):
+    return None, None, None
+
+def main():  # as CLIP_benchmark 1.6.2 names its outputs: {dataset} = the name less wds/, "/" -> "_"
+    argv = sys.argv[1:]
+    names = argv[argv.index("--dataset") + 1 : argv.index("--dataset_root")]
+    output = argv[argv.index("--output") + 1]
+    for i, name in enumerate(names):
+        short = name.replace("wds/", "", 1)
+        load_clip()
+        if short == "flickr30k":
+            metrics = zr.evaluate()
+            doc = {"metrics": metrics}
+        else:
+            zs.zero_shot_classifier()
+            logits, target = zs.run_classification(None, [[0.2, 0.8], [0.9, 0.1]], [1, i % 2], "cpu")
+            doc = {"metrics": {"acc1": 0.5, "acc5": 1.0, "mean_per_class_recall": 0.5,
+                               "mean_average_precision": 0.25},
+                   "classnames": ["a", "b"], "templates": ["a photo of a {c}."]}
+        open(output.format(dataset=short.replace("/", "_")), "w").write(json.dumps(doc))
+"""
+
+
+def _fake_clip_benchmark(root: Path) -> Path:
+    """A stand-in clip_benchmark package with the names the side-by-side scripts patch (the real one is not
+    installed in CI)."""
+    pkg = root / "clip_benchmark"
+    (pkg / "metrics").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "models.py").write_text("")
+    (pkg / "metrics" / "__init__.py").write_text("")
+    (pkg / "metrics" / "zeroshot_classification.py").write_text(
+        "import torch\n"
+        "def zero_shot_classifier(*args, **kwargs):\n    return None\n"
+        "def run_classification(model, classifier, dataloader, device, amp=True):\n"
+        "    return torch.tensor(classifier, dtype=torch.float), torch.tensor(dataloader)\n"
+    )
+    recalls = {f"{d}_retrieval_recall@{k}": 0.1 * k for d in ("image", "text") for k in (1, 5, 10)}
+    (pkg / "metrics" / "zeroshot_retrieval.py").write_text(f"def evaluate(*args, **kwargs):\n    return {recalls!r}\n")
+    (pkg / "cli.py").write_text(_WDS_FAKE_CLI)
+    return root
+
+
+def test_clip_benchmark_wds_selects_datasets_by_their_wds_names():
+    wds = _bench_module("clip_benchmark_wds")
+    assert [c.name for c in wds.select("all")] == [c.name for c in wds.CASES]
+    chosen = wds.select("wds/vtab/dtd, wds/flickr30k")
+    assert [c.folder for c in chosen] == ["wds_vtab-dtd", "wds_flickr30k"]  # CLIP_benchmark's {dataset_cleaned}
+    with pytest.raises(SystemExit, match="unknown 'wds/dtd'.*wds/vtab/dtd"):
+        wds.select("wds/dtd")
+    kinds = {c.kind.value for c in wds.CASES}
+    assert kinds == {"classification", "retrieval", "multilabel"} and len(wds.CASES) >= 6
+
+
+def test_clip_benchmark_wds_reads_clip_benchmarks_files_and_dumps_in_its_order(tmp_path):
+    """theirs(): CLIP_benchmark's command line, its result files found under its own names, its predictions matched
+    to the classifying datasets only (a retrieval set in between calls no classifier), and its time split."""
+    wds = _bench_module("clip_benchmark_wds")
+    cases = wds.select("wds/vtab/dtd,wds/flickr30k,wds/gtsrb,wds/voc2007_multilabel")
+    env = {**os.environ, "PYTHONPATH": str(_fake_clip_benchmark(tmp_path / "fake"))}
+    args = wds.parser().parse_args(["--cb-python", sys.executable, "--fixture", str(tmp_path / "fix")])
+    found = wds.theirs(args, cases, tmp_path / "ckpt.pt", tmp_path / "theirs", env)
+    rows = found["datasets"]
+    assert rows["wds/vtab/dtd"]["label"] == [1, 0] and rows["wds/gtsrb"]["label"] == [1, 0]
+    assert rows["wds/gtsrb"]["prediction"] == [1, 0] and "prediction" not in rows["wds/voc2007_multilabel"]
+    assert rows["wds/flickr30k"]["image_to_text_R@5"] == pytest.approx(0.5)  # its text_retrieval_recall@5
+    assert rows["wds/flickr30k"]["text_to_image_R@10"] == pytest.approx(1.0)  # its image_retrieval_recall@10
+    assert rows["wds/voc2007_multilabel"]["mean_average_precision"] == 0.25
+    assert set(found["timing"]["spent_s"]) == {"load_model", "zeroshot_heads", "classify_images", "retrieval"}
+    assert found["timing"]["wall_s"] > 0 and found["timing"]["peak_rss_mib"] > 0
+
+
+@pytest.mark.slow
+def test_clip_benchmark_wds_fixture_and_our_side(tmp_path):
+    """The wds fixture lands where CLIP_benchmark's --dataset_root DIR/wds_{dataset_cleaned} looks, at the real
+    class counts, in several shards; our eval on it gives every number the comparison reads; compare() calls equal
+    numbers equal and a different one not."""
+    from cyclip_bench.data.wds import load_wds, wds_info
+
+    wds = _bench_module("clip_benchmark_wds")
+    cases = wds.select("wds/vtab/cifar100,wds/gtsrb,wds/flickr30k,wds/voc2007_multilabel")
+    argv = ["--cb-python", "unused", "--per-class", "1", "--retrieval-images", "6"]
+    args = wds.parser().parse_args([*argv, "--image-size", "16", "--shard-size", "5", "--batch-size", "32"])
+    args.fixture = tmp_path / "fixture"
+    args.fixture.mkdir()
+    images = wds.write_fixture(args.fixture, cases, args, dict(os.environ))
+    assert sorted(p.name for p in args.fixture.iterdir()) == [
+        "fixture.json",
+        "wds_flickr30k",
+        "wds_gtsrb",
+        "wds_voc2007_multilabel",
+        "wds_vtab-cifar100",
+    ]
+    assert images == {"wds/vtab/cifar100": 100, "wds/gtsrb": 43, "wds/flickr30k": 6, "wds/voc2007_multilabel": 20}
+    assert len(wds_info(args.fixture / "wds_vtab-cifar100").classes) == 100
+    assert (args.fixture / "wds_gtsrb" / "test" / "nshards.txt").read_text().strip() == "9"  # 43 samples, 5 a shard
+    assert (args.fixture / "wds_voc2007_multilabel" / "dataset_type.txt").read_text().strip() == "multilabel"
+    assert load_wds(args.fixture / "wds_voc2007_multilabel").targets.shape == (20, 20)
+    assert "{c}" in (args.fixture / "wds_gtsrb" / "zeroshot_classification_templates.txt").read_text()
+
+    args.model = "tiny"
+    args.checkpoint = None
+    checkpoint = tmp_path / "state_dict.pt"
+    wds.save_checkpoint(args, checkpoint)
+    found = wds.ours(args, cases, checkpoint, tmp_path / "ours", dict(os.environ))
+    rows = found["datasets"]
+    assert len(rows["wds/gtsrb"]["prediction"]) == 43 and len(rows["wds/gtsrb"]["classnames"]) == 43
+    assert rows["wds/voc2007_multilabel"]["images"] == 20 and 0 <= rows["wds/voc2007_multilabel"]["map_11point"] <= 1
+    assert set(rows["wds/flickr30k"]) >= set(wds.RETRIEVAL_METRICS)
+    assert found["run"]["encoded"]["images"] == 100 + 43 + 6 + 20 and found["timing"]["peak_rss_mib"] > 0
+
+    # CLIP_benchmark's side as read_theirs gives it: equal numbers, same names and templates (its {c} placeholder)
+    from cyclip_bench.eval.shared import texts_sha256
+
+    ours_row = rows["wds/gtsrb"]
+    meta = wds_info(args.fixture / "wds_gtsrb").metadata
+    theirs_row = {
+        **{k: ours_row[k] for k in ("top1", "top5", "mean_per_class_recall", "prediction", "label", "classnames")},
+        "templates_sha256": texts_sha256(list(meta.templates)),
+    }
+    row = wds.compare(wds.BY_NAME["wds/gtsrb"], ours_row, theirs_row)
+    assert row["equal"] and row["same_class_names"] and row["same_templates"] and row["classes"] == 43
+    assert row["top1_prediction_agreement"] == 1.0
+    shifted = {**theirs_row, "top5": ours_row["top5"] + 1e-3, "classnames": ours_row["classnames"][::-1]}
+    shifted["prediction"] = [(p + 1) % 43 for p in ours_row["prediction"]]
+    row = wds.compare(wds.BY_NAME["wds/gtsrb"], ours_row, shifted)
+    assert not row["equal"] and not row["same_class_names"] and row["top1_prediction_agreement"] == 0.0
+
+
+def test_clip_benchmark_wds_summary_takes_the_ratio_of_median_wall_times():
+    wds = _bench_module("clip_benchmark_wds")
+    args = wds.parser().parse_args(["--cb-python", "x", "--model", "RN50", "--fixture", "/f"])
+    run = {"encoded": {"images": 3, "texts": 7}, "wall_time_s": {"total": 1.0}, "templates_sha256": {}}
+    rounds = [
+        ({"timing": {"wall_s": s}, "run": run}, {"timing": {"wall_s": t}}) for s, t in ((10, 40), (30, 20), (20, 60))
+    ]
+    doc = wds.summary(args, {"wds/cifar10": {"equal": True}}, rounds)
+    assert doc["ours_over_theirs"] == 0.5  # median 20 over median 40, not the first round's 0.25
+    assert [r["wall_s"] for r in doc["ours"]] == [10, 30, 20] and doc["ours_run"]["encoded"]["texts"] == 7
+    assert doc["model"] == "RN50" and doc["datasets"] == {"wds/cifar10": {"equal": True}}
