@@ -13,7 +13,7 @@ import math
 
 import torch
 
-from cyclip_bench.metrics.consistency import _off_diagonal, _unit
+from cyclip_bench.metrics.consistency import _off_diagonal, _unit, ranked_topk
 
 # Rows of a similarity matrix ranked at a time: ~256 MB of float64 whatever the number of references.
 _BLOCK_ELEMENTS = 1 << 25
@@ -56,8 +56,7 @@ def _ranked(query: torch.Tensor, reference: torch.Tensor, k: int, exclude_self: 
         if exclude_self:
             rows = torch.arange(sims.shape[0])
             sims[rows, rows + start] = -math.inf
-        order = torch.sort(sims, dim=1, descending=True, stable=True).indices
-        out[start : start + step] = order[:, :k]
+        out[start : start + step] = ranked_topk(sims, k)
     return out
 
 
