@@ -43,7 +43,11 @@ def test_plain_lines_come_at_the_cadence_and_a_heartbeat_covers_a_stalled_counte
         task = bar.add_task("tasks", total=3, unit="tasks")
         bar.advance(task)  # within the first interval: no line yet
         assert out.getvalue() == ""
-        time.sleep(1.6)  # nothing advances: the heartbeat still says where the stage is
+        # nothing advances: the heartbeat still says where the stage is (its first beat is due after 1 s; waited
+        # for up to 20 s, since a loaded machine may wake the heartbeat thread late)
+        deadline = time.monotonic() + 20
+        while not out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)
     assert re.search(r"^\[eval\] tasks 1/3 \(33%\) \d+ tasks/s eta \S+$", out.getvalue(), re.M), out.getvalue()
 
 
