@@ -527,17 +527,20 @@ def _parse_label(raw: bytes, where: str, n_classes: int) -> int:
     return label
 
 
-def _parse_multi_hot(raw: bytes, where: str, n_classes: int) -> np.ndarray:
+def _load_npy(raw: bytes, where: str, expected: str) -> object:
+    """One sample's ``.npy`` member, pickles refused (a pickle in a dataset must never run code)."""
     try:
-        row = np.load(io.BytesIO(raw), allow_pickle=False)
+        return np.load(io.BytesIO(raw), allow_pickle=False)
     except ValueError as err:
         if "allow_pickle" in str(err):
-            raise DataError(
-                f"{where}: .npy holds pickled objects, refused (expected a numeric multi-hot vector)"
-            ) from None
+            raise DataError(f"{where}: .npy holds pickled objects, refused (expected {expected})") from None
         raise DataError(f"{where}: .npy unreadable ({err})") from None
     except (OSError, EOFError) as err:
         raise DataError(f"{where}: .npy unreadable ({err})") from None
+
+
+def _parse_multi_hot(raw: bytes, where: str, n_classes: int) -> np.ndarray:
+    row = _load_npy(raw, where, "a numeric multi-hot vector")
     if not isinstance(row, np.ndarray) or row.dtype.kind not in "biuf":
         raise DataError(f"{where}: .npy must be a numeric multi-hot vector, not {type(row).__name__}")
     if row.ndim != 1 or row.shape[0] != n_classes:
@@ -550,16 +553,7 @@ def _parse_multi_hot(raw: bytes, where: str, n_classes: int) -> np.ndarray:
 
 def _parse_sample_metadata(raw: bytes, where: str) -> np.ndarray:
     """One sample's ``.npy`` metadata: a 1-d vector of whole numbers (pickles refused), as int64."""
-    try:
-        row = np.load(io.BytesIO(raw), allow_pickle=False)
-    except ValueError as err:
-        if "allow_pickle" in str(err):
-            raise DataError(
-                f"{where}: .npy holds pickled objects, refused (expected a vector of integer metadata)"
-            ) from None
-        raise DataError(f"{where}: .npy unreadable ({err})") from None
-    except (OSError, EOFError) as err:
-        raise DataError(f"{where}: .npy unreadable ({err})") from None
+    row = _load_npy(raw, where, "a vector of integer metadata")
     if not isinstance(row, np.ndarray) or row.dtype.kind not in "biuf" or row.ndim != 1:
         shape = getattr(row, "shape", None)
         raise DataError(f"{where}: .npy metadata must be a 1-d numeric vector, got {type(row).__name__} {shape}")
