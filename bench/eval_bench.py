@@ -1,12 +1,15 @@
 """Evaluation speed: each suite vs its encode-once floor, and a warm-cache re-run vs a cold one.
 
     .venv/bin/python bench/eval_bench.py [--world DIR] [--size 0.2] [--suite world-all] [--batch-size 256]
+        [--checkpoint CKPT]
 
 The floor is the time to encode every image the suite reads exactly once (same model, batch size, workers) plus
 every distinct text the suite's run asked the encoder for exactly once (the strings are recorded during the cold
 run: class prompts, captions, hard negatives) — no tasks and no I/O of results. A retrieval or compositional
 suite encodes more texts than images; a floor of images alone would call that inherent work overhead. The
-checkpoint is an untrained `tiny` model: speed does not depend on the weights. ``--suite world-all`` (the
+checkpoint is an untrained `tiny` model unless ``--checkpoint`` names a trained one: encoding speed does not
+depend on the weights, but the linear probe's fits do (L-BFGS iterations depend on the features: a trained
+tower's well-separated features need many more at moderate regularisation). ``--suite world-all`` (the
 default) measures every built-in suite that runs on the generated world (``world*``), one after the other, each
 with its own floor. Prints one JSON line per suite, then a Markdown table with each suite's cold / floor ratio
 (recorded in bench/README.md).
@@ -322,6 +325,13 @@ def main() -> None:
         default=None,
         help="python of a venv with clip-benchmark (numpy<2.4): also compare zero-shot with it",
     )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="a trained checkpoint to evaluate (default: an untrained `tiny`); encoding speed does not depend on "
+        "the weights, but the probe's fits do (an untrained tower's features need the weakest regularisation)",
+    )
     args = parser.parse_args()
 
     from cyclip_bench.data.synth import generate_world
@@ -333,7 +343,7 @@ def main() -> None:
     if args.clip_benchmark_python:
         print(json.dumps(compare_clip_benchmark(args.clip_benchmark_python, world, tmp, args.batch_size)))
         return
-    checkpoint = _checkpoint(tmp)
+    checkpoint = args.checkpoint or _checkpoint(tmp)
     suites = world_suites() if args.suite == WORLD_ALL else [args.suite]
     rows = []
     for suite in suites:

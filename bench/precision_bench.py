@@ -53,8 +53,20 @@ def world_like_captions(n: int) -> list[str]:
     ]
 
 
-def encoder_workloads(model_name: str, batch: int) -> list[tuple[str, Callable[[str], Callable[[], None]]]]:
-    """(tower, factory) pairs: factory(config label) builds the callable timed for that configuration."""
+def forward_flops(run: Callable[[], None]) -> int:
+    """Floating-point operations of one call of ``run`` (torch's FlopCounterMode: 2 per multiply-add of the
+    matrix products and convolutions, which are nearly all of an encoder's arithmetic)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        run()
+    return int(counter.get_total_flops())
+
+
+def encoder_workloads(model_name: str, batch: int) -> list[tuple[str, Callable[[str], Callable[[], None]], int]]:
+    """(tower, factory, FLOPs of one timed call) triples: factory(config label) builds the callable timed for
+    that configuration."""
     from cyclip_bench.models import create_model, get_tokenizer
 
     torch.manual_seed(0)
@@ -95,7 +107,7 @@ def encoder_workloads(model_name: str, batch: int) -> list[tuple[str, Callable[[
 
         return run
 
-    return [("image", image), ("text", text)]
+    return [("image", image, forward_flops(image("fp32"))), ("text", text, forward_flops(text("fp32")))]
 
 
 def train_step_workload(batch: int) -> Callable[[str], Callable[[], None]]:
@@ -146,7 +158,7 @@ def time_rounds(jobs: dict[str, Callable[[], None]], rounds: int, warmup: int = 
 def speed(models: list[str], batch: int, rounds: int) -> list[dict]:
     rows = []
     for model_name in models:
-        for tower, factory in encoder_workloads(model_name, batch):
+        for tower, factory, flops in encoder_workloads(model_name, batch):
             labels = [label for label, _, _ in configurations(model_name)]
             seconds = time_rounds({label: factory(label) for label in labels}, rounds)
             best = {label: min(s) for label, s in seconds.items()}
@@ -155,6 +167,8 @@ def speed(models: list[str], batch: int, rounds: int) -> list[dict]:
                     "model": model_name,
                     "what": f"{tower} encoder",
                     "per_s": {label: round(batch / best[label], 1) for label in labels},
+                    "gflop_per_item": round(flops / batch / 1e9, 4),
+                    "gflop_per_s": {label: round(flops / best[label] / 1e9, 1) for label in labels},
                     "speedup_vs_fp32": {label: round(best["fp32"] / best[label], 2) for label in labels},
                     "rounds_s": {label: [round(x, 4) for x in s] for label, s in seconds.items()},
                 }
@@ -255,15 +269,18 @@ def thresholds(zeroshot: list[dict], gaps: list[dict]) -> dict:
 def speed_table(rows: list[dict]) -> str:
     labels = ["fp32", "bf16", "fp32+CL", "bf16+CL"]
     lines = [
-        "| model | what | " + " | ".join(f"{label} /s" for label in labels) + " | best / fp32 |",
-        "|---|---|" + "---|" * len(labels) + "---|",
+        "| model | what | GFLOP/item | " + " | ".join(f"{label} /s" for label in labels) + " | best / fp32 | "
+        "best GFLOP/s |",
+        "|---|---|---|" + "---|" * len(labels) + "---|---|",
     ]
     for row in rows:
         cells = [str(row["per_s"].get(label, "—")) for label in labels]
         best = max(row["speedup_vs_fp32"], key=row["speedup_vs_fp32"].get)
+        gflop = row.get("gflop_per_item")
         lines.append(
-            f"| `{row['model']}` | {row['what']} | " + " | ".join(cells) + f" | {row['speedup_vs_fp32'][best]}x "
-            f"({best}) |"
+            f"| `{row['model']}` | {row['what']} | {gflop if gflop is not None else '—'} | "
+            + " | ".join(cells)
+            + f" | {row['speedup_vs_fp32'][best]}x ({best}) | {row.get('gflop_per_s', {}).get(best, '—')} |"
         )
     return "\n".join(lines)
 

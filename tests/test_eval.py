@@ -430,7 +430,10 @@ def test_warm_started_probe_fits_reach_the_cold_optimum(monkeypatch):
     cold_w, cold_b = fit_logistic_regression(x[train], y[train], 5, C)
     probs = [torch.softmax(x.double() @ w_ + b_, dim=1) for w_, b_ in ((w, b), (cold_w, cold_b))]
     torch.testing.assert_close(probs[0], probs[1], atol=1e-3, rtol=0)
-    assert {h["log10_C"] for h in history} >= {-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0}
+    # the coarse points tried are a prefix of the grid: the climb from strong to weak regularisation stops only
+    # after two points below the best (tests/test_linear_probe_solver.py)
+    coarse = [c for c in (-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0) if c in {h["log10_C"] for h in history}]
+    assert coarse == [-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0][: len(coarse)] and len(coarse) >= 3
 
 
 # --- torchrun: 2 gloo processes give the results of 1 ------------------------------------------------------

@@ -136,3 +136,44 @@ def test_results_json_per_example_arrays_are_one_line_each(tmp_path: Path) -> No
 )
 def test_compact_json_reads_back_as_the_same_object(obj) -> None:  # noqa: ANN001
     assert json.loads(compact_json(obj)) == obj
+
+
+def test_a_string_two_tasks_read_is_encoded_once_per_run(tmp_path: Path) -> None:
+    """Retrieval and compositional sets over one image set read the same captions: each string reaches the
+    encoder once per run, and every task still gets one row per string it asked for, equal to a fresh run's."""
+    seen: list[list[str]] = []
+
+    class Recording(FakeEncoder):
+        def texts(self, texts: list[str], what: str) -> torch.Tensor:
+            seen.append(list(texts))
+            return super().texts(texts, what)
+
+    ctx = _context(Recording(), FeatureCache(None))
+    first = ctx.text_features(["a red circle", "a blue star", "a red circle"], "captions")
+    second = ctx.text_features(["a blue star", "a green cross", "a red circle"], "negatives")
+    assert seen[0] == ["a red circle", "a blue star"]  # each distinct string once
+    assert seen[1:] == [["a green cross"]]  # only what the run had not encoded
+    reference = FakeEncoder().texts(["a red circle", "a blue star", "a green cross"], "all")
+    assert torch.equal(first, reference[[0, 1, 0]]) and torch.equal(second, reference[[1, 2, 0]])
+    # asked again: the run's memo, no encoder call
+    assert torch.equal(ctx.text_features(["a green cross"], "again"), reference[[2]]) and len(seen) == 2
+
+
+def test_the_encoder_encodes_each_distinct_string_of_a_call_once() -> None:
+    from cyclip_bench.eval.features import Encoder
+
+    batches: list[list[str]] = []
+
+    class Model(torch.nn.Module):
+        def encode_text(self, ids: torch.Tensor) -> torch.Tensor:
+            return ids[:, :2].float()
+
+    def tokenizer(texts: list[str]) -> torch.Tensor:
+        batches.append(list(texts))
+        return torch.tensor([[len(t), zlib.crc32(t.encode()) % 1000] for t in texts])
+
+    encoder = Encoder(model=Model(), tokenizer=tokenizer, device="cpu", precision="fp32", batch_size=2, workers=0)
+    out = encoder.texts(["b", "aa", "b", "ccc", "aa"], "texts")
+    assert [t for batch in batches for t in batch] == ["b", "aa", "ccc"]
+    expected = torch.tensor([[len(t), zlib.crc32(t.encode()) % 1000] for t in ["b", "aa", "b", "ccc", "aa"]]).float()
+    assert torch.equal(out, expected) and encoder.texts_encoded == 3

@@ -13,7 +13,7 @@ import scipy.optimize
 import torch
 
 from cyclip_bench.eval.probe_solver import ProbeBasis, fit_logistic_regression
-from cyclip_bench.eval.tasks.linear_probe import predict, search_C
+from cyclip_bench.eval.tasks.linear_probe import COARSE_LOG10_C, climb, predict, search_C
 
 sklearn_linear = pytest.importorskip("sklearn.linear_model")  # a dev dependency (pyproject's dev extra)
 
@@ -123,3 +123,68 @@ def test_probe_search_is_bitwise_deterministic_whatever_the_thread_count():
         assert torch.equal(w, runs[0][2]) and torch.equal(b, runs[0][3])
     # a different split seed is a different search: the seed is used
     assert search_C(x, y, k, seed=6)[1] != runs[0][1]
+
+
+def _scored(curve: dict[float, float]):
+    asked: list[float] = []
+
+    def score(value: float) -> float:
+        asked.append(value)
+        return curve[value]
+
+    return score, asked
+
+
+def test_climb_stops_after_two_consecutive_falls_below_the_best():
+    curve = dict(zip(COARSE_LOG10_C, [0.1, 0.5, 0.7, 0.6, 0.65, 0.9, 0.2], strict=True))
+    score, asked = _scored(curve)
+    # 0.6 and 0.65 are both below 0.7: the climb stops at 2.0 and never sees 4.0's 0.9
+    assert climb(COARSE_LOG10_C, score) == -2.0
+    assert asked == [-6.0, -4.0, -2.0, 0.0, 2.0]
+
+
+def test_climb_counts_only_consecutive_falls_and_keeps_the_smaller_of_ties():
+    # one fall, then a new best: the count restarts
+    score, asked = _scored(dict(zip(COARSE_LOG10_C, [0.1, 0.5, 0.4, 0.8, 0.7, 0.6, 0.95], strict=True)))
+    assert climb(COARSE_LOG10_C, score) == 0.0 and asked == list(COARSE_LOG10_C[:6])
+    # ties with the best are not falls, and the smaller C keeps the place
+    score, asked = _scored(dict(zip(COARSE_LOG10_C, [0.3, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3], strict=True)))
+    assert climb(COARSE_LOG10_C, score) == -6.0 and asked == list(COARSE_LOG10_C)
+    # a curve that keeps rising is climbed to the end (an untrained tower's features: the weakest C wins)
+    score, asked = _scored(dict(zip(COARSE_LOG10_C, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], strict=True)))
+    assert climb(COARSE_LOG10_C, score) == 6.0 and asked == list(COARSE_LOG10_C)
+
+
+def test_climb_chooses_what_the_whole_grid_chooses_on_a_curve_with_one_peak():
+    g = torch.Generator().manual_seed(11)
+    for _ in range(50):
+        peak = int(torch.randint(0, len(COARSE_LOG10_C), (1,), generator=g))
+        values = [1.0 - abs(i - peak) * 0.1 for i in range(len(COARSE_LOG10_C))]
+        whole = max(sorted(COARSE_LOG10_C), key=lambda c: (values[COARSE_LOG10_C.index(c)], -c))
+        score, _ = _scored(dict(zip(COARSE_LOG10_C, values, strict=True)))
+        assert climb(COARSE_LOG10_C, score) == whole
+
+
+def test_row_blocks_on_threads_give_the_bits_of_the_blocks_in_order(monkeypatch):
+    """The examples cut into blocks (a function of N only): computed on 1 or 2 threads, the same bits; and the
+    same model as one block to float rounding."""
+    import cyclip_bench.eval.probe_solver as solver
+
+    x, y, *_, k = _world_like(4)
+    one_block = fit_logistic_regression(x, y, k, 10.0)
+    monkeypatch.setattr(solver, "ROWS_PER_BLOCK", 100)  # 480 examples → 4 blocks
+    assert solver.row_blocks(len(y)) == [(0, 120), (120, 240), (240, 360), (360, 480)]
+    previous = torch.get_num_threads()
+    fits = []
+    try:
+        for threads in (1, 2, 1):
+            torch.set_num_threads(threads)
+            fits.append(fit_logistic_regression(x, y, k, 10.0))
+    finally:
+        torch.set_num_threads(previous)
+    assert torch.get_num_threads() == previous
+    for w, b in fits[1:]:
+        assert torch.equal(w, fits[0][0]) and torch.equal(b, fits[0][1])
+    probs = [torch.softmax(x.double() @ w + b, dim=1) for w, b in (one_block, fits[0])]
+    torch.testing.assert_close(probs[0], probs[1], atol=1e-4, rtol=0)
+    assert solver.row_blocks(10) == [(0, 10)] and len(solver.row_blocks(10**7)) == solver.MAX_BLOCKS

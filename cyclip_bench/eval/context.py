@@ -51,6 +51,10 @@ class EvalContext:
     pixels: PixelStore | None = None
     _datasets: dict[str, Any] = field(default_factory=dict)
     _features: dict[str, Any] = field(default_factory=dict)
+    # Every string text_features encoded or read this run → (index into _text_blocks, row): a caption that two
+    # tasks read (retrieval and compositional sets over one image set) is encoded once.
+    _text_rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _text_blocks: list[torch.Tensor] = field(default_factory=list)
 
     # --- datasets -------------------------------------------------------------------------------------------
     def dataset(self, need: DataNeed) -> Any:
@@ -155,7 +159,28 @@ class EvalContext:
             tokenizer=self.text_model_id,
             precision=self.precision,
         )
-        return self._cached(key, lambda: self.encoder.texts(texts, what))
+        features = self._cached(key, lambda: self._encode_texts(texts, what))
+        self._remember_texts(texts, features)
+        return features
+
+    def _encode_texts(self, texts: list[str], what: str) -> torch.Tensor:
+        """[len(texts), d]: the strings this run has not encoded yet are encoded (once each); the rest are the
+        rows already made (the model is a function of the string alone)."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._text_rows]
+        if len(missing) == len(texts):
+            return self.encoder.texts(texts, what)
+        if missing:
+            self._remember_texts(missing, self.encoder.texts(missing, what))
+        rows = [self._text_rows[text] for text in texts]
+        return torch.stack([self._text_blocks[block][row] for block, row in rows])
+
+    def _remember_texts(self, texts: list[str], features: torch.Tensor) -> None:
+        if all(text in self._text_rows for text in texts):
+            return
+        self._text_blocks.append(features)
+        block = len(self._text_blocks) - 1
+        for row, text in enumerate(texts):
+            self._text_rows.setdefault(text, (block, row))
 
     def zeroshot_head(self, metadata: Any, label: str) -> torch.Tensor:
         """[C, d] class embeddings (renormalised mean of normalised template embeddings). Datasets that share

@@ -155,6 +155,16 @@ class Encoder:
         return out
 
     def texts(self, texts: list[str], what: str) -> torch.Tensor:
+        """One row per string of ``texts`` (in order). A string listed more than once (the same caption for
+        several images, a repeated prompt) is encoded once and its row repeated: the model is a function of
+        the string alone."""
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) == len(texts):
+            return self._distinct_texts(texts, what)
+        row = {text: i for i, text in enumerate(distinct)}
+        return self._distinct_texts(distinct, what)[torch.tensor([row[text] for text in texts], dtype=torch.long)]
+
+    def _distinct_texts(self, texts: list[str], what: str) -> torch.Tensor:
         def encode(batch: list[str]) -> torch.Tensor:
             return self.model.encode_text(self.tokenizer(batch).to(self.device))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy
 import torch
 import torch.nn.functional as F
 
@@ -16,8 +17,12 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
 
 
 def _off_diagonal(m: torch.Tensor) -> torch.Tensor:
+    """The n(n − 1) entries j ≠ k of a square matrix, row by row: the n − 1 entries after each diagonal one (a
+    strided view of the flattened matrix, no boolean-mask copy)."""
     n = m.shape[0]
-    return m[~torch.eye(n, dtype=torch.bool, device=m.device)]
+    if n < 2:
+        return m.new_empty(0)
+    return m.flatten()[1:].view(n - 1, n + 1)[:, :n].flatten()
 
 
 def knn_majority_labels(
@@ -59,14 +64,19 @@ def ranked_topk(sims: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def _majorities_shrinking(labels: torch.Tensor, num_labels: int) -> torch.Tensor:
-    """[b] the majority label of each row of ``labels`` [b, k]; rows whose top count is tied go through
-    ``_majority_shrinking`` (k shrunk until one label leads), the rest take their unique argmax at once."""
-    counts = torch.zeros(labels.shape[0], num_labels, dtype=torch.long)
-    counts.scatter_add_(1, labels, torch.ones_like(labels))
-    best = counts.max(dim=1, keepdim=True).values
-    out = counts.argmax(dim=1)
-    for row in torch.nonzero((counts == best).sum(dim=1) > 1).view(-1).tolist():
-        out[row] = _majority_shrinking(labels[row], num_labels)
+    """[b] the majority label of each row of ``labels`` [b, k]; a row whose top count is tied is counted again
+    over its k − 1 nearest, then k − 2, … until one label leads (k = 1 always does) — all tied rows at once."""
+    out = torch.empty(labels.shape[0], dtype=torch.long)
+    pending = torch.arange(labels.shape[0])
+    for kk in range(labels.shape[1], 0, -1):
+        if pending.numel() == 0:
+            break
+        votes = labels[pending, :kk]
+        counts = torch.zeros(len(pending), num_labels, dtype=torch.long).scatter_add_(1, votes, torch.ones_like(votes))
+        best = counts.max(dim=1, keepdim=True).values
+        unique = (counts == best).sum(dim=1) == 1
+        out[pending[unique]] = counts[unique].argmax(dim=1)
+        pending = pending[~unique]
     return out
 
 
@@ -76,21 +86,14 @@ def _lowest_indices_at_cutoff(sims: torch.Tensor, values: torch.Tensor, index: t
     k = values.shape[1]
     cutoff = values[:, -1:]
     crowded = torch.nonzero((sims >= cutoff).sum(dim=1) > k).view(-1)
-    for row in crowded.tolist():
-        s, v = sims[row], cutoff[row]
-        above = torch.nonzero(s > v).view(-1)
-        tied = torch.nonzero(s == v).view(-1)[: k - above.numel()]  # ascending reference index
-        chosen = torch.cat([above, tied])
-        index[row], values[row] = chosen, s[chosen]
-
-
-def _majority_shrinking(labels: torch.Tensor, num_labels: int) -> int:
-    for kk in range(labels.numel(), 0, -1):
-        counts = torch.bincount(labels[:kk], minlength=num_labels)
-        best = counts.max()
-        if int((counts == best).sum()) == 1:
-            return int(counts.argmax())
-    raise AssertionError("unreachable: k = 1 has a unique majority")
+    if crowded.numel() == 0:
+        return
+    s, v = sims[crowded], cutoff[crowded]
+    above, tied = s > v, s == v
+    room = k - above.sum(dim=1, keepdim=True)  # places left for tied references in each row
+    chosen = above | (tied & (tied.cumsum(dim=1) <= room))  # exactly k per row
+    picked = torch.nonzero(chosen)[:, 1].view(len(crowded), k)  # ascending reference index
+    index[crowded], values[crowded] = picked, s.gather(1, picked)
 
 
 def consistency_at_k(
@@ -123,9 +126,11 @@ def crossmodal_gap(images: torch.Tensor, texts: torch.Tensor) -> dict[str, float
 def average_ranks(x: torch.Tensor) -> torch.Tensor:
     """Ranks 1..n of a 1-D tensor (float64), tied values sharing the average of their ranks (as
     ``scipy.stats.rankdata(method="average")``)."""
-    # Sorted in the input's own dtype (float32 sorts ~2x faster than float64; the conversion is exact and
-    # monotone, so order and ties are the same).
-    values, order = torch.sort(x.flatten())
+    # Sorted by numpy's introsort (~4x faster than torch.sort on the CPU for 10^5–10^6 values); it is not stable,
+    # and need not be: tied values get one average rank whatever their order.
+    flat = x.detach().flatten().cpu()
+    order = torch.from_numpy(numpy.argsort(flat.numpy(), kind="quicksort"))
+    values = flat[order]
     if bool((values[1:] != values[:-1]).all()):  # no ties: the usual case, and the fast path
         sorted_ranks = torch.arange(1, values.numel() + 1, dtype=torch.float64, device=values.device)
     else:
@@ -133,7 +138,7 @@ def average_ranks(x: torch.Tensor) -> torch.Tensor:
         # A run of c equal values ending at (1-based) rank e holds ranks e − c + 1 … e: average e − (c − 1)/2.
         ends = counts.cumsum(0).double()
         sorted_ranks = (ends - (counts.double() - 1) / 2)[group]
-    return torch.empty_like(sorted_ranks).scatter_(0, order, sorted_ranks)
+    return torch.empty_like(sorted_ranks).scatter_(0, order, sorted_ranks).to(x.device)
 
 
 def spearman(x: torch.Tensor, y: torch.Tensor) -> float:

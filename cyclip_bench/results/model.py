@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,25 @@ def resolve_info(kind: str, metric: str, stored: dict[str, Any] | None) -> Metri
     return MetricInfo(direction, unit, stored.get("per_example"))
 
 
+_SCALARS = (int, float, str, bool, type(None))
+
+
+@dataclass
+class _Box:
+    value: Any
+
+
+def _as_plain(value: Any) -> Any:
+    """``value`` copied as `dataclasses.asdict` copies a field (dataclasses to dicts, containers copied), with a
+    fast path for a flat list of scalars — a per-example array of tens of thousands of numbers, which asdict
+    visits one element at a time (0.35 s of a world run)."""
+    if type(value) is dict:
+        return {key: _as_plain(item) for key, item in value.items()}
+    if type(value) is list and all(type(v) in _SCALARS for v in value):
+        return list(value)
+    return asdict(_Box(value))["value"]
+
+
 @dataclass
 class TaskResult:
     """One task's record in a results file (docs/contracts.md): written by a task kind, read by the report."""
@@ -115,7 +134,7 @@ class TaskResult:
 
     def to_json(self) -> dict:
         """The task as the JSON object a results file holds (key order fixed: files stay byte-identical)."""
-        out = asdict(self)
+        out = {f.name: _as_plain(getattr(self, f.name)) for f in fields(self)}  # asdict's key order
         out["metrics"] = {k: None if v is None else float(v) for k, v in self.metrics.items()}
         if self.class_names is None:
             out.pop("class_names")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -24,7 +25,15 @@ from cyclip_bench.metrics import mean_per_class_recall, predictions_against
 from cyclip_bench.results import MetricSpec, MetricTable, TaskResult
 from cyclip_bench.validation import FileName, OpenFraction, PositiveInt, Seed
 
-__all__ = ["LinearProbe", "LinearProbeOptions", "fit_logistic_regression", "predict", "search_C", "split_train_val"]
+__all__ = [
+    "LinearProbe",
+    "LinearProbeOptions",
+    "climb",
+    "fit_logistic_regression",
+    "predict",
+    "search_C",
+    "split_train_val",
+]
 
 
 def predict(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -48,10 +57,12 @@ def search_C(
 ) -> tuple[float, list[dict[str, float]], tuple[torch.Tensor, torch.Tensor]]:
     """Coarse grid log10 C ∈ {−6, −4, …, 6}, then two refinements (±1, ±0.5) around the best.
 
-    Ties keep the smaller C (stronger regularisation). Each fit starts from the solution at the nearest C
-    already fitted (a regularisation path): weakly regularised fits, which from zero run for hundreds of
-    iterations, then take fewer. Returns (C, every (log10 C, val accuracy) tried, the chosen C's (W, b) on the
-    search split — the start for the refit on all the data).
+    Ties keep the smaller C (stronger regularisation). The coarse grid is climbed from strong to weak
+    regularisation and stops climbing once the validation accuracy at two consecutive larger C has fallen below
+    the best so far (the curve has turned; the weakly regularised fits beyond run to the iteration cap on
+    well-separated features without converging, so their scores are not the optimum's anyway). Each fit starts
+    from the solution at the nearest C already fitted (a regularisation path). Returns (C, every (log10 C, val
+    accuracy) tried, the chosen C's (W, b) on the search split — the start for the refit on all the data).
     """
     train, val = split_train_val(len(y), val_fraction, seed)
     basis = ProbeBasis.of(x[train])
@@ -72,11 +83,33 @@ def search_C(
     def best_of(candidates: list[float]) -> float:
         return max(sorted(candidates), key=lambda c: (score(c), -c))
 
-    best = best_of([-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0])
+    best = climb(COARSE_LOG10_C, score)
     for step in (1.0, 0.5):
         best = best_of([best - step, best, best + step])
     history = [{"log10_C": k, "val_top1": v} for k, v in sorted(tried.items())]
     return 10.0**best, history, solutions[best]
+
+
+COARSE_LOG10_C = (-6.0, -4.0, -2.0, 0.0, 2.0, 4.0, 6.0)
+FALLS_TO_STOP = 2  # consecutive coarse points below the best that end the climb
+
+
+def climb(grid: tuple[float, ...], score: Callable[[float], float]) -> float:
+    """The best of ``grid`` (ascending; ties → the smaller value), scored in order, stopping after
+    ``FALLS_TO_STOP`` consecutive points below the best so far (a tie with the best is not a fall)."""
+    best, falls = grid[0], 0
+    best_score = score(best)
+    for value in grid[1:]:
+        value_score = score(value)
+        if value_score > best_score:
+            best, best_score, falls = value, value_score, 0
+        elif value_score < best_score:
+            falls += 1
+            if falls == FALLS_TO_STOP:
+                break
+        else:
+            falls = 0
+    return best
 
 
 @dataclass(frozen=True)
@@ -125,7 +158,7 @@ class LinearProbe(TaskKind):
             task="linear_probe",
             train=train_set.fingerprint(),
             options=dataclasses.asdict(opts),
-            solver=3,  # 2: warm-started regularisation path; 3: on a whitened basis (eval/probe_solver.py)
+            solver=4,  # 2: warm-started path; 3: whitened basis (eval/probe_solver.py); 4: the climb stops
         )
         C, history, w, b = probe["C"], probe["history"], probe["w"], probe["b"]
         predictions = predictions_against(x_test.double() @ w + b, y_test)  # ties: docs/evaluation.md, "Ties"
