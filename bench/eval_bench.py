@@ -42,6 +42,7 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
     """Seconds to encode each (dataset, split) the suite reads once (on cfg's device and precision); and the
     number of images."""
     from cyclip_bench.eval import load_tasks
+    from cyclip_bench.eval.runner import uses_channels_last
     from cyclip_bench.models import build_transform
     from cyclip_bench.models.interop import load_for_eval
 
@@ -50,6 +51,8 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
         "cuda" if cfg.device == "auto" and torch.cuda.is_available() else "cpu" if cfg.device == "auto" else cfg.device
     )
     model = loaded.model.to(device).eval()
+    layout = torch.channels_last if uses_channels_last(cfg, model) else torch.contiguous_format
+    model.to(memory_format=layout)  # the layout `eval` uses for this model (its floor is the same model's)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
     transform = build_transform(loaded.info.preprocess)
     _, tasks = load_tasks(cfg.suite)
@@ -71,7 +74,7 @@ def encode_once_floor(cfg, checkpoint: Path) -> tuple[float, int]:
                 collate_fn=lambda b: torch.stack([x[0] if isinstance(x, tuple) else x for x in b]),
             )
             for batch in loader:
-                model.encode_image(batch.to(device, non_blocking=True))
+                model.encode_image(batch.to(device, non_blocking=True, memory_format=layout))
                 count += batch.shape[0]
     if device.type == "cuda":
         torch.cuda.synchronize()

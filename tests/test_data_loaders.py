@@ -287,3 +287,16 @@ def test_file_fingerprint_items_are_the_paths_relative_to_the_root_whatever_thei
     items = FileLabelledDataset("d", root, files, [0] * len(files), meta)._fingerprint_items()
     assert items == [f"{os.path.relpath(f, str(root.resolve()))}\t{os.path.getsize(f)}" for f in files]
     assert items[:4] == ["x.png\t5", "a/y.png\t5", "x.png\t5", "a/y.png\t5"]
+
+
+def test_resolved_paths_are_what_pathlib_joins(tmp_path):
+    """The string fast path of resolve_paths gives pathlib's join for every shape of relative path."""
+    import os
+
+    from cyclip_bench.data.captions import resolve_paths
+
+    values = ["a.png", "x/y.png", "./a.png", "x//y.png", "x/./y.png", "../a.png", "x/../y.png", "/abs/a.png"]
+    values += ["x/", "a b.png", "...png", ".hidden/a.png", "x/.", "é/ü.png", "a\\b.png"]
+    base = tmp_path / "tables"
+    expected = [v if os.path.isabs(v) else str(base.resolve() / v) for v in values]
+    assert resolve_paths(values, base) == expected

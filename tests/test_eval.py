@@ -172,6 +172,60 @@ def test_each_dataset_is_encoded_once_per_run(random_checkpoint, world_dir, tmp_
     assert sorted(calls) == ["images world-shapes/test", "images world-shapes/train"]
 
 
+def test_channels_last_is_on_for_resnets_and_gives_the_same_results(tiny_checkpoints, world_dir, tmp_path, monkeypatch):
+    """NHWC batches and weights for a convolutional image tower (auto), off for a ViT; both layouts give the same
+    predictions and the same metrics to float rounding, and the run records which one it used."""
+    from cyclip_bench.eval.runner import uses_channels_last
+    from cyclip_bench.models import create_model
+
+    layouts: list[torch.memory_format] = []
+    original = Encoder._image_batch
+
+    def recording(self, batch):
+        out = original(self, batch)
+        layouts.append(torch.channels_last if out.is_contiguous(memory_format=torch.channels_last) else None)
+        return out
+
+    monkeypatch.setattr(Encoder, "_image_batch", recording)
+    auto = _cfg(tiny_checkpoints["clip"], world_dir, tmp_path)
+    assert uses_channels_last(auto, create_model("tiny")[0])  # a ResNet
+    assert not uses_channels_last(auto, create_model("tiny-vit")[0])  # one convolution: the patch embedding
+    assert not uses_channels_last(replace(auto, channels_last=False), create_model("tiny")[0])
+    runs = {}
+    for flag in (None, False):
+        cfg = replace(auto, channels_last=flag, out=tmp_path / f"out-{flag}", cache=False)
+        layouts.clear()
+        runs[flag] = json.loads(evaluate(cfg)[0].read_text())
+        assert layouts and set(layouts) == {torch.channels_last if flag is None else None}
+    on, off = runs[None], runs[False]
+    assert on["run"]["channels_last"] is True and off["run"]["channels_last"] is False
+    for task_on, task_off in zip(on["tasks"], off["tasks"], strict=True):
+        assert task_on["per_example"]["prediction"] == task_off["per_example"]["prediction"]
+        for name, value in task_on["metrics"].items():
+            assert value == pytest.approx(task_off["metrics"][name], abs=1e-6), (task_on["name"], name)
+
+
+def test_one_models_tokenizer_is_made_only_when_text_is_encoded(random_checkpoint, world_dir, tmp_path, monkeypatch):
+    import cyclip_bench.models as models
+
+    made: list[str] = []
+    original = models.get_tokenizer
+
+    def counting(info):
+        made.append(info.name)
+        return original(info)
+
+    monkeypatch.setattr(models, "get_tokenizer", counting)
+    probe_only = tmp_path / "probe.toml"
+    probe_only.write_text(
+        'name = "p"\nversion = 1\n[[tasks]]\nname = "lp"\nkind = "linear_probe"\ndataset = "world-shapes"\n'
+    )
+    evaluate(_cfg(random_checkpoint, world_dir, tmp_path, suite=str(probe_only), cache=False))
+    assert made == []  # the probe reads images only
+    evaluate(_cfg(random_checkpoint, world_dir, tmp_path, cache=False, overwrite=True))
+    assert made == ["tiny"]  # zero-shot encodes class prompts: made once, on the first
+
+
 def _cache_stats(paths):
     return json.loads(paths[0].read_text())["run"]["cache"]
 

@@ -95,9 +95,17 @@ def read_table(path: str | os.PathLike, columns: list[str], delimiter: str | Non
 
 
 def resolve_paths(values: list[str], base: Path) -> list[str]:
-    """Relative image paths are relative to the table's folder; return absolute path strings."""
+    """Relative image paths are relative to the table's folder; return absolute path strings (as pathlib joins
+    them: a plain relative path is joined as a string, ~10x faster for the tens of thousands of rows of a table;
+    one with '.' or empty components goes through pathlib, which drops them)."""
     base = base.resolve()
-    return [v if os.path.isabs(v) else str(base / v) for v in values]
+    prefix = str(base).rstrip("/") + "/"
+    return [v if os.path.isabs(v) else prefix + v if _plain_relative(v) else str(base / v) for v in values]
+
+
+def _plain_relative(value: str) -> bool:
+    """A relative path that pathlib would join unchanged: no '.', '..' or empty components."""
+    return bool(value) and not value.endswith("/") and all(part not in ("", ".") for part in value.split("/"))
 
 
 def read_caption_table(

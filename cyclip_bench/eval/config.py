@@ -131,6 +131,11 @@ class EvalConfig:
     batch_size: PositiveInt = option(256, "Images/texts per forward pass.")
     workers: NonNegativeInt = option(2, "DataLoader worker processes for image decoding.")
     precision: Literal["fp32", "bf16", "fp16"] = option("fp32", "fp32 | bf16 | fp16 (fp16 is slow on CPU).")
+    channels_last: bool | None = option(
+        None,
+        "NHWC image batches and weights (faster convolution kernels; the same features to float rounding).",
+        default_help="on for convolutional image towers (ResNets), off for ViTs",
+    )
     device: Device = option("auto", "auto | cpu | cuda[:N].")
     model: NonEmptyStr | None = option(
         None,

@@ -89,6 +89,7 @@ class Encoder:
     progress: Any = None  # a rich Progress, or None
     dist: DistEnv = field(default_factory=DistEnv)  # this rank's shard; its gather; cache agreement
     tokens: TokenStore | None = None  # token ids shared with the run's other models of this tokenizer
+    channels_last: bool = False  # image batches in NHWC (the model's weights were converted by the runner)
     seconds: float = 0.0  # time spent encoding (for the results' wall_time_s)
     # Split by modality, with the number of items encoded (not read from the cache): images/s and prompts/s.
     image_seconds: float = 0.0
@@ -126,9 +127,13 @@ class Encoder:
         self.seconds += time.perf_counter() - start
         return out
 
+    def _image_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        return batch.to(self.device, memory_format=layout)
+
     def images(self, dataset: Dataset, what: str) -> torch.Tensor:
         def encode(batch: torch.Tensor) -> torch.Tensor:
-            return self.model.encode_image(batch.to(self.device))
+            return self.model.encode_image(self._image_batch(batch))
 
         start = time.perf_counter()
         out = self._run(dataset, encode, _collate_images, what, self.workers)
@@ -146,7 +151,7 @@ class Encoder:
         batches = (normalize_uint8(pixels.data[i : i + size], preprocess) for i in range(0, rows, size))
 
         def encode(batch: torch.Tensor) -> torch.Tensor:
-            return self.model.encode_image(batch.to(self.device))
+            return self.model.encode_image(self._image_batch(batch))
 
         start = time.perf_counter()
         out = self._encode_batches(batches, -(-rows // size), encode, what)

@@ -20,6 +20,7 @@ from cyclip_bench.models.checkpoint import (
     save_checkpoint,
 )
 from cyclip_bench.models.factory import (
+    convolutional_image_tower,
     create_model,
     create_model_from_config,
     create_training_model,
@@ -56,6 +57,7 @@ __all__ = [
     "check_payload",
     "check_preprocess",
     "check_state_dict_form",
+    "convolutional_image_tower",
     "create_model",
     "create_model_from_config",
     "create_training_model",

@@ -168,6 +168,14 @@ def create_model_from_config(
     return model, info
 
 
+def convolutional_image_tower(model: torch.nn.Module) -> bool:
+    """Whether ``model``'s image tower is convolutional (a ResNet: more than one Conv2d) — where NHWC
+    (channels_last) lets oneDNN/cuDNN pick faster convolution kernels. A ViT has one convolution (its patch
+    embedding): nothing to win."""
+    visual = getattr(model, "visual", model)
+    return sum(isinstance(m, torch.nn.Conv2d) for m in visual.modules()) > 1
+
+
 def get_tokenizer(name_or_info: str | ModelInfo) -> Callable[[list[str]], torch.Tensor]:
     """The tokenizer a model's config names (``ModelInfo.tokenizer``: kind, name, context length, kwargs such as
     ``clean``), padded to the context length; truncation keeps the end-of-text token."""

@@ -41,6 +41,7 @@ class LoadedCheckpoint:
     label: str
     # label, path, sha256, format, source, model_name, model_config, preprocess, tokenizer, train_config, run_dir
     record: dict
+    channels_last: bool = False  # the model's weights converted to NHWC by the evaluation that loaded it
 
     @property
     def sha256(self) -> str:

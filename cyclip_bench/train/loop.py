@@ -30,6 +30,7 @@ from cyclip_bench.models import (
     DEFAULT_MODEL,
     build_transform,
     check_payload,
+    convolutional_image_tower,
     create_model,
     create_training_model,
     get_tokenizer,
@@ -110,8 +111,7 @@ def use_channels_last(cfg: TrainConfig, model: torch.nn.Module) -> bool:
     """
     if cfg.channels_last is not None:
         return cfg.channels_last
-    visual = getattr(model, "visual", model)
-    return sum(isinstance(m, torch.nn.Conv2d) for m in visual.modules()) > 1
+    return convolutional_image_tower(model)
 
 
 def _say(env: DistEnv) -> Callable[[str], None]:
