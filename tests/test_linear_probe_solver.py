@@ -188,3 +188,35 @@ def test_row_blocks_on_threads_give_the_bits_of_the_blocks_in_order(monkeypatch)
     probs = [torch.softmax(x.double() @ w + b, dim=1) for w, b in (one_block, fits[0])]
     torch.testing.assert_close(probs[0], probs[1], atol=1e-4, rtol=0)
     assert solver.row_blocks(10) == [(0, 10)] and len(solver.row_blocks(10**7)) == solver.MAX_BLOCKS
+
+
+def test_a_failing_block_raises_in_the_caller_and_leaves_no_thread(monkeypatch):
+    import threading
+
+    import cyclip_bench.eval.probe_solver as solver
+
+    x, y, *_, k = _world_like(5)
+    monkeypatch.setattr(solver, "ROWS_PER_BLOCK", 100)
+    original = solver._block_objective
+    made: list[int] = []
+
+    def failing_second(design, labels):
+        part = original(design, labels)
+        made.append(1)
+        if len(made) != 2:
+            return part
+
+        def broken(v):
+            raise FloatingPointError("block 1")
+
+        return broken
+
+    monkeypatch.setattr(solver, "_block_objective", failing_second)
+    before, previous = threading.active_count(), torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(FloatingPointError, match="block 1"):
+            fit_logistic_regression(x, y, k, 1.0)  # block 1 is computed by the helper thread
+    finally:
+        torch.set_num_threads(previous)
+    assert threading.active_count() == before
