@@ -24,15 +24,14 @@ from pathlib import Path
 
 import torch
 
-RESNET_PREFIX = "RN"
 GAP_METRICS = ("inmodal_gap", "crossmodal_gap", "modality_gap", "inmodal_gap_normalised", "relative_modality_gap")
 
 
-def configurations(model_name: str) -> list[tuple[str, torch.dtype | None, bool]]:
+def configurations(convolutional: bool) -> list[tuple[str, torch.dtype | None, bool]]:
     """(label, autocast dtype, channels_last) to measure for a model: channels_last only where convolutions
-    dominate (ResNets)."""
+    dominate (a convolutional image tower: RN50, the `tiny` preset)."""
     configs = [("fp32", None, False), ("bf16", torch.bfloat16, False)]
-    if model_name.startswith(RESNET_PREFIX):
+    if convolutional:
         configs += [("fp32+CL", None, True), ("bf16+CL", torch.bfloat16, True)]
     return configs
 
@@ -65,9 +64,9 @@ def forward_flops(run: Callable[[], None]) -> int:
 
 
 def encoder_workloads(model_name: str, batch: int) -> list[tuple[str, Callable[[str], Callable[[], None]], int]]:
-    """(tower, factory, FLOPs of one timed call) triples: factory(config label) builds the callable timed for
-    that configuration."""
-    from cyclip_bench.models import create_model, get_tokenizer
+    """(tower, factory, FLOPs of one timed call, configuration labels): factory(config label) builds the callable
+    timed for that configuration."""
+    from cyclip_bench.models import convolutional_image_tower, create_model, get_tokenizer
 
     torch.manual_seed(0)
     model, info = create_model(model_name)
@@ -75,7 +74,8 @@ def encoder_workloads(model_name: str, batch: int) -> list[tuple[str, Callable[[
     size = info.preprocess["image_size"]
     images = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
     tokens = get_tokenizer(info)(world_like_captions(batch))
-    by_label = {label: (dtype, cl) for label, dtype, cl in configurations(model_name)}
+    configs = configurations(convolutional_image_tower(model))
+    by_label = {label: (dtype, cl) for label, dtype, cl in configs}
     variants: dict[bool, torch.nn.Module] = {}
 
     def model_for(channels_last: bool) -> torch.nn.Module:
@@ -107,7 +107,12 @@ def encoder_workloads(model_name: str, batch: int) -> list[tuple[str, Callable[[
 
         return run
 
-    return [("image", image, forward_flops(image("fp32"))), ("text", text, forward_flops(text("fp32")))]
+    image_labels = [label for label, _, _ in configs]
+    text_labels = [label for label, _, cl in configs if not cl]  # no images: the layout does not apply
+    return [
+        ("image", image, forward_flops(image("fp32")), image_labels),
+        ("text", text, forward_flops(text("fp32")), text_labels),
+    ]
 
 
 def train_step_workload(batch: int) -> Callable[[str], Callable[[], None]]:
@@ -158,8 +163,7 @@ def time_rounds(jobs: dict[str, Callable[[], None]], rounds: int, warmup: int = 
 def speed(models: list[str], batch: int, rounds: int) -> list[dict]:
     rows = []
     for model_name in models:
-        for tower, factory, flops in encoder_workloads(model_name, batch):
-            labels = [label for label, _, _ in configurations(model_name)]
+        for tower, factory, flops, labels in encoder_workloads(model_name, batch):
             seconds = time_rounds({label: factory(label) for label in labels}, rounds)
             best = {label: min(s) for label, s in seconds.items()}
             rows.append(
