@@ -130,21 +130,13 @@ def test_clip_benchmark_side_by_side_compares_per_image_predictions(tmp_path):
     """CLIP_benchmark's process dumps each dataset's top-1 predictions (a stand-in clip_benchmark package here: the
     real one is not installed in CI) and the script compares them image by image with ours."""
     side = _bench_module("clip_benchmark_side_by_side")
-    fake = tmp_path / "fake" / "clip_benchmark"
-    (fake / "metrics").mkdir(parents=True)
-    (fake / "__init__.py").write_text("")
-    (fake / "metrics" / "__init__.py").write_text("")
-    (fake / "metrics" / "zeroshot_classification.py").write_text(
-        "import torch\n"
-        "def run_classification(model, classifier, dataloader, device, amp=True):\n"
-        "    return torch.tensor(classifier, dtype=torch.float), torch.tensor(dataloader)\n"
-    )
-    (fake / "cli.py").write_text(
+    cli = (
         "from clip_benchmark.metrics import zeroshot_classification as zs\n"
         "def main():\n"
         "    zs.run_classification(None, [[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], [1, 0, 0], 'cpu')\n"
         "    zs.run_classification(None, [[0.0, 0.2, 0.1]], [2], 'cpu')\n"
     )
+    _fake_clip_benchmark(tmp_path / "fake", cli=cli)
     dumps = tmp_path / "predictions"
     dumps.mkdir()
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "fake"), "CB_PREDICTIONS": str(dumps)}
@@ -297,9 +289,9 @@ def main():  # as CLIP_benchmark 1.6.2 names its outputs: {dataset} = the name l
 """
 
 
-def _fake_clip_benchmark(root: Path) -> Path:
+def _fake_clip_benchmark(root: Path, cli: str = _WDS_FAKE_CLI) -> Path:
     """A stand-in clip_benchmark package with the names the side-by-side scripts patch (the real one is not
-    installed in CI)."""
+    installed in CI), its command line ``cli``."""
     pkg = root / "clip_benchmark"
     (pkg / "metrics").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
@@ -313,7 +305,7 @@ def _fake_clip_benchmark(root: Path) -> Path:
     )
     recalls = {f"{d}_retrieval_recall@{k}": 0.1 * k for d in ("image", "text") for k in (1, 5, 10)}
     (pkg / "metrics" / "zeroshot_retrieval.py").write_text(f"def evaluate(*args, **kwargs):\n    return {recalls!r}\n")
-    (pkg / "cli.py").write_text(_WDS_FAKE_CLI)
+    (pkg / "cli.py").write_text(cli)
     return root
 
 
