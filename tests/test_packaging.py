@@ -54,3 +54,10 @@ def test_wheel_contains_suites_and_data(tmp_path):
     assert packages and [p for p in packages if p not in names] == []
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "cyclip-bench = cyclip_bench.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_a_passing_tests_temp_folder_is_deleted_when_it_ends(pytestconfig):
+    """CI machines have little disk: tests that write RN50 checkpoints (390 MB each) must not keep their folders to
+    the end of the run. A failing test's folder is kept to look at."""
+    assert pytestconfig.getini("tmp_path_retention_policy") == "failed"
+    assert int(pytestconfig.getini("tmp_path_retention_count")) <= 1
