@@ -141,3 +141,15 @@ def test_rows_and_lookups(tmp_path):
     assert suite_tasks(results, "s") == ["z", "y"]
     assert find_task(results, "a", "s", "y") is None
     assert find_task(results, "b", "s", "y").name == "y"
+
+
+def test_a_folders_files_are_read_with_their_numbers_in_value_order(tmp_path):
+    """Seeds 2 and 10 read as 2, 10 (string order would put 10 first), so tables list seeds as a person counts them
+    and the default baseline is the lowest seed; names that differ only in how a number is written keep an order."""
+    names = ["clip-s10", "clip-s2", "clip-s1", "cyclip-s0", "clip-s01", "b", "a9b", "a10"]
+    for i, label in enumerate(names):
+        doc = minimal_result()
+        doc["checkpoint"] = {"label": label, "sha256": f"{i:064x}"}
+        _write(tmp_path / "results" / f"{label}__s.json", doc)
+    loaded = load_all([tmp_path / "results"])
+    assert [r.label for r in loaded] == ["a9b", "a10", "b", "clip-s01", "clip-s1", "clip-s2", "clip-s10", "cyclip-s0"]

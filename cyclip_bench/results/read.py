@@ -10,15 +10,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 from cyclip_bench.errors import DataError, UserError
 from cyclip_bench.results.model import KNOWN_SCHEMA_VERSIONS, SCHEMA_VERSION, Result, TaskResult, resolve_info
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key that orders the numbers inside a name by value: ``clip-s2`` before ``clip-s10`` (plain string order
+    puts seed 10 between seeds 1 and 2). Equal values written differently (``s01``, ``s1``) fall back to the name."""
+    parts = _DIGITS.split(name)
+    return tuple((1, int(part), "") if i % 2 else (0, 0, part) for i, part in enumerate(parts)), name
+
 
 def collect_result_files(inputs: list[Path]) -> list[Path]:
-    """Expand RESULTS arguments: files as given, folders → their *.json files (sorted); duplicates dropped."""
+    """Expand RESULTS arguments: files as given, folders → their *.json files in natural name order (seed 2 before
+    seed 10); duplicates dropped."""
     if not inputs:
         raise UserError("no RESULTS given: pass result JSON files or folders written by `cyclip-bench eval`")
     files: list[Path] = []
@@ -26,7 +37,7 @@ def collect_result_files(inputs: list[Path]) -> list[Path]:
     for item in inputs:
         item = Path(item)
         if item.is_dir():
-            found = sorted(p for p in item.glob("*.json") if p.is_file())
+            found = sorted((p for p in item.glob("*.json") if p.is_file()), key=lambda p: natural_key(p.name))
             if not found:
                 raise UserError(f"{item}: folder has no result JSON files (expected <checkpoint>__<suite>.json)")
         elif item.is_file():
