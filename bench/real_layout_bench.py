@@ -15,18 +15,20 @@ OUT/real_layout_bench.json (figures recorded in bench/README.md).
 --formats: the same random weights are also saved as an open_clip state dict and in the official CyCLIP release's
 layout ({epoch, name, state_dict with DDP's ``module.`` prefix, optimizer}); each of the three files is evaluated on
 --format-suite (default: CIFAR-10 zero-shot) and the script fails unless every format gives the same metrics and is
-recognised as the format it is.
+recognised as the format it is. The two foreign files are written one at a time and deleted once evaluated.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 # The CLI in a process that writes its own peak RSS (VmHWM of its own address space) to $RLB_PEAK_RSS at exit.
@@ -74,8 +76,9 @@ def _checkpoint(model: str, folder: Path) -> Path:
     return path
 
 
-def _foreign_checkpoints(model: str, folder: Path) -> dict[str, Path]:
-    """The seed-0 random weights of ``model`` as an open_clip state dict and in the official CyCLIP layout."""
+def _foreign_checkpoints(model: str, folder: Path) -> Iterator[tuple[str, Path]]:
+    """The seed-0 random weights of ``model`` as an open_clip state dict, then in the official CyCLIP layout: each
+    file is written when its turn comes and deleted after it (an RN50 file is 390 MB; the tests run this on CI)."""
     import torch
 
     from cyclip_bench.models import create_model
@@ -83,11 +86,14 @@ def _foreign_checkpoints(model: str, folder: Path) -> dict[str, Path]:
     torch.manual_seed(0)
     net, _ = create_model(model)
     state = net.state_dict()
-    paths = {"open_clip": folder / f"{model}.open_clip.pt", "cyclip-official": folder / f"{model}.cyclip-official.pt"}
-    torch.save(state, paths["open_clip"])
     official = {"epoch": 0, "name": "bench", "state_dict": {f"module.{k}": v for k, v in state.items()}}
-    torch.save({**official, "optimizer": {}}, paths["cyclip-official"])
-    return paths
+    for fmt, payload in (("open_clip", state), ("cyclip-official", {**official, "optimizer": {}})):
+        path = folder / f"{model}.{fmt}.pt"
+        torch.save(payload, path)
+        try:
+            yield fmt, path
+        finally:
+            path.unlink(missing_ok=True)
 
 
 FORMAT_SUITE = 'name = "formats"\nversion = 1\n\n[[tasks]]\nname = "cifar10-zeroshot"\nkind = "zeroshot"\n'
@@ -100,9 +106,8 @@ def check_formats(args: argparse.Namespace, data: Path, ours: Path, out: Path) -
     if suite is None:
         suite = out / "formats.toml"
         suite.write_text(FORMAT_SUITE)
-    files = {"cyclip-bench": ours, **_foreign_checkpoints(args.model, out)}
     found: dict = {}
-    for fmt, path in files.items():
+    for fmt, path in itertools.chain([("cyclip-bench", ours)], _foreign_checkpoints(args.model, out)):
         results = out / f"results-format-{fmt}"
         cmd = ["eval", "--checkpoint", str(path), "--suite", str(suite), "--data-root", str(data)]
         cmd += ["--out", str(results), "--batch-size", str(args.batch_size), "--workers", str(args.workers)]
