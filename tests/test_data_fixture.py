@@ -272,3 +272,27 @@ def test_real_sizes_plan_the_released_test_set_sizes(tmp_path: Path) -> None:
     }
     with pytest.raises(ConfigError, match="--real-sizes sets every test set's size: drop --per-class, --retrieval"):
         FixtureConfig(tmp_path / "d", real_sizes=True, per_class=3, retrieval_images=5)
+
+
+@pytest.mark.parametrize("layout", ["released", "wds"])
+def test_fixture_json_gives_every_dataset_one_shape(tmp_path: Path, layout: str) -> None:
+    """Core and benchmark datasets, classification and retrieval, are recorded alike: path, layout, the class count
+    of a classification set, images per split, and with --layout wds the shards of each split (as nshards.txt)."""
+    out = tmp_path / layout
+    args = ["--per-class", "1", "--train-per-class", "1", "--retrieval-images", "4", "--image-size", "16"]
+    result = cli("data", "fixture", str(out), "-d", "cifar10,mnist,mscoco", "--layout", layout, *args)
+    assert result.returncode == 0, result.stderr
+    info = json.loads((out / "fixture.json").read_text())
+    assert info["fixture_version"] == 2 and list(info["datasets"]) == ["cifar10", "mscoco", "mnist"]
+    for name, entry in info["datasets"].items():
+        assert entry["layout"] == layout and (out / entry["path"]).is_dir(), (name, entry)
+        splits = {"images": 4, "captions": 20} if name == "mscoco" else {"classes": 10, "train": 10, "test": 10}
+        assert {k: v for k, v in entry.items() if k in splits} == splits, (name, entry)
+        if layout == "wds":
+            expected = ["test"] if name == "mscoco" else ["test", "train"]
+            assert sorted(entry["shards"]) == expected, (name, entry)
+            for split, n in entry["shards"].items():
+                assert (out / entry["path"] / split / "nshards.txt").read_text().strip() == str(n)
+        else:
+            assert "shards" not in entry
+    assert ("wds_cifar10: classes 10, train 10, test 10; shards train 1, test 1" in result.stdout) == (layout == "wds")

@@ -452,7 +452,7 @@ def test_cli_fixture_writes_benchmark_layouts(tmp_path: Path) -> None:
     result = cli("data", "fixture", str(out), "-d", "mnist,iwildcam", "-d", "cifar10", *args)
     assert result.returncode == 0, result.stderr
     info = json.loads((out / "fixture.json").read_text())["datasets"]
-    assert info["mnist"] == {"test": 10, "train": 10, "path": "MNIST/raw", "layout": "released"}
+    assert info["mnist"] == {"path": "MNIST/raw", "layout": "released", "classes": 10, "test": 10, "train": 10}
     assert info["iwildcam"]["path"] == "wds_wilds-iwildcam" and info["iwildcam"]["layout"] == "wds"
     assert "mnist" in result.stdout and "cifar10" in info
     assert build_dataset("mnist", out, "train").labels == list(range(10))

@@ -67,8 +67,9 @@ def fixture(**options: Any) -> None:
     info = write_fixture(cfg)
     typer.echo(f"wrote {cfg.out}: {info['images']} images (seed {cfg.seed}) in {time.perf_counter() - start:.1f} s")
     for name, counts in info["datasets"].items():
-        sizes = ", ".join(f"{k} {v}" for k, v in counts.items() if k not in ("path", "index", "layout"))
-        typer.echo(f"  {name:16} {counts['path']}: {sizes}")
+        sizes = ", ".join(f"{k} {v}" for k, v in counts.items() if k not in ("path", "index", "layout", "shards"))
+        shards = ", ".join(f"{split} {n}" for split, n in counts.get("shards", {}).items())
+        typer.echo(f"  {name:16} {counts['path']}: {sizes}" + (f"; shards {shards}" if shards else ""))
 
 
 _FIXTURE_ONLY = [

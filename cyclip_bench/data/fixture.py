@@ -365,6 +365,7 @@ def _plan_cifar(cfg: FixtureConfig, plan: Plan, variant: str) -> None:
         plan.cifar[stream] = (items, write)
     plan.counts[variant] = {
         "path": folder,
+        "layout": "released",
         "classes": num_classes,
         "train": cfg.cifar_train_count(num_classes),
         "test": cfg.cifar_test_count(num_classes),
@@ -408,7 +409,7 @@ def _plan_imagenet(cfg: FixtureConfig, plan: Plan) -> None:
         ]
     plan.counts["imagenet1k"] = {
         "path": "imagenet",
-        "layout": cfg.imagenet_layout,
+        "layout": "released",
         "classes": len(wnids),
         "test": len(val),
         "train": len(train),
@@ -451,7 +452,7 @@ def _plan_imagenet_variants(cfg: FixtureConfig, plan: Plan, name: str) -> None:
 
     items = _class_items(name, labels, cfg.counts(name, len(labels)), style, path)
     plan.files += items
-    plan.counts[name] = {"path": folder, "classes": len(labels), "test": len(items)}
+    plan.counts[name] = {"path": folder, "layout": "released", "classes": len(labels), "test": len(items)}
 
 
 def captions_for(look: Look, seed: int, stream: str, index: int) -> list[str]:
@@ -509,6 +510,7 @@ def _plan_retrieval(cfg: FixtureConfig, plan: Plan, name: str) -> None:
     plan.after.append(write)
     plan.counts[name] = {
         "path": name,
+        "layout": "released",
         "images": len(items),
         "captions": len(items) * CAPTIONS_PER_IMAGE,
         "index": "test.csv",
@@ -610,8 +612,8 @@ def write_wds_layout(cfg: FixtureConfig, plan: Plan, tmp: Path, workers: int) ->
                         for it, data in zip(by_stream[stream], images[stream], strict=True)
                     ]
         shards = write_wds_fixture(tmp / folder, kind, classes, templates, cfg.wds_shard_size, splits)
-        counts = {k: v for k, v in plan.counts[name].items() if k not in ("index", "layout")}
-        plan.counts[name] = {**counts, "path": folder, "layout": "wds", "shards": shards}
+        counts = {k: v for k, v in plan.counts[name].items() if k not in ("path", "index", "layout")}
+        plan.counts[name] = {"path": folder, "layout": "wds", **counts, "shards": shards}
 
 
 # --- writing --------------------------------------------------------------------------------------------

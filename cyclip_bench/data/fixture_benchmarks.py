@@ -556,7 +556,7 @@ def _with_metadata(name: str, index: int, label: int) -> dict[str, np.ndarray]:
 def write_wds_copy(name: str, out: Path, sizes: Sizes) -> dict[str, int]:
     """Write ``name``'s webdataset copy as ``out/wds_<name>``: its released fixture read back through the catalog
     and exported (webp lossless) where it has a released layout, else generated images at its real class count.
-    Returns samples per split."""
+    Returns samples per split and ``"shards"``: shards per split."""
     from cyclip_bench.data.catalog import DATASETS
     from cyclip_bench.data.wds import WdsSample, write_wds_fixture
 
@@ -593,7 +593,7 @@ def write_wds_copy(name: str, out: Path, sizes: Sizes) -> dict[str, int]:
     if folder.exists():
         shutil.rmtree(folder)
     shards = write_wds_fixture(folder, kind, classes, templates, sizes.shard_size, splits)
-    return {split: len(samples) for split, samples in splits.items()} | {"shards": sum(shards.values())}
+    return {split: len(samples) for split, samples in splits.items()} | {"shards": shards}
 
 
 def write_benchmarks(cfg: FixtureConfig, out: Path) -> tuple[dict[str, dict], int]:
@@ -604,14 +604,16 @@ def write_benchmarks(cfg: FixtureConfig, out: Path) -> tuple[dict[str, dict], in
     entries: dict[str, dict] = {}
     images = 0
     for name in (n for n in BENCHMARK_DATASETS if n in cfg.datasets):  # a fixed order, as the core datasets
+        classes = len(_names_and_templates(name)[0])
         if cfg.layout == "released" and name in RELEASED_WRITERS:
             counts = write_released(name, out, sizes)
             where = RELEASED_LAYOUTS[name].location.split()[0].removeprefix("DATA_ROOT/")
-            entries[name] = {**counts, "path": where, "layout": "released"}
+            entries[name] = {"path": where, "layout": "released", "classes": classes, **counts}
         else:
             counts = write_wds_copy(name, out, sizes)
             shards = counts.pop("shards")
-            entries[name] = {**counts, "path": wds_folder_name(name), "layout": "wds", "shards": shards}
+            entries[name] = {"path": wds_folder_name(name), "layout": "wds", "classes": classes, **counts}
+            entries[name]["shards"] = shards
         images += sum(counts.values())
     if WINOGAVIL in cfg.datasets:
         entries[WINOGAVIL], written = write_winogavil(out, sizes)

@@ -16,7 +16,7 @@ from cyclip_bench.options import option
 from cyclip_bench.registry import did_you_mean
 from cyclip_bench.validation import Names, NonNegativeInt, PathValue, PositiveInt, Seed, check_instance, flag_name
 
-FIXTURE_VERSION = 1
+FIXTURE_VERSION = 2  # 2: every dataset entry has path, layout (released|wds), shards per split, classes
 # Catalog names, in the order they are written. "imagenet1k" writes its val (test) and train splits.
 DATASETS = (
     "cifar10",
