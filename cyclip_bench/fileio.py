@@ -46,9 +46,23 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
     except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(err, OSError):
-            raise FileSystemError(f"cannot write {path}: {_reason(err, None)}") from err
+        cause = _os_error_in(err)
+        if cause is not None:
+            raise FileSystemError(f"cannot write {path}: {_reason(cause, None)}") from err
         raise
+
+
+def _os_error_in(err: BaseException) -> OSError | None:
+    """``err`` if it is an OSError, else the first OSError it was raised from or while handling: a writer in C++
+    (torch.save's zip writer) reports a failed write of the Python file as a RuntimeError of its own, the OSError
+    (a full disk) in its context."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, OSError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def _reason(err: OSError, folder: Path | None) -> str:

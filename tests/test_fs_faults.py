@@ -4,7 +4,8 @@ was, with no temp file beside it.
 
 The process runs as root in CI, where chmod does not stop a write: "not writable" is simulated by making
 ``os.access`` (what the check consults; it does see read-only file systems) say no, and a full disk by making
-``os.fsync`` fail with ENOSPC, the last step of every atomic write. A real chmod test runs when not root.
+``os.fsync`` fail with ENOSPC, the last step of every atomic write (or a write inside torch.save, whose C++ writer
+wraps the error). A real chmod test runs when not root.
 """
 
 from __future__ import annotations
@@ -71,6 +72,47 @@ def test_a_full_disk_keeps_the_previous_file_and_leaves_no_temp(tmp_path, monkey
     with pytest.raises(FileSystemError, match=f"cannot write {target}: No space left on device"):
         atomic_write_text(target, "new")
     assert target.read_text() == "previous good"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+class _FillingFile:
+    """A binary file that takes ``room`` bytes, then fails every write with ENOSPC (as a disk that fills)."""
+
+    def __init__(self, handle, room: int) -> None:
+        self._handle, self._room = handle, room
+
+    def write(self, data) -> int:
+        size = memoryview(data).nbytes
+        if size > self._room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._room -= size
+        return self._handle.write(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._handle.close()
+
+
+def test_a_disk_that_fills_inside_torch_save_is_one_line_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    """torch.save's C++ zip writer reports the failed write as a RuntimeError of its own ("unexpected pos …"), the
+    ENOSPC only in its context: still "cannot write PATH: No space left on device", the old file intact."""
+    import torch
+
+    from cyclip_bench.models import load_checkpoint, save_checkpoint
+
+    target = tmp_path / "latest.pt"
+    save_checkpoint(target, {"step": 1, "weights": torch.zeros(10)})
+    real_fdopen = fileio.os.fdopen
+    monkeypatch.setattr(fileio.os, "fdopen", lambda fd, *a, **k: _FillingFile(real_fdopen(fd, *a, **k), 4096))
+    with pytest.raises(FileSystemError, match=f"^cannot write {target}: No space left on device$") as caught:
+        save_checkpoint(target, {"step": 2, "weights": torch.zeros(100_000)})
+    assert isinstance(caught.value.__cause__, RuntimeError)  # what torch raised: the case this test is for
+    assert load_checkpoint(target)["step"] == 1
     assert list(tmp_path.iterdir()) == [target]
 
 
