@@ -282,3 +282,30 @@ def test_the_bench_check_finds_a_differing_cell_or_column(tmp_path):
     assert module.compare(ours, changed)["mismatched_cells"] == 1
     missing = module.compare(ours, ours.drop(columns=["acc5"]))
     assert not missing["same_columns"] and missing["only_ours"] == ["acc5"]
+
+
+@pytest.mark.parametrize("fmt", ["clip_benchmark", "datacomp"])
+def test_nothing_the_format_holds_is_one_line_and_no_empty_files(tmp_path, fmt):
+    """Results whose tasks the other tool has no name for (consistency only) are refused with the note saying what
+    was left out and that --extras exports it — not an empty benchmark.csv / eval_results.jsonl and exit 0. In a
+    DataComp export of several checkpoints, one with nothing DataComp has gets no file."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for seed, label in enumerate(("only-consistency", "full")):
+        doc = make_result(label, "clip", 0.5, seed, None)
+        if label == "only-consistency":
+            doc["tasks"] = [t for t in doc["tasks"] if t["kind"] == "consistency"]
+            assert doc["tasks"]
+        (folder / f"{label}__world.json").write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    run = cli("export", str(folder / "only-consistency__world.json"), "--format", fmt, "--out", str(out))
+    assert run.returncode == 2 and not out.exists(), run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith(f"error: nothing to export in the {fmt} format: left out consistency tasks (")
+    assert "--extras exports them" in line
+    extras = cli("export", str(folder / "only-consistency__world.json"), "--format", fmt, "--out", str(out), "--extras")
+    assert extras.returncode == 0, extras.stderr
+    if fmt == "datacomp":
+        both = cli("export", str(folder), "--format", fmt, "--out", str(tmp_path / "both"))
+        assert both.returncode == 0, both.stderr
+        assert [p.parent.name for p in (tmp_path / "both").rglob("eval_results.jsonl")] == ["full"]

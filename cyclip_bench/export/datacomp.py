@@ -108,7 +108,8 @@ def plan(results: list[Result], out_dir: Path, options: ExportOptions) -> Export
                 seen[f"{field}={line[field]}"] = where
             lines.append(json.dumps(line) + "\n")
             out.exported += 1
-        out.files[f"{slug(label)}/{FILE_NAME}"] = "".join(lines)
+        if lines:  # a checkpoint with no task DataComp has gets no file (the note below says what was left out)
+            out.files[f"{slug(label)}/{FILE_NAME}"] = "".join(lines)
     out.notes.extend(
         f"left out {kind} tasks ({', '.join(names)}): DataComp has no such task; --extras exports them keyed "
         f"cyclip_bench/{kind}/<dataset> with main_metric null"
