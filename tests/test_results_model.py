@@ -10,6 +10,7 @@ import pytest
 from tiny_inputs import minimal_result, minimal_task
 
 import cyclip_bench.eval.tasks  # noqa: F401  registers the built-in kinds and their metric declarations
+from cyclip_bench.errors import UserError
 from cyclip_bench.eval.tasks import TASKS
 from cyclip_bench.eval.tasks.consistency import CONSISTENCY_METRICS
 from cyclip_bench.report.build import build_report
@@ -153,3 +154,12 @@ def test_a_folders_files_are_read_with_their_numbers_in_value_order(tmp_path):
         _write(tmp_path / "results" / f"{label}__s.json", doc)
     loaded = load_all([tmp_path / "results"])
     assert [r.label for r in loaded] == ["a9b", "a10", "b", "clip-s01", "clip-s1", "clip-s2", "clip-s10", "cyclip-s0"]
+
+
+def test_a_broken_link_in_a_results_folder_is_named_not_skipped(tmp_path):
+    """A checkpoint's results must not drop out of a report unseen: a link to a file that is gone is one line."""
+    folder = tmp_path / "results"
+    _write(folder / "a__s.json", minimal_result())
+    (folder / "b__s.json").symlink_to(tmp_path / "elsewhere" / "b__s.json")
+    with pytest.raises(UserError, match=r"b__s\.json: a link to .*elsewhere/b__s\.json, which does not exist$"):
+        load_all([folder])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,11 @@ def collect_result_files(inputs: list[Path]) -> list[Path]:
     for item in inputs:
         item = Path(item)
         if item.is_dir():
-            found = sorted((p for p in item.glob("*.json") if p.is_file()), key=lambda p: natural_key(p.name))
+            listed = list(item.glob("*.json"))
+            for path in listed:  # skipped silently, a broken link would drop a checkpoint from the report unseen
+                if path.is_symlink() and not path.exists():
+                    raise UserError(f"{path}: a link to {os.readlink(path)}, which does not exist")
+            found = sorted((p for p in listed if p.is_file()), key=lambda p: natural_key(p.name))
             if not found:
                 raise UserError(f"{item}: folder has no result JSON files (expected <checkpoint>__<suite>.json)")
         elif item.is_file():
