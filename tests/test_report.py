@@ -467,3 +467,35 @@ def test_markdown_escapes_markup_without_html_entities():
     assert escape("\\<i>") == "\\\\\\<i>"  # a backslash cannot un-escape the '<' after it
     assert escape("> quote") == "\\> quote"
     assert escape("x_y|z*") == "x\\_y\\|z\\*"
+
+
+def test_headline_bars_show_configurations_when_there_are_seeds(tmp_path, monkeypatch):
+    """With several seeds per configuration the suite's headline bars are one per configuration: the mean over its
+    seeds, the mean's t-interval, each seed a dot; with one checkpoint per configuration, one bar per checkpoint
+    with its bootstrap CI over test examples."""
+    import math
+
+    from cyclip_bench.report import plots
+
+    drawn = []
+    real = plots.grouped_bars
+    monkeypatch.setattr(plots, "grouped_bars", lambda *a, **k: drawn.append((a, k)) or real(*a, **k))
+    _seed_results(tmp_path / "results", {"shapes-zeroshot": ([0.50, 0.52, 0.54], [0.58, 0.60, 0.62])})
+    md = build_report([tmp_path / "results"], tmp_path / "out", n_boot=200)["markdown"].read_text()
+    (groups, series, colours, title, _), kwargs = next(d for d in drawn if d[0][3] == "suite world: headline metrics")
+    assert list(series) == ["clip (n = 3)", "cyclip (n = 3)"] and set(colours) == set(series)
+    i = groups.index("shapes-zeroshot\ntop1")
+    half = 4.302652729749464 * 2.0 / math.sqrt(3)  # t_{0.975, 2} · sd 2 pp / √3
+    assert series["clip (n = 3)"][i] == (pytest.approx(52.0), pytest.approx(52.0 - half), pytest.approx(52.0 + half))
+    assert series["cyclip (n = 3)"][i] == (pytest.approx(60.0), pytest.approx(60.0 - half), pytest.approx(60.0 + half))
+    assert kwargs["points"]["clip (n = 3)"][i] == [pytest.approx(v) for v in (50.0, 52.0, 54.0)]
+    assert "Bars: mean over each configuration's seeds" in md
+
+    drawn.clear()
+    write_results(tmp_path / "single")  # clip-s0 and cyclip-s0: one checkpoint per configuration
+    md = build_report([tmp_path / "single"], tmp_path / "out-single", n_boot=200)["markdown"].read_text()
+    (groups, series, _, _, _), kwargs = next(d for d in drawn if d[0][3] == "suite world: headline metrics")
+    assert list(series) == ["clip-s0", "cyclip-s0"] and "points" not in kwargs
+    value, low, high = series["clip-s0"][groups.index("shapes-zeroshot\ntop1")]
+    assert low < value < high  # the bootstrap CI over test examples
+    assert "Bars: value per checkpoint" in md

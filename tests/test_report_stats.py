@@ -113,3 +113,17 @@ def test_aggregate_seeds_hand_computed():
     one = aggregate_seeds([0.42])
     assert (one.mean, one.sd, one.n) == (pytest.approx(0.42), 0.0, 1)
     assert aggregate_seeds([1.0, None, float("nan"), 3.0]).sd == pytest.approx(math.sqrt(2))
+
+
+def test_seed_mean_interval_hand_computed():
+    """mean ± t_{0.975, n-1} · sd / √n: for 1, 2, 3 the sd is 1 and t_{0.975, 2} = 4.302653 (tables)."""
+    from cyclip_bench.report.stats import seed_mean_interval
+
+    interval = seed_mean_interval([1.0, 2.0, 3.0])
+    half = 4.302652729749464 / math.sqrt(3)
+    assert interval == (pytest.approx(2.0), pytest.approx(2.0 - half), pytest.approx(2.0 + half))
+    assert seed_mean_interval([0.5, 0.5]) == (0.5, 0.5, 0.5)  # no spread: no width
+    one = seed_mean_interval([0.42, None, float("nan")])
+    assert one.estimate == 0.42 and math.isnan(one.low) and math.isnan(one.high)
+    with pytest.raises(ValueError):
+        seed_mean_interval([None])

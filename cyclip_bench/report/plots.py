@@ -118,9 +118,10 @@ def grouped_bars(
     colours: dict[str, tuple],
     title: str,
     ylabel: str,
+    points: dict[str, list[list[float]]] | None = None,
 ) -> Figure | None:
-    """Bars per group (task · metric), one per checkpoint; series[label][i] = (value, ci_low, ci_high) in
-    %."""
+    """Bars per group (task · metric), one per series (a checkpoint, or a configuration); series[label][i] =
+    (value, ci_low, ci_high) in %. ``points[label][i]``: values drawn as dots on that bar (a configuration's seeds)."""
     if not groups or not series:
         return None
     n = len(series)
@@ -137,8 +138,9 @@ def grouped_bars(
         heights = [v[0] if v else np.nan for v in values]
         low = [max(0.0, v[0] - v[1]) if v and not math.isnan(v[1]) else 0.0 for v in values]
         high = [max(0.0, v[2] - v[0]) if v and not math.isnan(v[2]) else 0.0 for v in values]
+        centres = x + (i - (n - 1) / 2) * width
         ax.bar(
-            x + (i - (n - 1) / 2) * width,
+            centres,
             heights,
             width,
             label=_text(label),
@@ -147,6 +149,10 @@ def grouped_bars(
             capsize=3,
             error_kw={"elinewidth": 1, "ecolor": "0.2"},
         )
+        for centre, dots in zip(centres, (points or {}).get(label, []), strict=False):
+            if dots:  # spread across the bar so equal values stay countable
+                offsets = np.linspace(-0.3, 0.3, len(dots)) * width if len(dots) > 1 else np.zeros(1)
+                ax.scatter(centre + offsets, dots, s=6, color="0.1", alpha=0.7, linewidths=0, zorder=3)
     ax.set_xticks(
         x,
         labels,
@@ -157,9 +163,13 @@ def grouped_bars(
     ax.set_ylabel(ylabel)
     ax.set_title(_text(title))
     tops = [v[2] if not math.isnan(v[2]) else v[0] for values in series.values() for v in values if v]
+    tops += [max(dots) for per_group in (points or {}).values() for dots in per_group if dots]
     ax.set_ylim(0, min(100.0, max(tops, default=100.0) * 1.15 + 2))  # room for the legend, no empty 100%
     ax.grid(axis="y", alpha=0.3)
-    _legend(ax, loc="upper right")
+    if points:  # the dots reach above the bars: the legend goes below the plot, never over the data
+        figure_legend(fig, *ax.get_legend_handles_labels())
+    else:
+        _legend(ax, loc="upper right")
     return fig
 
 

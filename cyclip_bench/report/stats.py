@@ -5,7 +5,7 @@
 - `mcnemar_exact`: McNemar's exact test on paired 0/1 outcomes (a two-sided binomial test on the discordant
   pairs).
 - `compare_paired`: the two together, as the report prints them.
-- `aggregate_seeds`: mean ± sample sd over seeds.
+- `aggregate_seeds`: mean ± sample sd over seeds; `seed_mean_interval`: the mean's t-interval over seeds.
 
 Differences between configurations across seeds (n is small, a few seeds each):
 
@@ -190,6 +190,19 @@ def aggregate_seeds(values) -> SeedAggregate:
         raise ValueError("aggregate_seeds needs at least one value")
     sd = float(np.std(x, ddof=1)) if x.size > 1 else 0.0
     return SeedAggregate(mean=float(x.mean()), sd=sd, n=int(x.size))
+
+
+def seed_mean_interval(values, level: float = 0.95) -> Interval:
+    """The mean over seeds with its t-interval (mean ± t_{(1+level)/2, n-1} · sd/√n): where the configuration's
+    mean would fall on re-running it with new seeds. One seed: no interval (NaN bounds)."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if x.size == 0:
+        raise ValueError("seed_mean_interval needs at least one value")
+    mean = float(x.mean())
+    if x.size == 1:
+        return Interval(mean, math.nan, math.nan)
+    half = float(sps.t.ppf(0.5 + level / 2, x.size - 1) * np.std(x, ddof=1) / math.sqrt(x.size))
+    return Interval(mean, mean - half, mean + half)
 
 
 # ---- differences between configurations across seeds ---------------------------------------------------
