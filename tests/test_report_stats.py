@@ -127,3 +127,21 @@ def test_seed_mean_interval_hand_computed():
     assert one.estimate == 0.42 and math.isnan(one.low) and math.isnan(one.high)
     with pytest.raises(ValueError):
         seed_mean_interval([None])
+
+
+def test_welch_with_one_group_of_equal_values_is_exact_and_quiet():
+    """Every seed of one configuration at the same value (0.6 is not exact in binary, which makes scipy warn of
+    precision loss): the result is Welch's with that group's variance 0, and no warning reaches the user."""
+    import warnings
+
+    from scipy import stats as sps
+
+    from cyclip_bench.report.stats import welch_difference
+
+    other = [0.5, 0.52, 0.54]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = welch_difference([0.6, 0.6, 0.6], other)
+    half = sps.t.ppf(0.975, 2) * np.std(other, ddof=1) / math.sqrt(3)  # only the other group's spread counts
+    assert (result.difference, result.df) == (pytest.approx(-0.08), pytest.approx(2.0))
+    assert (result.ci_low, result.ci_high) == (pytest.approx(-0.08 - half), pytest.approx(-0.08 + half))
