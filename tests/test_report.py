@@ -499,3 +499,25 @@ def test_headline_bars_show_configurations_when_there_are_seeds(tmp_path, monkey
     value, low, high = series["clip-s0"][groups.index("shapes-zeroshot\ntop1")]
     assert low < value < high  # the bootstrap CI over test examples
     assert "Bars: value per checkpoint" in md
+
+
+def test_consistency_curves_show_configurations_when_there_are_seeds(tmp_path, monkeypatch):
+    """consistency@k per configuration: the mean over its seeds with the mean's t-interval, each seed a dot."""
+    from cyclip_bench.report import plots
+    from cyclip_bench.report.stats import seed_mean_interval
+    from cyclip_bench.results import load
+
+    drawn = []
+    real = plots.consistency_curves
+    monkeypatch.setattr(plots, "consistency_curves", lambda *a, **k: drawn.append((a, k)) or real(*a, **k))
+    _seed_results(tmp_path / "results", {})
+    md = build_report([tmp_path / "results"], tmp_path / "out", n_boot=200)["markdown"].read_text()
+    (ks, series, colours, _, title), kwargs = next(d for d in drawn if d[0][4] == "shapes-consistency: consistency@k")
+    assert list(series) == ["clip (n = 3)", "cyclip (n = 3)"] and set(colours) == set(series)
+    seeds = [
+        100 * load(tmp_path / "results" / f"clip-s{s}__world.json").task("shapes-consistency").metrics["consistency@1"]
+        for s in range(3)
+    ]
+    assert kwargs["points"]["clip (n = 3)"][ks.index(1)] == [pytest.approx(v) for v in seeds]
+    assert series["clip (n = 3)"][ks.index(1)] == pytest.approx(tuple(seed_mean_interval(seeds)))
+    assert "mean over each configuration's seeds (n in the legend), dots: each seed" in md

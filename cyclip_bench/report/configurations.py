@@ -7,8 +7,12 @@ belongs to exactly one configuration. A one-seed configuration is named after it
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 
+from cyclip_bench.report.plots import checkpoint_colours
+from cyclip_bench.report.stats import seed_mean_interval
 from cyclip_bench.results import Result, ordered_checkpoints, seed_groups
 
 
@@ -40,3 +44,42 @@ def configurations(results: list[Result]) -> dict[str, list[str]]:
 
 def configuration_of(configs: dict[str, list[str]], label: str) -> str:
     return next(name for name, members in configs.items() if label in members)
+
+
+# How a plot drawn by configuration states its error bars.
+SEED_BARS = (
+    "error bars: 95% t-interval of the mean over seeds (none for a configuration with one seed: its CI over "
+    "test examples is in the task's table)"
+)
+
+
+@dataclass(frozen=True)
+class SeedSeries:
+    """What a plot draws per configuration when some configuration has several seeds: ``series[name][i]`` =
+    (mean over its seeds, t-interval low, high) at point i, ``points[name][i]`` the seeds' own values there, one
+    colour per configuration (the hue its checkpoints' shades share), names carrying ``(n = seeds)``."""
+
+    series: dict[str, list[tuple[float, float, float] | None]]
+    points: dict[str, list[list[float]]]
+    colours: dict[str, tuple]
+
+
+def seed_series(results: list[Result], values: dict[str, list[float | None]]) -> SeedSeries | None:
+    """Per-checkpoint values (``values[label][i]``, None where missing) as per-configuration means with their
+    95% t-interval over seeds — or None when every configuration among ``values`` has one checkpoint (then a
+    plot shows the checkpoints themselves, each with its CI over test examples)."""
+    configs = {name: [m for m in members if m in values] for name, members in configurations(results).items()}
+    configs = {name: members for name, members in configs.items() if members}
+    if not any(len(members) > 1 for members in configs.values()):
+        return None
+    width = max((len(v) for v in values.values()), default=0)
+    hues = checkpoint_colours(list(configs))
+    out = SeedSeries({}, {}, {})
+    for name, members in configs.items():
+        key = f"{name} (n = {len(members)})"
+        out.colours[key] = hues[name]
+        out.points[key] = [
+            [v for m in members if (v := values[m][i]) is not None and not math.isnan(v)] for i in range(width)
+        ]
+        out.series[key] = [tuple(seed_mean_interval(dots)) if dots else None for dots in out.points[key]]
+    return out

@@ -253,8 +253,11 @@ def consistency_curves(
     colours: dict[str, tuple],
     paper_series: dict[str, list[float]],
     title: str,
+    points: dict[str, list[list[float]]] | None = None,
 ) -> Figure | None:
-    """consistency@k (%) against k per checkpoint, 95% CI bars; the paper's curves dashed grey if known."""
+    """consistency@k (%) against k per series (a checkpoint, or a configuration's mean), 95% CI bars; the paper's
+    curves dashed grey if known. ``points[label][i]``: values drawn as dots at the i-th k (a configuration's
+    seeds)."""
     if not ks or not series:
         return None
     fig = Figure(figsize=(6.2, 4.2), layout="constrained")
@@ -266,6 +269,8 @@ def consistency_curves(
         low = [max(0.0, v[0] - v[1]) if v else 0.0 for v in values]
         high = [max(0.0, v[2] - v[0]) if v else 0.0 for v in values]
         ax.errorbar(xs, ys, yerr=[low, high], color=colours[label], marker="o", capsize=3, label=_text(label))
+        for x, dots in zip(xs, (points or {}).get(label, []), strict=False):
+            ax.scatter([x] * len(dots), dots, s=6, color=colours[label], alpha=0.5, linewidths=0, zorder=1)
     for i, (model, values) in enumerate(paper_series.items()):
         ax.plot(
             ks,

@@ -3,12 +3,9 @@ task-plot registry chooses for it (cyclip_bench.report.task_plots)."""
 
 from __future__ import annotations
 
-import math
-
 from cyclip_bench.report import plots, tables
-from cyclip_bench.report.configurations import configurations
+from cyclip_bench.report.configurations import SEED_BARS, seed_series
 from cyclip_bench.report.document import Plot, ReportContext, Section, slug
-from cyclip_bench.report.stats import seed_mean_interval
 from cyclip_bench.report.task_plots import TaskView, plots_for
 from cyclip_bench.report.task_plots.registry import metric_ci
 from cyclip_bench.results import find_task, ordered_checkpoints, reference_task, suite_tasks
@@ -34,10 +31,9 @@ def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plo
     several seeds here — one per configuration (the mean over its seeds, its t-interval, each seed a dot), so 60
     checkpoints read as the 3 methods they compare."""
     loaded = context.results
-    configs = {name: [m for m in members if m in labels] for name, members in configurations(loaded).items()}
-    configs = {name: members for name, members in configs.items() if members}
-    by_configuration = any(len(members) > 1 for members in configs.values())
-    groups, per_checkpoint = [], {label: [] for label in labels}
+    groups: list[str] = []
+    values: dict[str, list[float | None]] = {label: [] for label in labels}
+    tasks: list[tuple[str, str]] = []
     for task_name in suite_tasks(loaded, suite):
         ref = reference_task(loaded, suite, task_name)
         if ref.kind == "effective_robustness":  # differences, not accuracies: they have their own plot
@@ -46,45 +42,27 @@ def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plo
             if ref.unit(metric) != "fraction":
                 continue
             groups.append(f"{task_name}\n{metric}")
+            tasks.append((task_name, metric))
             for label in labels:
                 task = find_task(loaded, label, suite, task_name)
-                if by_configuration:
-                    value = None if task is None else task.metrics.get(metric)
-                    per_checkpoint[label].append(None if value is None else 100 * value)
-                else:
-                    per_checkpoint[label].append(metric_ci(task, metric, context.n_boot, context.seed))
+                value = None if task is None else task.metrics.get(metric)
+                values[label].append(None if value is None else 100 * value)
     title = f"suite {suite}: headline metrics"
-    if not by_configuration:
-        fig = plots.grouped_bars(groups, per_checkpoint, context.colours, title, "%")
+    seeds = seed_series(loaded, values)
+    if seeds is None:
+        series = {
+            label: [metric_ci(find_task(loaded, label, suite, t), m, context.n_boot, context.seed) for t, m in tasks]
+            for label in labels
+        }
+        fig = plots.grouped_bars(groups, series, context.colours, title, "%")
         caption = (
             "Bars: value per checkpoint; error bars: 95% bootstrap CI over test examples (where the results "
             "carry per-example correctness)."
         )
     else:
-        series, points, colours = {}, {}, {}
-        hues = plots.checkpoint_colours(list(configs))
-        for name, members in configs.items():
-            key = f"{name} (n = {len(members)})"
-            colours[key] = hues[name]
-            points[key] = [
-                [v for v in (per_checkpoint[m][i] for m in members) if v is not None and not math.isnan(v)]
-                for i in range(len(groups))
-            ]
-            series[key] = [_seed_bar(values) for values in points[key]]
-        fig = plots.grouped_bars(groups, series, colours, title, "%", points=points)
-        caption = (
-            "Bars: mean over each configuration's seeds (n in the legend); dots: each seed; error bars: 95% "
-            "t-interval of the mean over seeds (none for a configuration with one seed: its CI over test examples "
-            "is in the task's table)."
-        )
+        fig = plots.grouped_bars(groups, seeds.series, seeds.colours, title, "%", points=seeds.points)
+        caption = f"Bars: mean over each configuration's seeds (n in the legend); dots: each seed; {SEED_BARS}."
     return context.writer.add_plot(fig, f"bars-{suite}", f"Headline metrics of suite {suite}", caption)
-
-
-def _seed_bar(values: list[float]) -> tuple[float, float, float] | None:
-    if not values:
-        return None
-    interval = seed_mean_interval(values)
-    return (interval.estimate, interval.low, interval.high)
 
 
 # What a task records it left out (consistency.py: consistency@k without a train split, always shown; the gap
