@@ -279,11 +279,11 @@ def test_per_class_plots_compare_one_checkpoint_per_configuration(tmp_path):
     plots = {p.name for p in build_report([folder], tmp_path / "out", baseline="clip-s0")["plots"]}
     per_class = {name for name in plots if name.startswith("per-class-") and name.endswith(".png")}
     assert per_class, plots
-    compared = {name.rsplit("-", 2)[-2] + "-" + name.rsplit("-", 1)[-1][:-4] for name in per_class}
-    # cyclip is represented by its seed-0 member (the baseline's seed); clip-s1 (a seed-mate) is not plotted.
-    assert any(name.endswith("-cyclip-s0.png") for name in per_class), compared
-    assert not any(name.endswith(("-cyclip-s1.png", "-clip-s1.png")) for name in per_class), compared
-    assert any(name.endswith("-other.png") for name in per_class), compared
+    # cyclip and clip share seeds 0 and 1: one plot of cyclip − clip averaged over the two seed pairs, named after
+    # the configuration; no plot per seed, none of clip-s1 (a seed-mate of the baseline); "other" (one seed) alone.
+    assert any(name.endswith("-zeroshot-cyclip.png") for name in per_class), per_class
+    assert not any(name.endswith(("-cyclip-s0.png", "-cyclip-s1.png", "-clip-s1.png")) for name in per_class)
+    assert any(name.endswith("-other.png") for name in per_class), per_class
 
 
 def test_baseline_option(tmp_path):
@@ -521,3 +521,32 @@ def test_consistency_curves_show_configurations_when_there_are_seeds(tmp_path, m
     assert kwargs["points"]["clip (n = 3)"][ks.index(1)] == [pytest.approx(v) for v in seeds]
     assert series["clip (n = 3)"][ks.index(1)] == pytest.approx(tuple(seed_mean_interval(seeds)))
     assert "mean over each configuration's seeds (n in the legend), dots: each seed" in md
+
+
+def test_per_class_differences_over_seed_pairs_are_the_mean_with_its_t_interval(tmp_path, monkeypatch):
+    """clip-s0..2 against cyclip-s0..2: each class's difference is averaged over the three same-seed pairs, with
+    the t-interval of that mean (t_{0.975, 2}) as its error bar — checked against the per-example arrays."""
+    import numpy as np
+    from scipy import stats as sps
+
+    from cyclip_bench.report.task_plots import per_class
+    from cyclip_bench.results import load
+
+    drawn = []
+    real = per_class.per_class_differences
+    monkeypatch.setattr(per_class, "per_class_differences", lambda *a, **k: drawn.append((a, k)) or real(*a, **k))
+    _seed_results(tmp_path / "results", {})
+    build_report([tmp_path / "results"], tmp_path / "out", baseline="clip-s0", n_boot=200)
+    (diff, base, other, _, title), kwargs = next(d for d in drawn if d[0][4].startswith("shapes-zeroshot:"))
+    assert (base, other) == ("clip", "cyclip") and title.endswith("mean over 3 seed pairs")
+
+    def per_class_top1(label: str) -> dict[str, float]:
+        task = load(tmp_path / "results" / f"{label}__world.json").task("shapes-zeroshot")
+        labels, hits = np.asarray(task.per_example["label"]), np.asarray(task.per_example["top1"], dtype=float)
+        return {task.class_names[c]: hits[labels == c].mean() for c in np.unique(labels)}
+
+    pairs = [(per_class_top1(f"clip-s{s}"), per_class_top1(f"cyclip-s{s}")) for s in range(3)]
+    for name in diff.index:
+        d = np.array([o[name] - b[name] for b, o in pairs])
+        assert diff[name] == pytest.approx(d.mean())
+        assert kwargs["errors"][name] == pytest.approx(sps.t.ppf(0.975, 2) * d.std(ddof=1) / np.sqrt(3))

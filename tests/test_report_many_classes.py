@@ -102,3 +102,15 @@ def test_per_class_csv_when_checkpoints_have_different_test_sets():
     assert frame.to_csv(index=False, lineterminator="\n") == (
         "class_index,class,examples x,examples y,top1 x,top1 y\n0,a,2,1,0.5,1.0\n1,b,1,,1.0,\n2,c,,2,,0.5\n"
     )
+
+
+def test_a_repeated_class_name_gets_its_class_index_in_the_per_class_plot():
+    """ImageNet names two classes "crane": each bar keeps its own label, and the index stays unique (error bars
+    of a seed-pair mean are looked up by it)."""
+    import pandas as pd
+
+    from cyclip_bench.report.task_plots.per_class import _named
+
+    named = _named(pd.Series([0.1, 0.2, 0.3], index=[0, 1, 2]), pd.DataFrame({"class": ["crane", "cat", "crane"]}))
+    assert list(named.index) == ["crane (class 0)", "cat", "crane (class 2)"] and named.index.is_unique
+    assert list(named) == [0.1, 0.2, 0.3]
