@@ -109,3 +109,12 @@ def test_a_checkpoint_file_changed_since_its_result_is_recomputed_not_refused(
     assert again.returncode == 0, again.stderr
     obj = json.loads((out / "clip__world-zeroshot.json").read_text())
     assert obj["checkpoint"]["sha256"] == sha256_file(run) and obj["run"]["resumed_tasks"] == []
+
+
+def test_one_checkpoint_given_twice_is_refused_as_such(world_dir, same_label_checkpoints, tmp_path):
+    """The same file twice (a shell glob that overlaps another) is said to be given twice — not that the two
+    "share a label", whose advice (give one another label) would evaluate it twice."""
+    exp1 = same_label_checkpoints["exp1"]
+    err = _one_line(_eval(world_dir, tmp_path / "out", "-c", str(exp1), "-c", str(exp1)))
+    assert err == f"error: --checkpoint: {exp1.resolve()} is given twice (as 'clip'); pass it once\n"
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

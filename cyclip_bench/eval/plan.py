@@ -119,6 +119,8 @@ def plan_checkpoints(cfg: EvalConfig, suite: SuiteSpec) -> tuple[CheckpointPlan,
         found = checkpoint_source(source, cfg.architecture, flag=flag)
         label = label or found.label
         other = next((c for c in planned if c.label == label), None)
+        if other is not None and other.path == found.path:  # a label would only evaluate it twice
+            raise UserError(f"{flag}: {found.path} is given twice (as {label!r}); pass it once")
         if other is not None:
             raise UserError(
                 f"--checkpoint: {other.path} and {found.path} share the label {label!r}; "
