@@ -612,8 +612,13 @@ def write_benchmarks(cfg: FixtureConfig, out: Path) -> tuple[dict[str, dict], in
         else:
             counts = write_wds_copy(name, out, sizes)
             shards = counts.pop("shards")
-            entries[name] = {"path": wds_folder_name(name), "layout": "wds", "classes": classes, **counts}
-            entries[name]["shards"] = shards
+            entries[name] = {
+                "path": wds_folder_name(name),
+                "layout": "wds",
+                "classes": classes,
+                **counts,
+                "shards": shards,
+            }
         images += sum(counts.values())
     if WINOGAVIL in cfg.datasets:
         entries[WINOGAVIL], written = write_winogavil(out, sizes)

@@ -112,9 +112,9 @@ def uses_channels_last(cfg: EvalConfig, model: torch.nn.Module) -> bool:
     """``--channels-last`` as given, else on for convolutional image towers (ResNets): NHWC convolution kernels
     encode the `tiny` preset's images ~1.3x and RN50's ~1.3x faster in fp32 on the CPU (bench/README.md), with the
     same features to float rounding (tests/test_eval.py compares both layouts)."""
-    from cyclip_bench.models import convolutional_image_tower
+    from cyclip_bench.models import wants_channels_last
 
-    return cfg.channels_last if cfg.channels_last is not None else convolutional_image_tower(model)
+    return wants_channels_last(model, cfg.channels_last)
 
 
 def _resumable(plan: Plan, planned: CheckpointPlan, sha256: str) -> dict[str, TaskResult]:

@@ -26,6 +26,7 @@ from cyclip_bench.models.factory import (
     create_training_model,
     get_tokenizer,
     model_from_checkpoint,
+    wants_channels_last,
 )
 from cyclip_bench.models.preprocess import build_pil_stage, build_transform, normalize_uint8
 from cyclip_bench.models.spec import (
@@ -69,4 +70,5 @@ __all__ = [
     "normalize_uint8",
     "refuse_folder",
     "save_checkpoint",
+    "wants_channels_last",
 ]

@@ -176,6 +176,11 @@ def convolutional_image_tower(model: torch.nn.Module) -> bool:
     return sum(isinstance(m, torch.nn.Conv2d) for m in visual.modules()) > 1
 
 
+def wants_channels_last(model: torch.nn.Module, choice: bool | None) -> bool:
+    """A ``--channels-last`` flag's value: ``choice`` as given, else (None) on for convolutional image towers."""
+    return choice if choice is not None else convolutional_image_tower(model)
+
+
 def get_tokenizer(name_or_info: str | ModelInfo) -> Callable[[list[str]], torch.Tensor]:
     """The tokenizer a model's config names (``ModelInfo.tokenizer``: kind, name, context length, kwargs such as
     ``clean``), padded to the context length; truncation keeps the end-of-text token."""

@@ -30,12 +30,12 @@ from cyclip_bench.models import (
     DEFAULT_MODEL,
     build_transform,
     check_payload,
-    convolutional_image_tower,
     create_model,
     create_training_model,
     get_tokenizer,
     load_checkpoint,
     save_checkpoint,
+    wants_channels_last,
 )
 from cyclip_bench.models.interop import load_state_dict_strictly, load_weights_file
 from cyclip_bench.objectives import (
@@ -109,9 +109,7 @@ def use_channels_last(cfg: TrainConfig, model: torch.nn.Module) -> bool:
     cores (bench/README.md), RN50 with bf16 on GPUs gains more. A ViT has one convolution (its patch embedding),
     so there is nothing to win.
     """
-    if cfg.channels_last is not None:
-        return cfg.channels_last
-    return convolutional_image_tower(model)
+    return wants_channels_last(model, cfg.channels_last)
 
 
 def _say(env: DistEnv) -> Callable[[str], None]:

@@ -8,7 +8,7 @@ from cyclip_bench.report.configurations import SEED_BARS, seed_series
 from cyclip_bench.report.document import Plot, ReportContext, Section, slug
 from cyclip_bench.report.task_plots import TaskView, plots_for
 from cyclip_bench.report.task_plots.registry import metric_ci
-from cyclip_bench.results import find_task, ordered_checkpoints, reference_task, suite_tasks
+from cyclip_bench.results import TaskResult, find_task, ordered_checkpoints, reference_task, suite_tasks
 
 
 def suite_section(context: ReportContext, suite: str) -> Section:
@@ -32,8 +32,7 @@ def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plo
     checkpoints read as the 3 methods they compare."""
     loaded = context.results
     groups: list[str] = []
-    values: dict[str, list[float | None]] = {label: [] for label in labels}
-    tasks: list[tuple[str, str]] = []
+    cells: dict[str, list[tuple[TaskResult | None, str]]] = {label: [] for label in labels}  # (task, metric)
     for task_name in suite_tasks(loaded, suite):
         ref = reference_task(loaded, suite, task_name)
         if ref.kind == "effective_robustness":  # differences, not accuracies: they have their own plot
@@ -42,17 +41,15 @@ def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plo
             if ref.unit(metric) != "fraction":
                 continue
             groups.append(f"{task_name}\n{metric}")
-            tasks.append((task_name, metric))
             for label in labels:
-                task = find_task(loaded, label, suite, task_name)
-                value = None if task is None else task.metrics.get(metric)
-                values[label].append(None if value is None else 100 * value)
+                cells[label].append((find_task(loaded, label, suite, task_name), metric))
     title = f"suite {suite}: headline metrics"
+    values = {label: [_percent(task, metric) for task, metric in row] for label, row in cells.items()}
     seeds = seed_series(loaded, values)
     if seeds is None:
         series = {
-            label: [metric_ci(find_task(loaded, label, suite, t), m, context.n_boot, context.seed) for t, m in tasks]
-            for label in labels
+            label: [metric_ci(task, metric, context.n_boot, context.seed) for task, metric in row]
+            for label, row in cells.items()
         }
         fig = plots.grouped_bars(groups, series, context.colours, title, "%")
         caption = (
@@ -63,6 +60,11 @@ def _headline_bars(context: ReportContext, suite: str, labels: list[str]) -> Plo
         fig = plots.grouped_bars(groups, seeds.series, seeds.colours, title, "%", points=seeds.points)
         caption = f"Bars: mean over each configuration's seeds (n in the legend); dots: each seed; {SEED_BARS}."
     return context.writer.add_plot(fig, f"bars-{suite}", f"Headline metrics of suite {suite}", caption)
+
+
+def _percent(task: TaskResult | None, metric: str) -> float | None:
+    value = None if task is None else task.metrics.get(metric)
+    return None if value is None else 100 * value
 
 
 # What a task records it left out (consistency.py: consistency@k without a train split, always shown; the gap

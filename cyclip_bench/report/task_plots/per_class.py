@@ -65,8 +65,9 @@ def per_class_differences_plots(view: TaskView) -> None:
     base = view.task(view.baseline)
     if len(view.labels) < 2 or base is None or view.baseline not in per_class:
         return
+    groups = seed_groups(view.results)
     for label in comparison_labels(view.results, view.labels, view.baseline):
-        paired = _seed_pairs(view, label, per_class)
+        paired = _seed_pairs(view, groups, label, per_class)
         if paired is not None:  # the mean over seed pairs: one seed's per-class differences are mostly noise
             base_name, name, pairs = paired
             diffs = pd.concat([_difference(per_class[b], per_class[o]) for b, o in pairs], axis=1)
@@ -115,11 +116,11 @@ def _named(values: pd.Series, per_class: pd.DataFrame) -> pd.Series:
 
 
 def _seed_pairs(
-    view: TaskView, label: str, per_class: dict[str, pd.DataFrame]
+    view: TaskView, groups: dict[str, list[str]], label: str, per_class: dict[str, pd.DataFrame]
 ) -> tuple[str, str, list[tuple[str, str]]] | None:
     """(baseline's configuration, ``label``'s configuration, [(baseline member, member) trained with one seed,
-    on the same test examples]) when the two configurations share two or more seeds; else None."""
-    groups = seed_groups(view.results)
+    on the same test examples]) when the two configurations (of ``groups``, `seed_groups`) share two or more
+    seeds; else None."""
     member_of = {m: name for name, members in groups.items() for m in members}
     base_name, name = member_of.get(view.baseline), member_of.get(label)
     if base_name is None or name is None or base_name == name:
